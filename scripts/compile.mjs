@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Compiles src/main.ts into one self-contained executable (bun build --compile): bin/ausnimbus-python,
+// with bin/detect and bin/build as symlinks to it. The runtime picks the phase from argv0.
+// Usage: node scripts/compile.mjs [--arch amd64|arm64] [--outdir bin]
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const arch = opt('arch', process.arch === 'arm64' ? 'arm64' : 'amd64');
+const outdir = path.resolve(opt('outdir', 'bin'));
+const bunTarget = arch === 'arm64' ? 'bun-linux-arm64' : 'bun-linux-x64';
+const bun = path.resolve('node_modules/.bin/bun');
+
+fs.mkdirSync(outdir, { recursive: true });
+const exe = path.join(outdir, 'ausnimbus-python');
+execFileSync(bun, ['build', 'src/main.ts', '--compile', '--minify', '--bytecode', `--target=${bunTarget}`, '--outfile', exe], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+for (const name of ['detect', 'build']) {
+  const link = path.join(outdir, name);
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync('ausnimbus-python', link);
+}
+console.log(`compiled ${path.relative(process.cwd(), exe)} (${arch}, ${(fs.statSync(exe).size / 1e6).toFixed(1)} MB) with detect and build links`);

@@ -1,0 +1,105 @@
+/**
+ * The build log: a header per step, indented detail lines, tool output nested under its step, and the time
+ * each step took. Every line goes through maskSecrets(), so credentials in URLs never reach the log.
+ */
+import { maskSecrets } from './secrets.js';
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => performance.now() };
+
+export interface LogSink {
+  write(text: string): void;
+}
+export const stdoutSink: LogSink = { write: (t) => void process.stdout.write(t) };
+
+const BOLD_MAGENTA = '\x1b[1;35m';
+const BOLD_RED = '\x1b[1;31m';
+const BOLD_YELLOW = '\x1b[1;33m';
+const RESET = '\x1b[0m';
+
+export class Logger {
+  constructor(
+    private readonly sink: LogSink = stdoutSink,
+    private readonly clock: Clock = systemClock,
+    private readonly color = !process.env.NO_COLOR,
+    readonly debugEnabled = false,
+  ) {}
+
+  private line(text: string): void {
+    this.sink.write(maskSecrets(text) + '\n');
+  }
+
+  private paint(code: string, text: string): string {
+    return this.color ? code + text + RESET : text;
+  }
+
+  /** `[Installing Python]`, preceded by a blank line. */
+  header(title: string): void {
+    this.sink.write('\n');
+    this.line(this.paint(BOLD_MAGENTA, `[${title}]`));
+  }
+
+  /** A step or finding: `- text`. */
+  info(text: string): void {
+    this.line(`- ${text}`);
+  }
+
+  /** A detail under a step. */
+  detail(text: string): void {
+    this.line(`  ${text}`);
+  }
+
+  debug(text: string): void {
+    if (this.debugEnabled) this.line(`  [debug] ${text}`);
+  }
+
+  warning(title: string, body: string): void {
+    this.sink.write('\n');
+    this.line(this.paint(BOLD_YELLOW, `[Warning: ${title}]`));
+    for (const l of body.split('\n')) this.line(l);
+  }
+
+  error(title: string, body: string): void {
+    this.sink.write('\n');
+    this.line(this.paint(BOLD_RED, `[Error: ${title}]`));
+    for (const l of body.split('\n')) this.line(l);
+  }
+
+  /** A writer for a tool's output: each line indented under the current step and masked. */
+  toolOutput(): (chunk: string) => void {
+    let pending = '';
+    const emit = (l: string): void => this.line(`      ${l}`);
+    const write = (chunk: string): void => {
+      pending += chunk;
+      const lines = pending.split(/\r?\n/);
+      pending = lines.pop() ?? '';
+      for (const l of lines) emit(l);
+    };
+    return Object.assign(write, { flush: () => { if (pending) emit(pending); pending = ''; } });
+  }
+
+  /** Runs a step, then prints `Done (finished in 1.2s)`. */
+  async timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
+    const start = this.clock.now();
+    const result = await fn();
+    this.line(`- ${label} (finished in ${formatDuration(this.clock.now() - start)})`);
+    return result;
+  }
+
+  elapsedSince(start: number): string {
+    return formatDuration(this.clock.now() - start);
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 100) return '< 0.1s';
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m}m ${Math.round((ms % 60_000) / 1000)}s`;
+}
