@@ -1,0 +1,54 @@
+# Fallback Gunicorn configuration from the ausnimbus/python buildpack. It is used only when the app
+# brings no config of its own (GUNICORN_CONFIG). Every value can be changed through the environment.
+#
+# It must load on Python 2.7 with Gunicorn 19 as well as on current Python and Gunicorn: no
+# f-strings, no type hints. Gunicorn ignores names it does not know, so the helpers below (and a
+# setting an old release lacks) are harmless.
+# Settings reference: https://docs.gunicorn.org/en/stable/settings.html
+import os
+
+
+def _env(name, default):
+    """The stripped value of env var NAME, or DEFAULT when it is unset or blank."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _int_env(name, default, highest=None):
+    """Env var NAME as an int from 1 to HIGHEST (if given), or DEFAULT when unset or invalid."""
+    try:
+        value = int(_env(name, ""))
+    except ValueError:
+        return default
+    if value < 1 or (highest is not None and value > highest):
+        return default
+    return value
+
+
+_debug = _env("DEBUG", "").lower() in ("true", "1")
+
+# Listen on every interface at $PORT; the platform routes traffic to 8080 by default.
+bind = "0.0.0.0:" + str(_int_env("PORT", 8080, 65535))
+
+# Worker processes. The exec.d program web-concurrency sets WEB_CONCURRENCY from the container's
+# memory at every start (2 to 10); a value the user sets wins. 2 if it is missing or invalid.
+workers = _int_env("WEB_CONCURRENCY", 2)
+
+# The app runs behind the platform's load balancer, so trust X-Forwarded-* from any address.
+forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "*")
+
+# Access log to stdout and error log to stderr, where the container runtime collects them.
+accesslog = "-"
+errorlog = "-"
+
+# DEBUG=TRUE/true/1 (any case): restart workers when code changes, and log at debug level.
+reload = _debug
+loglevel = "debug" if _debug else "info"
+
+# Workers' heartbeat files go to memory rather than to a possibly slow or overlay disk.
+if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+    worker_tmp_dir = "/dev/shm"
+
+# On SIGTERM, let in-flight requests finish for up to 25 s: inside Kubernetes' default
+# 30 s grace period before SIGKILL.
+graceful_timeout = 25
