@@ -16,17 +16,17 @@ const V1_UNLIMITED = '9223372036854771712';
 const LINE = /^WEB_CONCURRENCY = "(\d+)"$/;
 
 /** Shells that run the script: /bin/sh always, plus whichever of dash, busybox and bash exist. */
+const findBin = (name: string): string | undefined =>
+  ['/bin', '/usr/bin'].map((dir) => join(dir, name)).find((path) => existsSync(path));
 const SHELLS: { name: string; argv: string[] }[] = [{ name: '/bin/sh', argv: ['/bin/sh'] }];
-for (const dir of ['/bin', '/usr/bin']) {
-  if (!SHELLS.some((s) => s.name === 'dash') && existsSync(join(dir, 'dash'))) {
-    SHELLS.push({ name: 'dash', argv: [join(dir, 'dash')] });
-  }
-  if (!SHELLS.some((s) => s.name === 'busybox sh') && existsSync(join(dir, 'busybox'))) {
-    SHELLS.push({ name: 'busybox sh', argv: [join(dir, 'busybox'), 'sh'] });
-  }
-  if (!SHELLS.some((s) => s.name === 'bash --posix') && existsSync(join(dir, 'bash'))) {
-    SHELLS.push({ name: 'bash --posix', argv: [join(dir, 'bash'), '--posix'] });
-  }
+const OPTIONAL_SHELLS = [
+  { bin: 'dash', name: 'dash', flags: [] },
+  { bin: 'busybox', name: 'busybox sh', flags: ['sh'] },
+  { bin: 'bash', name: 'bash --posix', flags: ['--posix'] },
+];
+for (const { bin, name, flags } of OPTIONAL_SHELLS) {
+  const path = findBin(bin);
+  if (path !== undefined) SHELLS.push({ name, argv: [path, ...flags] });
 }
 
 /** A fake machine: files relative to the cgroup root, /proc/self/cgroup and /proc/meminfo. */
