@@ -68,16 +68,21 @@ export class Logger {
   }
 
   /** A writer for a tool's output: each line indented under the current step and masked. */
-  toolOutput(): (chunk: string) => void {
+  toolOutput(): { write(chunk: string): void; flush(): void } {
     let pending = '';
     const emit = (l: string): void => this.line(`      ${l}`);
-    const write = (chunk: string): void => {
-      pending += chunk;
-      const lines = pending.split(/\r?\n/);
-      pending = lines.pop() ?? '';
-      for (const l of lines) emit(l);
+    return {
+      write: (chunk) => {
+        pending += chunk;
+        const lines = pending.split(/\r?\n/);
+        pending = lines.pop() ?? '';
+        for (const l of lines) emit(l);
+      },
+      flush: () => {
+        if (pending) emit(pending);
+        pending = '';
+      },
     };
-    return Object.assign(write, { flush: () => { if (pending) emit(pending); pending = ''; } });
   }
 
   /** Runs a step, then prints `Done (finished in 1.2s)`. */
@@ -102,4 +107,9 @@ export function formatDuration(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
   const m = Math.floor(ms / 60_000);
   return `${m}m ${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }

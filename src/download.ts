@@ -1,0 +1,170 @@
+/**
+ * Verified downloads: streamed to a file while hashed, with a timeout for the response and for each read,
+ * retries with backoff on network errors and 5xx, progress lines at most every few seconds, and the sha256
+ * checked before the file is handed back. http, https and file URLs.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { downloadErrors } from './errors.js';
+import { formatBytes, type Logger } from './logger.js';
+import { maskSecrets } from './secrets.js';
+
+export interface DownloadOptions {
+  /** Seconds to wait for a response, and between two reads of the body. */
+  timeoutSeconds: number;
+  attempts: number;
+  /** Base of the exponential backoff between attempts, in ms. */
+  backoffMs: number;
+  /** Refuse bodies larger than this (a guard against a hostile or broken server). */
+  maxBytes: number;
+  progressIntervalMs: number;
+}
+
+export const DEFAULT_DOWNLOAD_OPTIONS: DownloadOptions = {
+  timeoutSeconds: 30,
+  attempts: 4,
+  backoffMs: 500,
+  maxBytes: 1024 * 1024 * 1024,
+  progressIntervalMs: 3000,
+};
+
+/** A failure worth another attempt (network error, 5xx, timeout), or one that is final (404, checksum). */
+class AttemptError extends Error {
+  constructor(readonly retry: boolean, readonly final: Error) {
+    super(final.message);
+  }
+}
+
+export async function downloadVerified(
+  url: string,
+  dest: string,
+  sha256: string,
+  log: Logger,
+  opts: DownloadOptions = DEFAULT_DOWNLOAD_OPTIONS,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await attemptDownload(url, dest, sha256, log, opts);
+      return;
+    } catch (err) {
+      fs.rmSync(dest, { force: true });
+      const e = err instanceof AttemptError ? err : new AttemptError(false, err as Error);
+      if (!e.retry || attempt >= opts.attempts) throw e.final;
+      const wait = opts.backoffMs * 2 ** (attempt - 1);
+      log.detail(`${e.final instanceof Error ? firstLine(e.final.message) : ''}; retrying in ${(wait / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${opts.attempts})`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+async function attemptDownload(url: string, dest: string, sha256: string, log: Logger, opts: DownloadOptions): Promise<void> {
+  const shown = maskSecrets(url);
+  const { body, total } = await open(url, opts);
+  const hash = crypto.createHash('sha256');
+  const out = fs.createWriteStream(dest);
+  let received = 0;
+  const started = Date.now();
+  let lastProgress = started;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await withTimeout(reader.read(), opts.timeoutSeconds, () =>
+        new AttemptError(true, downloadErrors.stalled(shown, opts.timeoutSeconds)),
+      );
+      if (done) break;
+      received += value.byteLength;
+      if (received > opts.maxBytes) throw new AttemptError(false, downloadErrors.tooLarge(shown, opts.maxBytes));
+      hash.update(value);
+      if (!out.write(value)) await new Promise((r) => out.once('drain', r));
+      const now = Date.now();
+      if (now - lastProgress >= opts.progressIntervalMs) {
+        lastProgress = now;
+        const rate = received / ((now - started) / 1000);
+        const pct = total ? `${Math.floor((received / total) * 100)}% (${formatBytes(received)} of ${formatBytes(total)})` : formatBytes(received);
+        log.detail(`Downloaded ${pct} at ${formatBytes(rate)}/s`);
+      }
+    }
+  } catch (err) {
+    void reader.cancel().catch(() => undefined);
+    out.destroy();
+    if (err instanceof AttemptError) throw err;
+    throw new AttemptError(true, downloadErrors.network(shown, err));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  if (total !== undefined && received !== total) throw new AttemptError(true, downloadErrors.truncated(shown, received, total));
+  const actual = hash.digest('hex');
+  if (actual !== sha256.toLowerCase()) throw new AttemptError(false, downloadErrors.checksumMismatch(shown, sha256, actual));
+}
+
+async function open(url: string, opts: DownloadOptions): Promise<{ body: ReadableStream<Uint8Array>; total: number | undefined }> {
+  const shown = maskSecrets(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new AttemptError(false, downloadErrors.badUrl(shown));
+  }
+  if (parsed.protocol === 'file:') {
+    const file = fileURLToPath(parsed);
+    let size: number;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      throw new AttemptError(false, downloadErrors.notFound(shown, 'no such file'));
+    }
+    return { body: Readable.toWeb(fs.createReadStream(file)) as ReadableStream<Uint8Array>, total: size };
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new AttemptError(false, downloadErrors.badUrl(shown));
+  const controller = new AbortController();
+  let res: Response;
+  try {
+    res = await withTimeout(fetch(url, { signal: controller.signal, redirect: 'follow' }), opts.timeoutSeconds, () => {
+      controller.abort();
+      return new AttemptError(true, downloadErrors.stalled(shown, opts.timeoutSeconds));
+    });
+  } catch (err) {
+    if (err instanceof AttemptError) throw err;
+    throw new AttemptError(true, downloadErrors.network(shown, err));
+  }
+  if (res.status === 404 || res.status === 410) throw new AttemptError(false, downloadErrors.notFound(shown, `HTTP ${res.status}`));
+  if (res.status >= 500) throw new AttemptError(true, downloadErrors.serverError(shown, res.status));
+  if (!res.ok || !res.body) throw new AttemptError(false, downloadErrors.httpStatus(shown, res.status));
+  const length = Number(res.headers.get('content-length'));
+  if (Number.isFinite(length) && length > opts.maxBytes) throw new AttemptError(false, downloadErrors.tooLarge(shown, opts.maxBytes));
+  return { body: res.body, total: Number.isFinite(length) && length > 0 ? length : undefined };
+}
+
+async function withTimeout<T>(promise: Promise<T>, seconds: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), seconds * 1000);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a small document (a manifest) into memory, with the same timeouts and retries. */
+export async function fetchText(url: string, log: Logger, opts: DownloadOptions = DEFAULT_DOWNLOAD_OPTIONS): Promise<string> {
+  const parsed = new URL(url);
+  if (parsed.protocol === 'file:') return fs.readFileSync(fileURLToPath(parsed), 'utf8');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { body } = await open(url, opts);
+      return await new Response(body).text();
+    } catch (err) {
+      const e = err instanceof AttemptError ? err : new AttemptError(true, downloadErrors.network(maskSecrets(url), err));
+      if (!e.retry || attempt >= opts.attempts) throw e.final;
+      await new Promise((r) => setTimeout(r, opts.backoffMs * 2 ** (attempt - 1)));
+      log.debug(`retrying ${maskSecrets(url)}`);
+    }
+  }
+}

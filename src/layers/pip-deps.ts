@@ -1,0 +1,186 @@
+/**
+ * The `pip-deps` layer (build, launch, cache): the app's packages, installed by pip's user scheme with
+ * PYTHONUSERBASE pointing at the layer. The user scheme works the same on Python 2.7, 3.6 and 3.8 to 3.14
+ * (venv does not exist on 2.7), and Python finds the packages through PYTHONUSERBASE alone, at build for
+ * later buildpacks and at launch. Console scripts land in the layer's bin/, which the lifecycle puts on PATH.
+ *
+ * Caching: the layer is keyed on everything the install depends on. Unchanged key: the layer is kept and
+ * pip does not run at all. Changed key: a clean install (pip never uninstalls what a requirements file no
+ * longer names), made fast by the pip-cache layer.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BuildContext } from '../cnb/context.js';
+import { LayerEnv, Scope, type Env } from '../cnb/env.js';
+import type { TomlTable } from '../cnb/toml.js';
+import { pipErrors } from '../errors.js';
+import type { Executor } from '../exec.js';
+import type { Logger } from '../logger.js';
+import { collectRequirementInputs, hashInputs } from '../python/requirements.js';
+import { installedDistributions } from '../python/installed.js';
+import { maskSecrets } from '../secrets.js';
+import type { Settings } from '../settings.js';
+import { cycloneDxJson, pypiPurl } from '../sbom.js';
+import type { InstalledPython } from './python.js';
+
+/** What pip installs: requirement files, or the app itself as a project. */
+export type InstallPlan =
+  | { kind: 'requirements'; files: string[] }
+  | { kind: 'project'; editable: boolean; marker: string }
+  | { kind: 'none' };
+
+export function planInstall(appDir: string, requested: string[] | undefined): InstallPlan {
+  if (requested !== undefined) {
+    if (requested.length === 0) throw pipErrors.nothingToInstall();
+    return { kind: 'requirements', files: requested };
+  }
+  const has = (f: string): boolean => fs.existsSync(path.join(appDir, f));
+  if (has('requirements.txt')) return { kind: 'requirements', files: ['requirements.txt'] };
+  // The seed ran `python setup.py develop`; `pip install -e .` is its modern form.
+  for (const marker of ['setup.py', 'setup.cfg']) if (has(marker)) return { kind: 'project', editable: true, marker };
+  if (has('pyproject.toml')) return { kind: 'project', editable: false, marker: 'pyproject.toml' };
+  return { kind: 'none' };
+}
+
+export function pipArgs(plan: InstallPlan): string[] {
+  switch (plan.kind) {
+    case 'requirements': return plan.files.flatMap((f) => ['-r', f]);
+    case 'project': return plan.editable ? ['-e', '.'] : ['.'];
+    case 'none': return [];
+  }
+}
+
+export interface PipDepsLayerMetadata {
+  inputs: string;
+  python: string;
+  pipSettings: string;
+  arch: string;
+  buildpackVersion: string;
+}
+
+const sha = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
+
+const COMPARATORS: { [K in keyof PipDepsLayerMetadata]: string } = {
+  inputs: 'The requirements (or the files they include) have changed',
+  python: 'The Python version or build has changed',
+  pipSettings: 'The pip settings (PIP_* variables) have changed',
+  arch: 'The architecture has changed',
+  buildpackVersion: 'The buildpack version has changed',
+};
+
+export function cacheInvalidationReasons(cached: PipDepsLayerMetadata, next: PipDepsLayerMetadata): string[] {
+  return (Object.keys(COMPARATORS) as Array<keyof PipDepsLayerMetadata>).filter((k) => cached[k] !== next[k]).map((k) => COMPARATORS[k]);
+}
+
+function parseMetadata(raw: TomlTable): PipDepsLayerMetadata | undefined {
+  const keys = Object.keys(COMPARATORS) as Array<keyof PipDepsLayerMetadata>;
+  if (!keys.every((k) => typeof raw[k] === 'string')) return undefined;
+  return Object.fromEntries(keys.map((k) => [k, raw[k] as string])) as unknown as PipDepsLayerMetadata;
+}
+
+/** The key: hashes only, so no credential from a PIP_* value is ever stored. */
+export function layerKey(ctx: BuildContext, plan: InstallPlan, python: InstalledPython, settings: Settings): PipDepsLayerMetadata {
+  const inputs = plan.kind === 'requirements'
+    ? collectRequirementInputs(ctx.appDir, plan.files)
+    : { files: [], projects: plan.kind === 'project' ? [{ dir: '.', editable: plan.editable }] : [] };
+  const pipSettings = JSON.stringify([settings.pipUpgrade, Object.entries(settings.pipVariables).sort()]);
+  return {
+    inputs: hashInputs(ctx.appDir, inputs),
+    python: sha(`${python.version}:${python.sha256}`),
+    pipSettings: sha(pipSettings),
+    arch: ctx.target.arch,
+    buildpackVersion: ctx.buildpack.version,
+  };
+}
+
+export function pipDepsLayerEnv(layerPath: string): LayerEnv {
+  return new LayerEnv().override(Scope.all, 'PYTHONUSERBASE', layerPath);
+}
+
+/** SOURCE_DATE_EPOCH makes pip compile .pyc files with hashes instead of timestamps (3.7+): same inputs, same bytes. */
+const REPRODUCIBLE_ENV = { SOURCE_DATE_EPOCH: '315532800', PYTHONHASHSEED: '0' };
+
+export async function installDependencies(
+  ctx: BuildContext,
+  env: Env,
+  python: InstalledPython,
+  settings: Settings,
+  pipCacheDir: string,
+  log: Logger,
+  exec: Executor,
+): Promise<string | undefined> {
+  const plan = planInstall(ctx.appDir, settings.pipRequirements);
+  if (plan.kind === 'none') {
+    log.info('No requirements.txt, setup.py, setup.cfg or pyproject.toml: no dependencies to install');
+    return undefined;
+  }
+  const next = layerKey(ctx, plan, python, settings);
+  const layer = await ctx.layers.cachedLayer('pip-deps', {
+    build: true,
+    launch: true,
+    parseMetadata,
+    onRestored: (cached) => {
+      const reasons = cacheInvalidationReasons(cached, next);
+      return reasons.length === 0 ? { action: 'keep', cause: reasons } : { action: 'delete', cause: reasons };
+    },
+  });
+  const layerEnv = pipDepsLayerEnv(layer.path);
+  const state = layer.state;
+  if (state.kind === 'restored') {
+    log.info('Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)');
+  } else {
+    if (state.cause.kind === 'rejected') {
+      log.info('Discarding cached dependencies since:');
+      for (const r of state.cause.cause) log.detail(`- ${r}`);
+    }
+    const pipEnv: Env = { ...layerEnv.apply('build', env), ...settings.pipVariables, PIP_CACHE_DIR: pipCacheDir, ...REPRODUCIBLE_ENV };
+    delete pipEnv.PYTHONPATH; // the build uses only its own packages
+    delete pipEnv.PIP_USER;
+    const common = ['-m', 'pip', 'install', '--user', '--no-input', '--disable-pip-version-check', '--no-warn-script-location'];
+    if (!/^3\.(\d\d|[7-9])\./.test(python.version)) common.push('--no-compile'); // timestamped .pyc before 3.7
+    try {
+      if (settings.pipUpgrade) {
+        await runPip(ctx, exec, log, python, pipEnv, [...common, '--upgrade', 'pip', 'setuptools', 'wheel'], 'Upgraded pip, setuptools and wheel (PIP_UPGRADE)', true);
+      }
+      await runPip(ctx, exec, log, python, pipEnv, [...common, ...pipArgs(plan)], 'Installed dependencies', false);
+    } catch (err) {
+      await ctx.layers.reset(layer.name); // nothing half-installed survives
+      throw err;
+    }
+    await layer.writeEnv(layerEnv);
+    const dists = installedDistributions(layer.path);
+    await layer.writeSbom('cdx.json', cycloneDxJson(dists.map((d) => ({ name: d.name, version: d.version, type: 'library', purl: pypiPurl(d.name, d.version) }))));
+    await layer.writeMetadata(next);
+    log.detail(`${dists.length} distributions in the pip-deps layer`);
+  }
+  Object.assign(env, (await layer.buildEnv(layerEnv)).apply('build', env));
+  return layer.path;
+}
+
+async function runPip(
+  ctx: BuildContext, exec: Executor, log: Logger, python: InstalledPython, env: Env, args: string[], done: string, upgrade: boolean,
+): Promise<void> {
+  const shown = `python ${args.filter((a) => !a.startsWith('--no-') && a !== '--disable-pip-version-check').join(' ')}`;
+  log.info(`Running '${maskSecrets(shown)}'`);
+  const outcome = await log.timed(done, async () => {
+    const o = await exec.stream({ command: python.python, args, cwd: ctx.appDir, env }, log);
+    if (o.kind === 'io') throw pipErrors.commandIo(python.python, o.message);
+    if (o.kind === 'exit') {
+      const lines = pipErrorLines(o.output);
+      throw upgrade ? pipErrors.upgradeFailed(lines, o.status) : pipErrors.installFailed(maskSecrets(shown), lines, o.status);
+    }
+    return o;
+  });
+  void outcome;
+}
+
+/** pip's own ERROR lines, masked: they name the failing requirement. */
+export function pipErrorLines(output: string): string[] {
+  return output
+    .split(/\r?\n/)
+    .filter((l) => /^\s*(ERROR|error):/.test(l) || /No matching distribution|Could not find a version|Invalid requirement/.test(l))
+    .map((l) => maskSecrets(l.trim()))
+    .filter((l, i, all) => all.indexOf(l) === i)
+    .slice(0, 10);
+}

@@ -1,0 +1,158 @@
+/**
+ * The `python` layer (build, launch, cache): a relocatable CPython unpacked from a verified
+ * python-build-standalone-style archive. Kept across builds when the version, checksum, architecture and
+ * buildpack version are unchanged (no download at all); otherwise discarded with every reason logged.
+ * The interpreter runs from this layer at build (later steps use its bin/) and at launch (bin/ on PATH).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildContext } from '../cnb/context.js';
+import { LayerEnv, Scope, type Env } from '../cnb/env.js';
+import type { TomlTable } from '../cnb/toml.js';
+import type { Logger } from '../logger.js';
+import { downloadVerified, type DownloadOptions } from '../download.js';
+import { extractTarGz } from '../archive.js';
+import { applyMirror, offlineArchivePath, hasOfflineArchive, type Distribution } from '../python/distributions.js';
+import { cycloneDxJson } from '../sbom.js';
+import { maskSecrets } from '../secrets.js';
+
+export interface PythonLayerMetadata {
+  version: string;
+  sha256: string;
+  arch: string;
+  buildpackVersion: string;
+}
+
+export interface InstalledPython {
+  version: string;
+  sha256: string;
+  layerPath: string;
+  /** Absolute path of the interpreter in the layer. */
+  python: string;
+}
+
+type Comparators<M> = { [K in keyof M]: (cached: M[K], next: M[K]) => string | undefined };
+
+const changed = (what: string) => (a: string, b: string) => (a === b ? undefined : `The ${what} has changed from ${a} to ${b}`);
+
+/** Every field must say how it invalidates the cache: adding a field without a comparator is a type error. */
+const COMPARATORS: Comparators<PythonLayerMetadata> = {
+  version: changed('Python version'),
+  sha256: changed('checksum of the Python archive'),
+  arch: changed('architecture'),
+  buildpackVersion: changed('buildpack version'),
+};
+
+export function cacheInvalidationReasons(cached: PythonLayerMetadata, next: PythonLayerMetadata): string[] {
+  return (Object.keys(COMPARATORS) as Array<keyof PythonLayerMetadata>)
+    .map((k) => COMPARATORS[k](cached[k], next[k]))
+    .filter((r): r is string => r !== undefined);
+}
+
+export function parseMetadata(raw: TomlTable): PythonLayerMetadata | undefined {
+  const { version, sha256, arch, buildpackVersion } = raw;
+  if (typeof version !== 'string' || typeof sha256 !== 'string' || typeof arch !== 'string' || typeof buildpackVersion !== 'string') return undefined;
+  return { version, sha256, arch, buildpackVersion };
+}
+
+/** The env the layer gives: launch defaults a user can override. bin/ and lib/ are added by the lifecycle. */
+export function pythonLayerEnv(): LayerEnv {
+  return new LayerEnv()
+    .default(Scope.launch, 'PYTHONUNBUFFERED', '1')
+    .default(Scope.launch, 'PYTHONIOENCODING', 'UTF-8')
+    .default(Scope.launch, 'LANG', 'C.UTF-8');
+}
+
+export interface PythonInstallOptions {
+  mirror?: string;
+  download: DownloadOptions;
+}
+
+export async function installPython(
+  ctx: BuildContext,
+  env: Env,
+  dist: Distribution,
+  log: Logger,
+  opts: PythonInstallOptions,
+): Promise<InstalledPython> {
+  const next: PythonLayerMetadata = { version: dist.version, sha256: dist.sha256, arch: dist.arch, buildpackVersion: ctx.buildpack.version };
+  const layer = await ctx.layers.cachedLayer('python', {
+    build: true,
+    launch: true,
+    parseMetadata,
+    onRestored: async (cached, layerPath) => {
+      const reasons = cacheInvalidationReasons(cached, next);
+      if (reasons.length === 0 && !(await isExecutable(path.join(layerPath, 'bin', 'python')))) reasons.push('The cached layer is incomplete');
+      return reasons.length === 0 ? { action: 'keep', cause: { cached, reasons } } : { action: 'delete', cause: { cached, reasons } };
+    },
+  });
+
+  const state = layer.state;
+  if (state.kind === 'restored') {
+    log.info(`Using cached Python ${dist.version}`);
+  } else {
+    if (state.cause.kind === 'rejected') {
+      log.info(`Discarding cached Python ${state.cause.cause.cached.version} since:`);
+      for (const r of state.cause.cause.reasons) log.detail(`- ${r}`);
+    } else if (state.cause.kind === 'invalid-metadata') {
+      log.info('Discarding cached Python since its layer metadata can\'t be parsed');
+    }
+    await log.timed(`Installed Python ${dist.version}`, () => fetchAndUnpack(ctx, dist, layer.path, log, opts));
+    await layer.writeEnv(pythonLayerEnv());
+    await layer.writeSbom('cdx.json', cycloneDxJson([{
+      name: 'python',
+      version: dist.version,
+      type: 'application',
+      purl: dist.purl ?? `pkg:generic/python@${dist.version}?checksum=sha256:${dist.sha256}`,
+      sha256: dist.sha256,
+      cpe: dist.cpe ?? `cpe:2.3:a:python:python:${dist.version}:*:*:*:*:*:*:*`,
+      licenses: dist.licenses ?? ['PSF-2.0'],
+    }]));
+    // Written last: only now does the layer describe complete contents.
+    await layer.writeMetadata(next);
+  }
+  Object.assign(env, (await layer.buildEnv(pythonLayerEnv())).apply('build', env));
+  return { version: dist.version, sha256: dist.sha256, layerPath: layer.path, python: path.join(layer.path, 'bin', 'python') };
+}
+
+async function fetchAndUnpack(ctx: BuildContext, dist: Distribution, layerPath: string, log: Logger, opts: PythonInstallOptions): Promise<void> {
+  let archive: string;
+  let downloaded = false;
+  if (hasOfflineArchive(ctx.buildpackDir, dist.sha256)) {
+    archive = offlineArchivePath(ctx.buildpackDir, dist.sha256);
+    log.info(`Using the Python ${dist.version} archive bundled in the buildpack (offline package)`);
+  } else {
+    const url = applyMirror(dist.uri, opts.mirror);
+    log.info(`Downloading Python ${dist.version} from ${maskSecrets(url)}`);
+    archive = path.join(ctx.layers.dir, '.python-download.tar.gz');
+    await downloadVerified(url, archive, dist.sha256, log, opts.download);
+    downloaded = true;
+  }
+  if (downloaded) log.detail(`Verified sha256 ${dist.sha256}`);
+  await fs.rm(layerPath, { recursive: true, force: true });
+  try {
+    await extractTarGz(archive, layerPath);
+  } finally {
+    if (downloaded) await fs.rm(archive, { force: true });
+  }
+  await ensureAliases(layerPath, dist.version);
+}
+
+/** `python` (and `python2` for 2.x) beside the versioned interpreter, for apps and scripts that call them by those names. */
+async function ensureAliases(layerPath: string, version: string): Promise<void> {
+  const bin = path.join(layerPath, 'bin');
+  const [major, minor] = version.split('.');
+  const versioned = `python${major}.${minor}`;
+  if (!(await exists(path.join(bin, versioned)))) return;
+  for (const alias of ['python', `python${major}`]) {
+    if (!(await exists(path.join(bin, alias)))) await fs.symlink(versioned, path.join(bin, alias));
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(() => true, () => false);
+}
+
+async function isExecutable(p: string): Promise<boolean> {
+  return fs.access(p, fs.constants.X_OK).then(() => true, () => false);
+}

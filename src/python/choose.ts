@@ -1,0 +1,36 @@
+/** Chooses the Python distribution for the build: reads the request, gathers distributions, resolves, logs why. */
+import type { BuildContext } from '../cnb/context.js';
+import { isTable } from '../cnb/toml.js';
+import { fetchText } from '../download.js';
+import type { Logger } from '../logger.js';
+import type { Settings } from '../settings.js';
+import { builtinDistributions, manifestLocation, parseManifest, resolveDistribution, type Distribution } from './distributions.js';
+import { readVersionRequest } from './version-request.js';
+import { versionErrors } from '../errors.js';
+import { BuildpackError } from '../errors.js';
+
+export async function choosePython(ctx: BuildContext, settings: Settings, log: Logger): Promise<Distribution> {
+  const defaults = isTable(ctx.buildpack.metadata['default-versions']) ? ctx.buildpack.metadata['default-versions'] : {};
+  const defaultVersion = String(defaults.python ?? '3');
+  const request = readVersionRequest(ctx.appDir, settings.pythonVersion, defaultVersion);
+  const from = request.source === 'default' ? 'the buildpack default' : request.source;
+  log.info(`Requested Python ${request.written} (from ${from})`);
+
+  const dists = builtinDistributions(ctx.buildpack.metadata);
+  if (settings.pythonDistributions) {
+    const where = manifestLocation(settings.pythonDistributions, ctx.appDir);
+    let text: string;
+    try {
+      text = await fetchText(where.url, log, settings.download);
+    } catch (err) {
+      if (err instanceof BuildpackError) throw versionErrors.badManifest(where.shown, err.body.split('\n')[0] ?? err.title);
+      throw versionErrors.badManifest(where.shown, err instanceof Error ? err.message : String(err));
+    }
+    const extra = parseManifest(text, where.shown);
+    log.info(`Added ${extra.length} distribution(s) from ${where.shown} (BP_PYTHON_DISTRIBUTIONS)`);
+    dists.push(...extra);
+  }
+  const chosen = resolveDistribution(request, dists, ctx.target.arch);
+  log.info(`Selected Python ${chosen.version} for ${chosen.arch}${chosen.origin === 'manifest' ? ' from BP_PYTHON_DISTRIBUTIONS' : ''}`);
+  return chosen;
+}

@@ -1,0 +1,116 @@
+/**
+ * The Python distributions a build can choose from: the ones in buildpack.toml [[metadata.dependencies]],
+ * plus the ones a user supplies with BP_PYTHON_DISTRIBUTIONS (a JSON or TOML manifest). Resolution picks the
+ * newest version that satisfies the request, for this architecture.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import semver from 'semver';
+import { satisfies } from '@renovatebot/pep440';
+import { isTable, parseToml, type TomlTable } from '../cnb/toml.js';
+import { versionErrors } from '../errors.js';
+import type { VersionRequest } from './version-request.js';
+
+export type Arch = 'amd64' | 'arm64';
+
+export interface Distribution {
+  version: string;
+  uri: string;
+  sha256: string;
+  arch: Arch;
+  origin: 'buildpack' | 'manifest';
+  purl?: string;
+  cpe?: string;
+  licenses?: string[];
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export function builtinDistributions(metadata: TomlTable): Distribution[] {
+  const deps = Array.isArray(metadata.dependencies) ? metadata.dependencies.filter(isTable) : [];
+  return deps
+    .filter((d) => d.id === 'python')
+    .map((d) => ({
+      version: String(d.version),
+      uri: String(d.uri),
+      sha256: String(d.checksum ?? '').replace(/^sha256:/, ''),
+      arch: d.arch === 'arm64' ? 'arm64' : 'amd64',
+      origin: 'buildpack' as const,
+      purl: typeof d.purl === 'string' ? d.purl : undefined,
+      cpe: typeof d.cpe === 'string' ? d.cpe : undefined,
+      licenses: Array.isArray(d.licenses) ? d.licenses.map(String) : undefined,
+    }));
+}
+
+/** Where BP_PYTHON_DISTRIBUTIONS points: a URL, or a path inside the app. */
+export function manifestLocation(value: string, appDir: string): { url: string; shown: string } {
+  if (/^(https?|file):\/\//i.test(value)) return { url: value, shown: value };
+  const resolved = path.resolve(appDir, value);
+  return { url: pathToFileURL(resolved).href, shown: value };
+}
+
+/** Parses a manifest: a JSON object, else a TOML document, with a list `distributions`. */
+export function parseManifest(text: string, shown: string): Distribution[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    try {
+      doc = parseToml(text);
+    } catch (err) {
+      throw versionErrors.badManifest(shown, `it is neither JSON nor TOML (${err instanceof Error ? err.message.split('\n')[0] : err}).`);
+    }
+  }
+  if (!isTable(doc) || !Array.isArray(doc.distributions)) throw versionErrors.badManifest(shown, 'it has no list named "distributions".');
+  return doc.distributions.map((entry, i) => {
+    const where = `entry ${i + 1}`;
+    if (!isTable(entry)) throw versionErrors.badManifest(shown, `${where} is not an object.`);
+    const version = String(entry.version ?? '');
+    if (!semver.valid(version)) throw versionErrors.badManifest(shown, `${where} has version '${version}'; write a full version such as 3.6.15.`);
+    const sha256 = String(entry.sha256 ?? '').toLowerCase().replace(/^sha256:/, '');
+    if (!SHA256.test(sha256)) throw versionErrors.badManifest(shown, `${where} (${version}) has no valid sha256.`);
+    const arch = String(entry.arch ?? '');
+    if (arch !== 'amd64' && arch !== 'arm64') throw versionErrors.badManifest(shown, `${where} (${version}) has arch '${arch}'; use amd64 or arm64.`);
+    const uri = String(entry.uri ?? '');
+    if (!/^(https?|file):\/\/./i.test(uri)) throw versionErrors.badManifest(shown, `${where} (${version}) has uri '${uri}'; use an http, https or file URL.`);
+    return { version, uri, sha256, arch, origin: 'manifest' as const };
+  });
+}
+
+/** The newest distribution for `arch` that satisfies the request; manifest entries win over built-in ones of the same version. */
+export function resolveDistribution(request: VersionRequest, all: Distribution[], arch: string): Distribution {
+  const forArch = all.filter((d) => d.arch === arch);
+  const matching = forArch
+    .filter((d) => satisfies(d.version, request.specifier))
+    .sort((a, b) => semver.rcompare(a.version, b.version) || (a.origin === 'manifest' ? -1 : 1));
+  const chosen = matching[0];
+  if (!chosen) {
+    const available = [...new Set(forArch.map((d) => d.version))].sort(semver.rcompare);
+    throw versionErrors.noMatch(request.written, request.source, arch, available);
+  }
+  return chosen;
+}
+
+/** BP_DEPENDENCY_MIRROR: replaces the scheme and host of a URI, keeping its path. */
+export function applyMirror(uri: string, mirror: string | undefined): string {
+  if (!mirror) return uri;
+  let base: URL;
+  try {
+    base = new URL(mirror);
+  } catch {
+    throw versionErrors.badMirror(mirror);
+  }
+  if (!['http:', 'https:', 'file:'].includes(base.protocol)) throw versionErrors.badMirror(mirror);
+  const original = new URL(uri);
+  return mirror.replace(/\/+$/, '') + original.pathname + original.search;
+}
+
+/** For tests and messages: the file name an archive is stored under when the buildpack is packaged offline. */
+export function offlineArchivePath(buildpackDir: string, sha256: string): string {
+  return path.join(buildpackDir, 'dependencies', sha256, 'python.tar.gz');
+}
+
+export function hasOfflineArchive(buildpackDir: string, sha256: string): boolean {
+  return fs.existsSync(offlineArchivePath(buildpackDir, sha256));
+}

@@ -1,0 +1,46 @@
+/**
+ * Every user setting the buildpack reads at build, in one place: name, meaning and default. Values come from
+ * the user's variables (platform env files first, then the build env, then .s2i/environment).
+ */
+import type { UserEnv } from './cnb/user-env.js';
+import { DEFAULT_DOWNLOAD_OPTIONS, type DownloadOptions } from './download.js';
+
+export interface Settings {
+  /** BP_PYTHON_VERSION: the Python version request, before .python-version, runtime.txt and pyproject.toml. */
+  pythonVersion: string | undefined;
+  /** BP_PYTHON_DISTRIBUTIONS: a manifest of extra Python archives (path in the app, or http(s)/file URL). */
+  pythonDistributions: string | undefined;
+  /** BP_DEPENDENCY_MIRROR: base URL replacing the scheme and host of every download. */
+  dependencyMirror: string | undefined;
+  /** BP_DOWNLOAD_TIMEOUT: seconds to wait for a response or for more data (default 30). */
+  download: DownloadOptions;
+  /** PIP_UPGRADE=TRUE (true, 1): upgrade pip, setuptools and wheel before installing. */
+  pipUpgrade: boolean;
+  /** BP_PIP_REQUIREMENT: requirement files to install instead of requirements.txt, space separated. */
+  pipRequirements: string[] | undefined;
+  /** Every PIP_* variable: passed to pip, and part of the pip-deps cache key. */
+  pipVariables: Record<string, string>;
+  /** BP_LOG_LEVEL=DEBUG: stacks on errors and debug lines. */
+  debug: boolean;
+}
+
+export function readSettings(env: UserEnv): Settings {
+  const timeout = Number(env.get('BP_DOWNLOAD_TIMEOUT'));
+  return {
+    pythonVersion: env.get('BP_PYTHON_VERSION'),
+    pythonDistributions: env.get('BP_PYTHON_DISTRIBUTIONS'),
+    dependencyMirror: env.get('BP_DEPENDENCY_MIRROR'),
+    download: {
+      ...DEFAULT_DOWNLOAD_OPTIONS,
+      timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_DOWNLOAD_OPTIONS.timeoutSeconds,
+    },
+    pipUpgrade: env.flag('PIP_UPGRADE'),
+    pipRequirements: env.get('BP_PIP_REQUIREMENT')?.split(/\s+/).filter((f) => f !== ''),
+    pipVariables: Object.fromEntries(
+      Object.entries(env.entries())
+        .filter(([k]) => k.startsWith('PIP_') && k !== 'PIP_UPGRADE')
+        .map(([k, v]) => [k, v.replace(/\r?\n$/, '')]),
+    ),
+    debug: (env.get('BP_LOG_LEVEL') ?? '').toUpperCase() === 'DEBUG',
+  };
+}
