@@ -224,3 +224,41 @@ export const pipErrors = {
   nothingToInstall: () =>
     new BuildpackError('No dependencies to install', 'BP_PIP_REQUIREMENT is set but names no file.\n\n' + steps('Set BP_PIP_REQUIREMENT to one or more requirement files, separated by spaces, or unset it.')),
 };
+
+// ---- starting the app ------------------------------------------------------------------------------------
+
+export const startErrors = {
+  dontKnowHowToRun: (hasGunicorn: boolean) =>
+    new BuildpackError(
+      "don't know how to run your application",
+      `The buildpack looks for, in order: APP_RUN, .s2i/bin/run, a WSGI module for Gunicorn${hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, and app.py.\n` +
+        `None of them was found.\n\n` +
+        steps(
+          "Set APP_RUN to your start command, for example APP_RUN='python server.py'.",
+          'Or add gunicorn to your requirements and set GUNICORN_APP_MODULE (for example myproject.wsgi:application), or add a wsgi.py file.',
+          'Or add an app.py file that starts your app.',
+        ),
+    ),
+  missingGunicornConfig: (name: string, value: string) =>
+    new BuildpackError(
+      'Gunicorn config not found',
+      `${name} names '${value}', which is not a file in the app.\n\n` + steps(`Point ${name} at your Gunicorn config file (a path relative to the app), or unset it to use the buildpack's config.`),
+    ),
+};
+
+// ---- s2i compatibility -----------------------------------------------------------------------------------
+
+export const s2iErrors = {
+  malformedEnvironment: (line: number, text: string) =>
+    new BuildpackError(
+      'Invalid .s2i/environment file',
+      `Line ${line} of .s2i/environment is not KEY=VALUE: '${text.slice(0, 80)}'.\n\n` +
+        steps(`Write line ${line} as NAME=value (a name of letters, digits and _), or make it a comment starting with #.`),
+    ),
+  reservedEnvironment: (line: number, key: string) =>
+    new BuildpackError(
+      'Invalid .s2i/environment file',
+      `Line ${line} of .s2i/environment sets ${key}; names starting with CNB_ are reserved for the platform.\n\n` +
+        steps(`Remove line ${line}.`),
+    ),
+};

@@ -20,6 +20,14 @@ export interface Settings {
   pipRequirements: string[] | undefined;
   /** Every PIP_* variable: passed to pip, and part of the pip-deps cache key. */
   pipVariables: Record<string, string>;
+  /** APP_RUN: the start command, run through /bin/sh; overrides everything else. */
+  appRun: string | undefined;
+  /** GUNICORN_APP_MODULE: the WSGI callable, MODULE:VARIABLE. */
+  gunicornAppModule: string | undefined;
+  /** GUNICORN_CONFIG (or the seed code's APP_CONFIG): the app's own Gunicorn config file. */
+  gunicornConfig: { name: 'GUNICORN_CONFIG' | 'APP_CONFIG'; value: string } | undefined;
+  /** DISABLE_COLLECTSTATIC=TRUE (true, 1): skip Django's collectstatic. */
+  disableCollectstatic: boolean;
   /** BP_LOG_LEVEL=DEBUG: stacks on errors and debug lines. */
   debug: boolean;
 }
@@ -41,6 +49,18 @@ export function readSettings(env: UserEnv): Settings {
         .filter(([k]) => k.startsWith('PIP_') && k !== 'PIP_UPGRADE')
         .map(([k, v]) => [k, v.replace(/\r?\n$/, '')]),
     ),
+    appRun: env.get('APP_RUN'),
+    gunicornAppModule: env.get('GUNICORN_APP_MODULE'),
+    gunicornConfig: gunicornConfig(env),
+    disableCollectstatic: env.flag('DISABLE_COLLECTSTATIC'),
     debug: (env.get('BP_LOG_LEVEL') ?? '').toUpperCase() === 'DEBUG',
   };
+}
+
+function gunicornConfig(env: UserEnv): Settings['gunicornConfig'] {
+  for (const name of ['GUNICORN_CONFIG', 'APP_CONFIG'] as const) {
+    const value = env.get(name);
+    if (value !== undefined) return { name, value };
+  }
+  return undefined;
 }

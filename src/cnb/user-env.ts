@@ -22,9 +22,15 @@ export class UserEnv {
     return new UserEnv([{ name: 'environment', values }]);
   }
 
-  /** A new UserEnv that consults `source` after the existing ones. */
-  withFallback(source: EnvSource): UserEnv {
-    return new UserEnv([...this.sources, source]);
+  /** A new UserEnv that consults `source` right after the user's platform values (before the build env). */
+  withAppSource(source: EnvSource): UserEnv {
+    const [first, ...rest] = this.sources;
+    return new UserEnv(first?.name === 'platform' ? [first, source, ...rest] : [source, ...this.sources]);
+  }
+
+  /** Whether the user set the variable on the platform (their own value, which wins over the app's files). */
+  setOnPlatform(name: string): boolean {
+    return this.sources[0]?.name === 'platform' && this.sources[0].values[name] !== undefined;
   }
 
   /** The value verbatim, as the user wrote it (a file may end with a newline). */

@@ -1,0 +1,97 @@
+/**
+ * How the app starts: the `web` process, chosen at build in the seed builder's order, and named processes a
+ * user can pick (`gunicorn`, `python`). Commands are argv arrays with no shell, except APP_RUN, which is a
+ * shell command line by definition.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { process_, type Process } from '../cnb/launch.js';
+import { startErrors } from '../errors.js';
+
+export interface StartInputs {
+  appDir: string;
+  /** APP_RUN: a shell command line. */
+  appRun: string | undefined;
+  /** .s2i/bin/run, when present and executable: the app's own run script. */
+  s2iRun: string | undefined;
+  /** The gunicorn console script in pip-deps, when gunicorn is installed. */
+  gunicorn: string | undefined;
+  /** GUNICORN_APP_MODULE. */
+  gunicornAppModule: string | undefined;
+  /** The user's config (GUNICORN_CONFIG, APP_CONFIG or ./gunicorn.conf.py), else undefined. */
+  userGunicornConfig: string | undefined;
+  fallbackGunicornConfig: string;
+  /** The interpreter in the python layer. */
+  python: string;
+}
+
+export type WebRule = 'APP_RUN' | '.s2i/bin/run' | 'gunicorn' | 'app.py';
+
+export interface StartPlan {
+  processes: Process[];
+  rule: WebRule;
+  /** A sentence for the log: what runs and why. */
+  reason: string;
+}
+
+/** The WSGI module gunicorn serves: GUNICORN_APP_MODULE, else wsgi (./wsgi.py), else the name setup.py declares. */
+export function gunicornModule(appDir: string, fromEnv: string | undefined): { module: string; source: string } | undefined {
+  if (fromEnv) return { module: fromEnv, source: 'GUNICORN_APP_MODULE' };
+  if (fs.existsSync(path.join(appDir, 'wsgi.py'))) return { module: 'wsgi', source: 'wsgi.py' };
+  const name = setupPyName(appDir);
+  if (name) return { module: name, source: 'the name in setup.py' };
+  return undefined;
+}
+
+/** The `name=` argument of setup() in setup.py, as the seed code read it (a module name, so `-` becomes `_`). */
+export function setupPyName(appDir: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(appDir, 'setup.py'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /\bname\s*=\s*['"]([A-Za-z0-9_.-]+)['"]/.exec(text);
+  return m?.[1]?.replace(/-/g, '_');
+}
+
+export function planStart(i: StartInputs): StartPlan {
+  const processes: Process[] = [];
+  const module = gunicornModule(i.appDir, i.gunicornAppModule);
+  const gunicornProcess = (type: string, isDefault: boolean): Process | undefined =>
+    i.gunicorn && module
+      ? process_(type, [i.gunicorn, '--config', i.userGunicornConfig ?? i.fallbackGunicornConfig], { args: [module.module], default: isDefault })
+      : undefined;
+  const hasAppPy = fs.existsSync(path.join(i.appDir, 'app.py'));
+
+  let web: Process;
+  let rule: WebRule;
+  let reason: string;
+  if (i.appRun) {
+    web = process_('web', ['/bin/sh', '-c', i.appRun], { default: true });
+    rule = 'APP_RUN';
+    reason = `APP_RUN is set: web runs '${i.appRun}' through /bin/sh`;
+  } else if (i.s2iRun) {
+    web = process_('web', [i.s2iRun], { default: true });
+    rule = '.s2i/bin/run';
+    reason = 'web runs the app\'s own .s2i/bin/run';
+  } else if (i.gunicorn && module) {
+    web = gunicornProcess('web', true) as Process;
+    rule = 'gunicorn';
+    const config = i.userGunicornConfig ? `the app's config ${path.relative(i.appDir, i.userGunicornConfig) || i.userGunicornConfig}` : 'the buildpack\'s fallback config';
+    reason = `gunicorn is installed: web serves '${module.module}' (from ${module.source}) with ${config}`;
+  } else if (hasAppPy) {
+    web = process_('web', [i.python, 'app.py'], { default: true });
+    rule = 'app.py';
+    reason = i.gunicorn ? 'gunicorn is installed but no WSGI module was found; web runs \'python app.py\'' : 'web runs \'python app.py\'';
+  } else {
+    throw startErrors.dontKnowHowToRun(Boolean(i.gunicorn));
+  }
+  processes.push(web);
+  if (rule !== 'gunicorn') {
+    const g = gunicornProcess('gunicorn', false);
+    if (g) processes.push(g);
+  }
+  processes.push(process_('python', [i.python]));
+  return { processes, rule, reason };
+}
