@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { collectRequirementInputs, hashInputs, logicalLines, parseLine } from '../../src/python/requirements.js';
+import { parseS2iEnvironment } from '../../src/s2i/environment.js';
+import { planStart, setupPyName, type StartInputs } from '../../src/start/web-process.js';
+import { maskSecrets } from '../../src/secrets.js';
+import { BuildpackError } from '../../src/errors.js';
+
+function appWith(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-'));
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+describe('requirement inputs', () => {
+  it('joins continuations and drops comments', () => {
+    expect(logicalLines('flask==3.0 \\\n  --hash=sha256:x # pinned\n# comment\n\ngunicorn\n')).to.deep.equal(['flask==3.0   --hash=sha256:x', 'gunicorn']);
+  });
+
+  it('recognises includes and local projects', () => {
+    expect(parseLine('-r base.txt')).to.deep.equal({ kind: 'include', file: 'base.txt' });
+    expect(parseLine('--constraint=c.txt')).to.deep.equal({ kind: 'include', file: 'c.txt' });
+    expect(parseLine('-e .')).to.deep.equal({ kind: 'project', target: '.', editable: true });
+    expect(parseLine('./libs/util')).to.deep.equal({ kind: 'project', target: './libs/util', editable: false });
+    expect(parseLine('flask>=3')).to.equal(undefined);
+    expect(parseLine('-e git+https://x/y.git#egg=y')).to.equal(undefined);
+  });
+
+  it('follows -r and -c includes and changes the key when an included file or local project changes', () => {
+    const app = appWith({ 'requirements.txt': '-r reqs/base.txt\n-e .\n./libs/util\n', 'reqs/base.txt': '-c constraints.txt\nflask\n', 'reqs/constraints.txt': 'flask<4\n', 'setup.py': 'setup(name="x")', 'libs/util/setup.py': 'u', 'libs/util/util.py': 'v1', 'app.py': 'code' });
+    const inputs = collectRequirementInputs(app, ['requirements.txt']);
+    expect(inputs.files).to.deep.equal(['requirements.txt', 'reqs/base.txt', 'reqs/constraints.txt']);
+    expect(inputs.projects).to.deep.equal([{ dir: '.', editable: true }, { dir: 'libs/util', editable: false }]);
+    const before = hashInputs(app, inputs);
+    fs.writeFileSync(path.join(app, 'app.py'), 'editable code changes do not count');
+    expect(hashInputs(app, inputs)).to.equal(before);
+    fs.writeFileSync(path.join(app, 'reqs/constraints.txt'), 'flask<3\n');
+    const afterConstraint = hashInputs(app, inputs);
+    expect(afterConstraint).to.not.equal(before);
+    fs.writeFileSync(path.join(app, 'libs/util/util.py'), 'v2');
+    expect(hashInputs(app, inputs)).to.not.equal(afterConstraint);
+  });
+
+  it('names a missing included file', () => {
+    const app = appWith({ 'requirements.txt': '-r missing.txt\n' });
+    expect(() => collectRequirementInputs(app, ['requirements.txt'])).to.throw(BuildpackError, /missing\.txt/);
+  });
+});
+
+describe('.s2i/environment', () => {
+  it('reads KEY=VALUE lines with comments and blanks, keeping values verbatim', () => {
+    expect(parseS2iEnvironment('# c\n\nAPP_RUN=python app.py --x=1\nEMPTY=\r\nQUOTED="a b"\n')).to.deep.equal({ APP_RUN: 'python app.py --x=1', EMPTY: '', QUOTED: '"a b"' });
+  });
+  it('stops at a malformed line with its number', () => {
+    expect(() => parseS2iEnvironment('A=1\nthis is wrong\n')).to.throw(BuildpackError, /Line 2/);
+    expect(() => parseS2iEnvironment('=x')).to.throw(BuildpackError, /Line 1/);
+    expect(() => parseS2iEnvironment('CNB_X=1')).to.throw(BuildpackError, /reserved/);
+  });
+});
+
+describe('start command', () => {
+  const base = (appDir: string, over: Partial<StartInputs> = {}): StartInputs => ({
+    appDir, appRun: undefined, s2iRun: undefined, gunicorn: undefined, gunicornAppModule: undefined,
+    userGunicornConfig: undefined, fallbackGunicornConfig: '/layers/g/gunicorn.conf.py', python: '/layers/p/bin/python', ...over,
+  });
+
+  it('follows the seed order: APP_RUN, gunicorn with wsgi.py, app.py', () => {
+    const app = appWith({ 'wsgi.py': '', 'app.py': '' });
+    const runPlan = planStart(base(app, { appRun: 'python serve.py $PORT', gunicorn: '/g' }));
+    expect(runPlan.rule).to.equal('APP_RUN');
+    expect(runPlan.processes[0]).to.include({ type: 'web', default: true });
+    expect(runPlan.processes[0]?.command).to.deep.equal(['/bin/sh', '-c', 'python serve.py $PORT']);
+    expect(runPlan.processes.map((p) => p.type)).to.deep.equal(['web', 'gunicorn', 'python']);
+    const g = planStart(base(app, { gunicorn: '/d/bin/gunicorn' }));
+    expect(g.rule).to.equal('gunicorn');
+    expect(g.processes[0]?.command).to.deep.equal(['/d/bin/gunicorn', '--config', '/layers/g/gunicorn.conf.py']);
+    expect(g.processes[0]?.args).to.deep.equal(['wsgi']);
+    expect(planStart(base(app)).rule).to.equal('app.py');
+  });
+
+  it('takes the module from GUNICORN_APP_MODULE, then setup.py', () => {
+    const app = appWith({ 'setup.py': "setup(\n  name='my-service',\n)" });
+    expect(setupPyName(app)).to.equal('my_service');
+    expect(planStart(base(app, { gunicorn: '/g' })).processes[0]?.args).to.deep.equal(['my_service']);
+    expect(planStart(base(app, { gunicorn: '/g', gunicornAppModule: 'pkg.web:app', userGunicornConfig: '/w/conf.py' })).processes[0]).to.deep.include({ command: ['/g', '--config', '/w/conf.py'], args: ['pkg.web:app'] });
+  });
+
+  it("fails with the seed's message when nothing can start the app", () => {
+    expect(() => planStart(base(appWith({ 'requirements.txt': '' })))).to.throw(BuildpackError, /don't know how to run your application/);
+  });
+});
+
+describe('secrets', () => {
+  it('masks the user-info of every URL', () => {
+    expect(maskSecrets('Looking in indexes: http://user:s3cr3t@127.0.0.1:8080/simple and https://tok@x.y/z')).to.equal('Looking in indexes: http://****@127.0.0.1:8080/simple and https://****@x.y/z');
+    expect(maskSecrets('no url here')).to.equal('no url here');
+  });
+});
