@@ -2,91 +2,92 @@
  * Build: analyse everything up front (app files, settings, Python version), so that a bad setting fails
  * before any layer is touched; then contribute the layers in order and declare the processes.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { BuildContext } from './cnb/context.js';
 import { LayerEnv, Scope, type Env } from './cnb/env.js';
-import { writeLaunch } from './cnb/launch.js';
+import type { UserEnv } from './cnb/user-env.js';
 import { checkForbiddenVariables } from './checks.js';
-import { startErrors } from './errors.js';
+import { collectstatic } from './django.js';
 import { realExecutor, type Executor } from './exec.js';
 import type { Logger } from './logger.js';
 import { readSettings, type Settings } from './settings.js';
 import { choosePython } from './python/choose.js';
-import { installPython } from './layers/python.js';
+import { installedDistributions } from './python/installed.js';
+import { installPython, type InstalledPython } from './layers/python.js';
 import { preparePipCache } from './layers/pip-cache.js';
 import { installDependencies } from './layers/pip-deps.js';
-import { contributeGunicornConfig } from './layers/gunicorn-config.js';
 import { readS2iEnvironment } from './s2i/environment.js';
-import { planStart } from './start/web-process.js';
+import { appScript } from './s2i/scripts.js';
+import { runAppAssemble } from './s2i/assemble.js';
+import { configureStart } from './start/configure.js';
 
-export async function build(ctx: BuildContext, log: Logger, exec: Executor = realExecutor): Promise<void> {
-  const started = log.now();
-  const appEnv = readS2iEnvironment(ctx.appDir);
-  const userEnv = ctx.userEnv.withAppSource({ name: '.s2i/environment', values: appEnv });
-  checkForbiddenVariables(userEnv);
-  const settings = readSettings(userEnv);
+/** What the build knows before it touches a layer. */
+export interface Analysis {
+  /** .s2i/environment values. */
+  appEnv: Record<string, string>;
+  userEnv: UserEnv;
+  settings: Settings;
   /** The env for the tools this build runs, built up as layers are added. */
-  const env = toolEnv(ctx, appEnv);
-  if (Object.keys(appEnv).length > 0) log.info(`Read ${Object.keys(appEnv).length} variable(s) from .s2i/environment: ${Object.keys(appEnv).join(', ')}`);
-
-  log.header('Determining Python version');
-  const dist = await choosePython(ctx, settings, log);
-
-  log.header('Installing Python');
-  const python = await installPython(ctx, env, dist, log, { mirror: settings.dependencyMirror, download: settings.download });
-
-  log.header('Installing dependencies');
-  const pipCache = await preparePipCache(ctx);
-  const pipDeps = await installDependencies(ctx, env, python, settings, pipCache, log, exec);
-
-  log.header('Configuring the start command');
-  const gunicornConfig = await contributeGunicornConfig(ctx, launchDefaults(appEnv, userEnv));
-  const gunicorn = pipDeps ? findFile(path.join(pipDeps, 'bin', 'gunicorn')) : undefined;
-  const start = planStart({
-    appDir: ctx.appDir,
-    appRun: settings.appRun,
-    s2iRun: undefined,
-    gunicorn,
-    gunicornAppModule: settings.gunicornAppModule,
-    userGunicornConfig: userGunicornConfig(ctx.appDir, settings),
-    fallbackGunicornConfig: gunicornConfig.configPath,
-    python: python.python,
-  });
-  log.info(start.reason);
-  for (const p of start.processes) log.detail(`${p.type}${p.default ? ' (default)' : ''}: ${[...p.command, ...p.args].join(' ')}`);
-  await writeLaunch(ctx.layers.dir, { processes: start.processes });
-  log.info(`Build finished in ${log.elapsedSince(started)}`);
+  env: Env;
 }
 
-function toolEnv(ctx: BuildContext, appEnv: Record<string, string>): Env {
+/** `nested`: called from the app's .s2i/bin/assemble, whose env the outer build set up and checked. */
+export function analyse(ctx: BuildContext, nested = false): Analysis {
+  const appEnv = readS2iEnvironment(ctx.appDir);
+  const userEnv = ctx.userEnv.withAppSource({ name: '.s2i/environment', values: appEnv });
+  if (!nested) checkForbiddenVariables(userEnv);
   const env: Env = {};
   for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v;
   for (const [k, v] of Object.entries(appEnv)) if (!ctx.userEnv.setOnPlatform(k)) env[k] = v;
-  return env;
+  return { appEnv, userEnv, settings: readSettings(userEnv), env };
+}
+
+async function python(ctx: BuildContext, a: Analysis, log: Logger): Promise<InstalledPython> {
+  log.header('Determining Python version');
+  const dist = await choosePython(ctx, a.settings, log);
+  log.header('Installing Python');
+  return installPython(ctx, a.env, dist, log, { mirror: a.settings.dependencyMirror, download: a.settings.download });
+}
+
+/** The default build steps after Python: the app's packages, then Django's static files. */
+async function defaultSteps(ctx: BuildContext, a: Analysis, py: InstalledPython, log: Logger, exec: Executor): Promise<void> {
+  log.header('Installing dependencies');
+  const pipCache = await preparePipCache(ctx);
+  const pipDeps = await installDependencies(ctx, a.env, py, a.settings, pipCache, log, exec);
+  await collectstatic({
+    appDir: ctx.appDir,
+    env: a.env,
+    python: py.python,
+    djangoInstalled: pipDeps !== undefined && installedDistributions(pipDeps).some((d) => d.name.toLowerCase() === 'django'),
+    disabled: a.settings.disableCollectstatic,
+    log,
+    exec,
+  });
+}
+
+export async function build(ctx: BuildContext, log: Logger, exec: Executor = realExecutor): Promise<void> {
+  const started = log.now();
+  const a = analyse(ctx);
+  if (Object.keys(a.appEnv).length > 0) log.info(`Read ${Object.keys(a.appEnv).join(', ')} from .s2i/environment`);
+  const py = await python(ctx, a, log);
+
+  const assemble = appScript(ctx.appDir, 'assemble');
+  if (assemble) await runAppAssemble(ctx, a, assemble, log, exec);
+  else await defaultSteps(ctx, a, py, log, exec);
+
+  await configureStart(ctx, a, py, launchDefaults(a), log);
+  log.info(`Build finished in ${log.elapsedSince(started)}`);
+}
+
+/** `ausnimbus-python s2i-assemble`: the default steps, called from an app's .s2i/bin/assemble. */
+export async function defaultAssemble(ctx: BuildContext, log: Logger, exec: Executor = realExecutor): Promise<void> {
+  const a = analyse(ctx, true);
+  const py = await python(ctx, a, log);
+  await defaultSteps(ctx, a, py, log, exec);
 }
 
 /** .s2i/environment is baked into the image as defaults, so a value set at runtime wins (as with s2i). */
-function launchDefaults(appEnv: Record<string, string>, userEnv: { setOnPlatform(n: string): boolean }): LayerEnv {
+function launchDefaults(a: Analysis): LayerEnv {
   const env = new LayerEnv();
-  for (const [k, v] of Object.entries(appEnv)) if (!userEnv.setOnPlatform(k)) env.default(Scope.launch, k, v);
+  for (const [k, v] of Object.entries(a.appEnv)) if (!a.userEnv.setOnPlatform(k)) env.default(Scope.launch, k, v);
   return env;
-}
-
-function userGunicornConfig(appDir: string, settings: Settings): string | undefined {
-  if (settings.gunicornConfig) {
-    const file = path.resolve(appDir, settings.gunicornConfig.value);
-    if (!findFile(file)) throw startErrors.missingGunicornConfig(settings.gunicornConfig.name, settings.gunicornConfig.value);
-    return file;
-  }
-  // gunicorn loads ./gunicorn.conf.py by default: that is the app's own config.
-  return findFile(path.join(appDir, 'gunicorn.conf.py'));
-}
-
-function findFile(p: string): string | undefined {
-  try {
-    return fs.statSync(p).isFile() ? p : undefined;
-  } catch {
-    return undefined;
-  }
 }

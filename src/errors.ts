@@ -255,10 +255,31 @@ export const s2iErrors = {
       `Line ${line} of .s2i/environment is not KEY=VALUE: '${text.slice(0, 80)}'.\n\n` +
         steps(`Write line ${line} as NAME=value (a name of letters, digits and _), or make it a comment starting with #.`),
     ),
+  assembleFailed: (status: number | string) =>
+    new BuildpackError(
+      'The app\'s .s2i/bin/assemble failed',
+      `.s2i/bin/assemble ${typeof status === 'number' ? `exited with status ${status}` : `could not be run: ${status}`}.\n\n${SEE_LOG}\n\n` +
+        steps('Fix the script (it runs with python and pip on PATH, in the app directory).', 'Make sure it starts with a #! line for a shell the build image has, and is executable.'),
+    ),
   reservedEnvironment: (line: number, key: string) =>
     new BuildpackError(
       'Invalid .s2i/environment file',
       `Line ${line} of .s2i/environment sets ${key}; names starting with CNB_ are reserved for the platform.\n\n` +
         steps(`Remove line ${line}.`),
+    ),
+};
+
+// ---- Django ----------------------------------------------------------------------------------------------
+
+export const djangoErrors = {
+  collectstaticFailed: (managePy: string, output: string) =>
+    new BuildpackError(
+      "Unable to generate Django static files",
+      `'python ${managePy} collectstatic --noinput' failed. Django said:\n\n${output.split('\n').map((l) => `  ${l}`).join('\n')}\n\n` +
+        steps(
+          'Fix the settings named above; collectstatic needs STATIC_ROOT to be set, and settings that import without a database or secrets at build time.',
+          'Run it locally to check: python manage.py collectstatic --noinput',
+          'Or, if the app does not need static files collected at build, set DISABLE_COLLECTSTATIC=TRUE.',
+        ),
     ),
 };

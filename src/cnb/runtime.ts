@@ -23,21 +23,26 @@ export type DetectResult = { pass: true } | { pass: false };
 export interface Buildpack {
   detect(ctx: DetectContext, log: Logger): Promise<DetectResult>;
   build(ctx: BuildContext, log: Logger): Promise<void>;
+  /** Extra build-time entry points called by the buildpack's own scripts (`ausnimbus-python <name>`). */
+  subcommands?: Record<string, (ctx: BuildContext, log: Logger) => Promise<void>>;
 }
 
-export function phaseOf(argv0: string, args: string[]): { phase: 'detect' | 'build' | undefined; args: string[] } {
+type Phase = 'detect' | 'build' | { subcommand: string };
+
+export function phaseOf(argv0: string, args: string[], subcommands: string[] = []): { phase: Phase | undefined; args: string[] } {
   const name = path.basename(argv0);
   if (name === 'detect' || name === 'build') return { phase: name, args };
-  // `ausnimbus-python detect ...` for manual runs
+  // `ausnimbus-python detect ...` for manual runs, and subcommands for the buildpack's own scripts
   const [first, ...rest] = args;
   if (first === 'detect' || first === 'build') return { phase: first, args: rest };
+  if (first !== undefined && subcommands.includes(first)) return { phase: { subcommand: first }, args: rest };
   return { phase: undefined, args };
 }
 
 export async function run(bp: Buildpack, argv0: string, argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const debug = (env.BP_LOG_LEVEL ?? '').toUpperCase() === 'DEBUG';
   const log = new Logger(undefined, undefined, !env.NO_COLOR, debug);
-  const { phase, args } = phaseOf(argv0, argv);
+  const { phase, args } = phaseOf(argv0, argv, Object.keys(bp.subcommands ?? {}));
   try {
     if (phase === undefined) throw runtimeErrors.unknownExecutable(path.basename(argv0));
     if (phase === 'detect') {
@@ -48,7 +53,8 @@ export async function run(bp: Buildpack, argv0: string, argv: string[], env: Nod
     }
     const ctx = buildContext(env, argv0, args);
     checkApi(ctx.buildpack.api);
-    await bp.build(ctx, log);
+    if (phase === 'build') await bp.build(ctx, log);
+    else await bp.subcommands?.[phase.subcommand]?.(ctx, log);
     return ExitCode.success;
   } catch (err) {
     const e = err instanceof BuildpackError ? err : internalError('An unexpected error occurred', err);

@@ -1,0 +1,23 @@
+/**
+ * The `s2i-run` layer (launch), present only when the app has .s2i/bin/run: the app's run script (a copy with
+ * /usr/libexec/s2i mapped) and the default `run` it may call through $STI_SCRIPTS_PATH/run.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildContext } from '../cnb/context.js';
+import { LayerEnv, Scope } from '../cnb/env.js';
+import { writeMappedScript } from '../s2i/scripts.js';
+
+export async function contributeS2iRun(ctx: BuildContext, appRunScript: string, defaultStart: string[]): Promise<{ command: string; mappedSeedPath: boolean }> {
+  const layer = await ctx.layers.uncachedLayer('s2i-run', { build: false, launch: true });
+  const quoted = defaultStart.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const run = defaultStart.length > 0
+    ? `#!/bin/sh\n# The buildpack's default start command.\nexec ${quoted}\n`
+    : `#!/bin/sh\necho "ERROR: don't know how to run your application: set APP_RUN, GUNICORN_APP_MODULE, or add a wsgi.py or app.py file." >&2\nexit 1\n`;
+  await fs.writeFile(path.join(layer.path, 'run'), run, { mode: 0o755 });
+  const command = path.join(layer.path, 'app-run');
+  const mappedSeedPath = writeMappedScript(appRunScript, command, layer.path);
+  await layer.writeEnv(new LayerEnv().override(Scope.launch, 'STI_SCRIPTS_PATH', layer.path));
+  await layer.writeMetadata({});
+  return { command, mappedSeedPath };
+}

@@ -1,0 +1,45 @@
+/**
+ * Runs the app's .s2i/bin/assemble in place of the default steps, with python and pip on PATH, pip's
+ * installs going into the pip-deps layer, and the default steps reachable at $STI_SCRIPTS_PATH/assemble.
+ * The pip-deps layer is rebuilt on every such build: what a custom script installs cannot be keyed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BuildContext } from '../cnb/context.js';
+import { s2iErrors } from '../errors.js';
+import type { Executor } from '../exec.js';
+import type { Logger } from '../logger.js';
+import type { Analysis } from '../build.js';
+import { pipDepsLayerEnv } from '../layers/pip-deps.js';
+import { shim, writeMappedScript } from './scripts.js';
+
+export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: string, log: Logger, exec: Executor): Promise<void> {
+  log.header('Running .s2i/bin/assemble');
+  const scriptsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sti-scripts-'));
+  fs.chmodSync(scriptsDir, 0o755);
+  const binary = path.join(ctx.buildpackDir, 'bin', 'ausnimbus-python');
+  fs.writeFileSync(path.join(scriptsDir, 'assemble'), shim([binary, 's2i-assemble']), { mode: 0o755 });
+  const mapped = path.join(scriptsDir, 'app-assemble');
+  if (writeMappedScript(script, mapped, scriptsDir)) log.info('.s2i/bin/assemble refers to /usr/libexec/s2i: running a copy that uses $STI_SCRIPTS_PATH instead');
+
+  // Fresh pip-deps for each custom assemble; the default steps inside it write the layer's metadata.
+  const pipDeps = await ctx.layers.cachedLayer('pip-deps', {
+    build: true, launch: true, parseMetadata: () => undefined, onRestored: () => ({ action: 'delete', cause: undefined }),
+  });
+  const env = {
+    ...pipDepsLayerEnv(pipDeps.path).apply('build', a.env),
+    PATH: [path.join(pipDeps.path, 'bin'), a.env.PATH].filter(Boolean).join(':'),
+    STI_SCRIPTS_PATH: scriptsDir,
+    PIP_USER: '1',
+  };
+  const outcome = await log.timed('Ran .s2i/bin/assemble', () => exec.stream({ command: mapped, args: [], cwd: ctx.appDir, env }, log));
+  fs.rmSync(scriptsDir, { recursive: true, force: true });
+  if (outcome.kind !== 'ok') throw s2iErrors.assembleFailed(outcome.kind === 'exit' ? outcome.status : outcome.message);
+  if (!fs.existsSync(pipDeps.tomlPath)) {
+    // The script installed without the default steps: keep what it put in the layer, never reuse it.
+    await pipDeps.writeEnv(pipDepsLayerEnv(pipDeps.path));
+    await pipDeps.writeMetadata({ assemble: 'custom' });
+  }
+  Object.assign(a.env, (await pipDeps.buildEnv(pipDepsLayerEnv(pipDeps.path))).apply('build', a.env));
+}
