@@ -15,10 +15,12 @@ const arch = opt('arch', process.arch === 'arm64' ? 'arm64' : 'amd64');
 const outdir = path.resolve(opt('outdir', 'bin'));
 const bunTarget = arch === 'arm64' ? 'bun-linux-arm64' : 'bun-linux-x64';
 const bun = path.resolve('node_modules/.bin/bun');
+// Optional plug-ins of @cyclonedx/cyclonedx-library (XML output, schema validation) that we never load.
+const OPTIONAL = ['ajv', 'ajv-formats', 'ajv-formats-draft2019', 'libxmljs2', 'xmlbuilder2'];
 
 fs.mkdirSync(outdir, { recursive: true });
 const exe = path.join(outdir, 'ausnimbus-python');
-execFileSync(bun, ['build', 'src/main.ts', '--compile', '--minify', '--bytecode', `--target=${bunTarget}`, '--outfile', exe], {
+execFileSync(bun, ['build', 'src/main.ts', '--compile', '--minify', '--bytecode', `--target=${bunTarget}`, '--outfile', exe, ...OPTIONAL.flatMap((m) => ['--external', m])], {
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 for (const name of ['detect', 'build']) {

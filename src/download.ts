@@ -32,7 +32,7 @@ export const DEFAULT_DOWNLOAD_OPTIONS: DownloadOptions = {
 
 /** A failure worth another attempt (network error, 5xx, timeout), or one that is final (404, checksum). */
 class AttemptError extends Error {
-  constructor(readonly retry: boolean, readonly final: Error) {
+  constructor(readonly retry: boolean, readonly final: Error, readonly brief = final.message.split('\n')[0] ?? '') {
     super(final.message);
   }
 }
@@ -53,14 +53,10 @@ export async function downloadVerified(
       const e = err instanceof AttemptError ? err : new AttemptError(false, err as Error);
       if (!e.retry || attempt >= opts.attempts) throw e.final;
       const wait = opts.backoffMs * 2 ** (attempt - 1);
-      log.detail(`${e.final instanceof Error ? firstLine(e.final.message) : ''}; retrying in ${(wait / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${opts.attempts})`);
+      log.detail(`${e.brief}; retrying in ${(wait / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${opts.attempts})`);
       await new Promise((r) => setTimeout(r, wait));
     }
   }
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
 }
 
 async function attemptDownload(url: string, dest: string, sha256: string, log: Logger, opts: DownloadOptions): Promise<void> {
@@ -75,7 +71,7 @@ async function attemptDownload(url: string, dest: string, sha256: string, log: L
   try {
     for (;;) {
       const { done, value } = await withTimeout(reader.read(), opts.timeoutSeconds, () =>
-        new AttemptError(true, downloadErrors.stalled(shown, opts.timeoutSeconds)),
+        new AttemptError(true, downloadErrors.stalled(shown, opts.timeoutSeconds), `No data for ${opts.timeoutSeconds}s`),
       );
       if (done) break;
       received += value.byteLength;
@@ -94,10 +90,10 @@ async function attemptDownload(url: string, dest: string, sha256: string, log: L
     void reader.cancel().catch(() => undefined);
     out.destroy();
     if (err instanceof AttemptError) throw err;
-    throw new AttemptError(true, downloadErrors.network(shown, err));
+    throw new AttemptError(true, downloadErrors.network(shown, errorText(err)), `Connection lost: ${errorText(err)}`);
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  if (total !== undefined && received !== total) throw new AttemptError(true, downloadErrors.truncated(shown, received, total));
+  if (total !== undefined && received !== total) throw new AttemptError(true, downloadErrors.truncated(shown, received, total), `Received ${received} of ${total} bytes`);
   const actual = hash.digest('hex');
   if (actual !== sha256.toLowerCase()) throw new AttemptError(false, downloadErrors.checksumMismatch(shown, sha256, actual));
 }
@@ -126,14 +122,14 @@ async function open(url: string, opts: DownloadOptions): Promise<{ body: Readabl
   try {
     res = await withTimeout(fetch(url, { signal: controller.signal, redirect: 'follow' }), opts.timeoutSeconds, () => {
       controller.abort();
-      return new AttemptError(true, downloadErrors.stalled(shown, opts.timeoutSeconds));
+      return new AttemptError(true, downloadErrors.stalled(shown, opts.timeoutSeconds), `No response for ${opts.timeoutSeconds}s`);
     });
   } catch (err) {
     if (err instanceof AttemptError) throw err;
-    throw new AttemptError(true, downloadErrors.network(shown, err));
+    throw new AttemptError(true, downloadErrors.network(shown, errorText(err)), `Could not connect: ${errorText(err)}`);
   }
   if (res.status === 404 || res.status === 410) throw new AttemptError(false, downloadErrors.notFound(shown, `HTTP ${res.status}`));
-  if (res.status >= 500) throw new AttemptError(true, downloadErrors.serverError(shown, res.status));
+  if (res.status >= 500) throw new AttemptError(true, downloadErrors.serverError(shown, res.status), `HTTP ${res.status} from the server`);
   if (!res.ok || !res.body) throw new AttemptError(false, downloadErrors.httpStatus(shown, res.status));
   const length = Number(res.headers.get('content-length'));
   if (Number.isFinite(length) && length > opts.maxBytes) throw new AttemptError(false, downloadErrors.tooLarge(shown, opts.maxBytes));
@@ -167,4 +163,11 @@ export async function fetchText(url: string, log: Logger, opts: DownloadOptions 
       log.debug(`retrying ${maskSecrets(url)}`);
     }
   }
+}
+
+/** The innermost message of an error (fetch wraps the socket error in `cause`). */
+function errorText(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }

@@ -97,7 +97,12 @@ export async function installPython(
     } else if (state.cause.kind === 'invalid-metadata') {
       log.info('Discarding cached Python since its layer metadata can\'t be parsed');
     }
-    await log.timed(`Installed Python ${dist.version}`, () => fetchAndUnpack(ctx, dist, layer.path, log, opts));
+    try {
+      await log.timed(`Installed Python ${dist.version}`, () => fetchAndUnpack(ctx, dist, layer.path, log, opts));
+    } catch (err) {
+      await ctx.layers.reset(layer.name);
+      throw err;
+    }
     await layer.writeEnv(pythonLayerEnv());
     await layer.writeSbom('cdx.json', cycloneDxJson([{
       name: 'python',
