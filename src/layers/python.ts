@@ -14,6 +14,7 @@ import { downloadVerified, type DownloadOptions } from '../download.js';
 import { extractTarGz } from '../archive.js';
 import { applyMirror, offlineArchivePath, hasOfflineArchive, type Distribution } from '../python/distributions.js';
 import { cycloneDxJson } from '../sbom.js';
+import { relocateSysconfig } from '../python/relocate.js';
 import { maskSecrets } from '../secrets.js';
 
 export interface PythonLayerMetadata {
@@ -141,6 +142,7 @@ async function fetchAndUnpack(ctx: BuildContext, dist: Distribution, layerPath: 
     if (downloaded) await fs.rm(archive, { force: true });
   }
   await ensureAliases(layerPath, dist.version);
+  relocateSysconfig(layerPath);
 }
 
 /** `python` (and `python2` for 2.x) beside the versioned interpreter, for apps and scripts that call them by those names. */
