@@ -1,0 +1,156 @@
+/**
+ * Running bin/detect and bin/build the way the lifecycle does (cnb-spec.md §3): argv, cwd, stdin,
+ * merged output, the exact environment, and the detect result handling of §5.
+ */
+import { spawn } from 'node:child_process';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { apiAtLeast, targetEnv, targetSatisfied } from './descriptor.js';
+import type { BuildpackDescriptor } from './descriptor.js';
+import { resolvePlan } from './detect.js';
+import { filterBuildBaseEnv, withOverrides } from './env-files.js';
+import { IS_ROOT, OutputCapture, makeDir, treeDigest, writeFileExact } from './fsutil.js';
+import type { EnvMap, EnvOverrides, PlanEntry, TargetSpec, TomlTable, UserSpec } from './types.js';
+
+export const DEFAULT_BUILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Everything a phase needs to know about the build "container". */
+export interface PhaseContext {
+  descriptor: BuildpackDescriptor;
+  /** `/cnb/buildpacks/<escaped-id>/<version>` (CNB_BUILDPACK_DIR). */
+  buildpackDir: string;
+  appDir: string;
+  platformDir: string;
+  buildConfigDir: string | undefined;
+  /** The lifecycle's temp dir (plan files). */
+  tmpDir: string;
+  /** HOME of the build user. */
+  homeDir: string;
+  buildUser: UserSpec;
+  target: TargetSpec;
+  /** The lifecycle's own environment (only include-listed variables reach the buildpack). */
+  baseEnv: EnvOverrides;
+  execEnv: string | undefined;
+  timeoutMs: number;
+  /** Where the merged output files go. */
+  logDir: string;
+}
+
+export interface BinaryRun {
+  /** Exit code; null when killed by a signal or when it could not be started. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the binary could not be started (ENOENT, EACCES…). */
+  spawnError?: string;
+  output: string;
+  durationMs: number;
+}
+
+/** The env for bin/detect or bin/build: base include list, platform/operator vars, then CNB_*. */
+export async function phaseEnv(ctx: PhaseContext, cnb: EnvMap): Promise<EnvMap> {
+  const base = filterBuildBaseEnv(ctx.baseEnv);
+  const vars = await withOverrides(base, ctx.descriptor.clearEnv ? undefined : ctx.platformDir, ctx.buildConfigDir);
+  const env = vars.toObject();
+  const api = ctx.descriptor.api;
+  env.CNB_BUILDPACK_DIR = ctx.buildpackDir;
+  if (apiAtLeast(api, '0.8')) Object.assign(env, cnb);
+  if (apiAtLeast(api, '0.10')) Object.assign(env, targetEnv(ctx.target));
+  if (apiAtLeast(api, '0.12') && ctx.execEnv) env.CNB_EXEC_ENV = ctx.execEnv;
+  return env;
+}
+
+/** Runs `<buildpack>/bin/<name>` with argv0 = its absolute path, stdin /dev/null, stdout+stderr merged. */
+export async function runBinary(ctx: PhaseContext, name: 'detect' | 'build', args: string[], env: EnvMap): Promise<BinaryRun> {
+  const bin = path.join(ctx.buildpackDir, 'bin', name);
+  const capture = new OutputCapture(await fsp.mkdtemp(path.join(ctx.logDir, `${name}-`)) + '/output.log', name);
+  const t0 = Date.now();
+  try {
+    return await new Promise<BinaryRun>((resolve) => {
+      const child = spawn(bin, args, {
+        argv0: bin,
+        cwd: ctx.appDir,
+        env,
+        stdio: ['ignore', capture.fd, capture.fd],
+        ...(IS_ROOT ? { uid: ctx.buildUser.uid, gid: ctx.buildUser.gid } : {}),
+      });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, ctx.timeoutMs);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        resolve({ code: null, signal: null, spawnError: err.message, output: capture.text(), durationMs: Date.now() - t0 });
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        const run: BinaryRun = { code, signal, output: capture.text(), durationMs: Date.now() - t0 };
+        if (timedOut) run.spawnError = `killed after the platform timeout of ${ctx.timeoutMs}ms`;
+        resolve(run);
+      });
+    });
+  } finally {
+    capture.finish();
+  }
+}
+
+export interface DetectResult {
+  /** pass: exit 0 and a resolvable plan; fail: exit 100 (or no plan trial passed); error: anything else. */
+  status: 'pass' | 'fail' | 'error';
+  /** bin/detect's exit code (null: not run, killed or not startable). */
+  code: number | null;
+  /** What the lifecycle's detector would exit with: 0, 20 (fail), 21 (buildpack error). */
+  lifecycleExitCode: 0 | 20 | 21;
+  output: string;
+  /** The plan file exactly as bin/detect left it. */
+  planText: string;
+  /** The decoded plan (when it parsed). */
+  plan?: TomlTable;
+  /** The Buildpack Plan entries bin/build will receive (empty unless pass). */
+  entries: PlanEntry[];
+  /** Explanation for fail/error beyond the exit code. */
+  error?: string;
+  violations: string[];
+  durationMs: number;
+}
+
+/** Runs bin/detect in a prepared container and interprets the result (cnb-spec.md §3, §5, §15). */
+export async function detectPhase(ctx: PhaseContext): Promise<DetectResult> {
+  const t0 = Date.now();
+  const base = { planText: '', entries: [] as PlanEntry[], violations: [] as string[] };
+  if (!targetSatisfied(ctx.descriptor, ctx.target)) {
+    const t = ctx.target;
+    const error = `unable to satisfy target os/arch constraints (${t.os}/${t.arch} ${t.distroName ?? ''} ${t.distroVersion ?? ''})`;
+    return { ...base, status: 'fail', code: null, lifecycleExitCode: 20, output: error, error, durationMs: 0 };
+  }
+  const planDir = await fsp.mkdtemp(path.join(ctx.tmpDir, 'plan.'));
+  await makeDir(planDir, 0o700, ctx.buildUser);
+  const planPath = path.join(planDir, 'plan.toml');
+  await writeFileExact(planPath, '', 0o600, ctx.buildUser);
+  const env = await phaseEnv(ctx, {
+    CNB_PLATFORM_DIR: ctx.platformDir,
+    CNB_BUILD_PLAN_PATH: planPath,
+  });
+  // detect must not write into the app dir, the buildpack dir or $HOME (§15)
+  const watched: Array<[string, string]> = [['app dir', ctx.appDir], ['buildpack dir', ctx.buildpackDir]];
+  if (env.HOME === ctx.homeDir) watched.push(['$HOME', ctx.homeDir]);
+  const before = await Promise.all(watched.map(([, d]) => treeDigest(d)));
+  const run = await runBinary(ctx, 'detect', [ctx.platformDir, planPath], env);
+  const after = await Promise.all(watched.map(([, d]) => treeDigest(d)));
+  const violations: string[] = [];
+  watched.forEach(([what, dir], i) => {
+    if (before[i] !== after[i]) violations.push(`bin/detect modified the ${what} (${dir}); detect must not write there`);
+  });
+  const planText = await fsp.readFile(planPath, 'utf8').catch(() => '');
+  const common = { output: run.output, planText, violations, durationMs: Date.now() - t0 };
+  if (run.code === 100) return { ...common, status: 'fail', code: 100, lifecycleExitCode: 20, entries: [] };
+  if (run.code !== 0) {
+    const error = run.spawnError ?? (run.signal ? `killed by ${run.signal}` : `exit code ${run.code} (only 0 and 100 are valid)`);
+    return { ...common, status: 'error', code: run.code, lifecycleExitCode: 21, entries: [], error };
+  }
+  const res = resolvePlan(planText);
+  if (res.ok) return { ...common, status: 'pass', code: 0, lifecycleExitCode: 0, entries: res.entries, plan: res.plan };
+  violations.push(`build plan: ${res.message}`);
+  if (res.kind === 'error') return { ...common, status: 'error', code: 0, lifecycleExitCode: 21, entries: [], error: res.message };
+  return { ...common, status: 'fail', code: 0, lifecycleExitCode: 20, entries: [], error: res.message, plan: res.plan };
+}
