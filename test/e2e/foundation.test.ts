@@ -1,0 +1,36 @@
+import { expect } from 'chai';
+import { E2E, plainLog } from './support.js';
+
+describe('e2e: foundation', function () {
+  this.timeout(300_000);
+  let e2e: E2E;
+  before(async () => {
+    e2e = await E2E.start();
+  });
+  after(async () => e2e?.stop());
+
+  it('detect passes for a Flask app, naming the file that decided, and fails for an empty directory', async () => {
+    const pass = await e2e.platform.detect(await e2e.app('flask-wsgi'));
+    expect(pass.status).to.equal('pass');
+    expect(pass.output).to.contain('Python app detected: found requirements.txt');
+    expect(pass.entries.map((e) => e.name)).to.deep.equal(['python']);
+    const fail = await e2e.platform.detect(await e2e.platform.app({}));
+    expect(fail.status).to.equal('fail');
+    expect(fail.code).to.equal(100);
+    expect(fail.output).to.contain('No Python app found: none of requirements.txt, setup.py');
+  });
+
+  it('builds a Flask app that gunicorn serves, as another user, and stops on SIGTERM', async () => {
+    const app = await e2e.app('flask-wsgi');
+    const res = await e2e.platform.buildOk(app, { platformEnv: await e2e.env() });
+    const log = plainLog(res.output);
+    expect(log).to.contain("gunicorn is installed: web serves 'wsgi' (from wsgi.py) with the buildpack's fallback config");
+    expect(res.processes.map((p) => p.type)).to.include.members(['web', 'python']);
+    const { proc, status, body } = await e2e.serve(res);
+    expect(status).to.equal(200);
+    expect(body).to.equal('Hello from Flask under gunicorn');
+    const stop = await proc.stop('SIGTERM', 10_000);
+    expect(stop.forced).to.equal(false);
+    expect(stop.stopMs).to.be.below(10_000);
+  });
+});

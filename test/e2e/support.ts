@@ -1,0 +1,113 @@
+/**
+ * Shared set-up for end-to-end tests: the staged buildpack in a LocalPlatform, Python archives packed from
+ * pyenv and served with a manifest from a loopback server, and the machine's wheelhouse served as a PEP 503
+ * index. Builds use only these (no internet): the code paths are the real ones (HTTP download, pip index).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LocalPlatform, freePort, type AppSession, type BuildResult, type LaunchedProcess } from '../platform/index.js';
+import { packPythonArchive, type PythonArchive } from '../helpers/python-dist.js';
+import { FileServer, PackageIndexServer, hostArch } from '../helpers/servers.js';
+import { stageBuildpack } from '../../scripts/buildpack-files.js';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const FIXTURES = path.join(REPO, 'test', 'fixtures');
+export const WHEELHOUSE = '/opt/pypi';
+/** The wheelhouse's compiled wheels (markupsafe) are built for CPython 3.11: Flask and Django apps use it. */
+export const WHEELHOUSE_PYTHON = '3.11';
+
+export function fixture(name: string): string {
+  return path.join(FIXTURES, name);
+}
+
+export function requireWheelhouse(): void {
+  if (!fs.existsSync(path.join(WHEELHOUSE, 'simple', 'flask', 'index.html'))) {
+    throw new Error(`The local wheelhouse is missing: ${WHEELHOUSE}/simple/flask not found. These tests serve Flask, Django and gunicorn from it (see 'pip config list').`);
+  }
+}
+
+export class E2E {
+  private archives = new Map<string, PythonArchive>();
+
+  private constructor(
+    readonly platform: LocalPlatform,
+    readonly dists: FileServer,
+    readonly index: PackageIndexServer,
+  ) {}
+
+  static async start(opts: { indexAuth?: { username: string; password: string } } = {}): Promise<E2E> {
+    requireWheelhouse();
+    const staged = stageBuildpack(REPO, fs.mkdtempSync(path.join(os.tmpdir(), 'bp-staged-')));
+    const platform = await LocalPlatform.create({ buildpackDir: staged });
+    const dists = await FileServer.start({ files: {} });
+    const index = await PackageIndexServer.start({ root: WHEELHOUSE, auth: opts.indexAuth });
+    return new E2E(platform, dists, index);
+  }
+
+  /** Packs (cached) and serves the pyenv Python matching `spec`, e.g. '3.11' or '2.7'. */
+  async python(spec: string): Promise<PythonArchive> {
+    const cached = this.archives.get(spec);
+    if (cached) return cached;
+    const archive = await packPythonArchive(spec);
+    this.dists.addFile(`/python/${archive.filename}`, archive.path);
+    this.archives.set(spec, archive);
+    return archive;
+  }
+
+  /** Serves a manifest listing the given pyenv Pythons; returns its URL (for BP_PYTHON_DISTRIBUTIONS). */
+  async manifest(specs: string[], name = 'distributions.json'): Promise<string> {
+    const entries = [];
+    for (const s of specs) {
+      const a = await this.python(s);
+      entries.push({ version: a.version, uri: this.dists.url(`/python/${a.filename}`), sha256: a.sha256, arch: hostArch() });
+    }
+    this.dists.addFile(`/${name}`, Buffer.from(JSON.stringify({ distributions: entries })));
+    return this.dists.url(`/${name}`);
+  }
+
+  /**
+   * The platform env of a typical test build: Python `spec` from our manifest, packages from our index
+   * (pip's global configuration on this machine switched off).
+   */
+  async env(spec = WHEELHOUSE_PYTHON, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+    const a = await this.python(spec);
+    return {
+      BP_PYTHON_DISTRIBUTIONS: await this.manifest([spec]),
+      BP_PYTHON_VERSION: a.version,
+      PIP_INDEX_URL: this.index.indexUrl(),
+      PIP_CONFIG_FILE: '/dev/null',
+      ...extra,
+    };
+  }
+
+  async app(source: string | Record<string, string>): Promise<AppSession> {
+    return this.platform.app(typeof source === 'string' && !source.includes('/') ? fixture(source) : source);
+  }
+
+  /** Launches the default process on a free port and waits for an HTTP answer. */
+  async serve(res: BuildResult, opts: { env?: Record<string, string>; path?: string; processType?: string } = {}): Promise<{ proc: LaunchedProcess; port: number; status: number; body: string; elapsedMs: number }> {
+    const port = Number(opts.env?.PORT ?? (await freePort()));
+    const proc = await this.platform.launch(res, { processType: opts.processType, env: { PORT: String(port), ...opts.env } });
+    try {
+      const http = await proc.waitForHttp(`http://127.0.0.1:${port}${opts.path ?? '/'}`, { timeoutMs: 30_000 });
+      return { proc, port, status: http.status, body: http.body, elapsedMs: http.elapsedMs };
+    } catch (err) {
+      await proc.stop('SIGKILL').catch(() => undefined);
+      throw new Error(`no HTTP answer: ${(err as Error).message}\n--- app output ---\n${proc.output()}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.platform.cleanup();
+    await this.dists.close();
+    await this.index.close();
+  }
+}
+
+/** The build log without colours and timings, for whole-block assertions. */
+export function plainLog(output: string): string {
+  // eslint-disable-next-line no-control-regex
+  return output.replace(/\x1b\[[0-9;]*m/g, '').replace(/\((finished in )?(< )?\d+(\.\d+)?s\)/g, '(<time>)');
+}
