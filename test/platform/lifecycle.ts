@@ -69,6 +69,11 @@ export interface PhaseOptions {
   timeoutMs?: number;
   /** CNB_EXEC_ENV for Buildpack API >= 0.12. */
   execEnv?: string;
+  /**
+   * Run bin/detect and bin/build with Node.js out of reach, as on a build image without it: in a private
+   * mount namespace with /dev/null bound over every `node` on the build PATH (root only).
+   */
+  hideNode?: boolean;
 }
 
 /** baseEnv that puts bogus entries into every path-like variable (hostile build hosts). */
@@ -263,6 +268,7 @@ export class LocalPlatform {
       target: this.target,
       baseEnv,
       execEnv: o.execEnv,
+      hideNode: o.hideNode ?? false,
       timeoutMs: o.timeoutMs ?? 15 * 60_000,
       logDir: r('logs'),
     };

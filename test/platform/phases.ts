@@ -3,6 +3,7 @@
  * merged output, the exact environment, and the detect result handling of §5.
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { apiAtLeast, targetEnv, targetSatisfied } from './descriptor.js';
@@ -31,6 +32,8 @@ export interface PhaseContext {
   /** The lifecycle's own environment (only include-listed variables reach the buildpack). */
   baseEnv: EnvOverrides;
   execEnv: string | undefined;
+  /** See PhaseOptions.hideNode. */
+  hideNode: boolean;
   timeoutMs: number;
   /** Where the merged output files go. */
   logDir: string;
@@ -59,6 +62,20 @@ export async function phaseEnv(ctx: PhaseContext, cnb: EnvMap): Promise<EnvMap> 
   return env;
 }
 
+/**
+ * unshare -m, bind /dev/null over each node binary, then drop to the build user and exec the binary with
+ * argv0 = its path (`exec "$0" "$@"`). Returns [command, args, spawnAsBuildUser].
+ */
+function withoutNode(bin: string, args: string[], user: UserSpec): [string, string[], boolean] {
+  if (!IS_ROOT) throw new Error('hideNode needs root (a private mount namespace)');
+  const nodes = ['/usr/bin/node', '/usr/local/bin/node', '/bin/node'].filter((n) => fs.existsSync(n));
+  const script = [
+    ...nodes.map((n) => `mount --bind /dev/null ${n}`),
+    `exec setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups -- "$0" "$@"`,
+  ].join(' && ');
+  return ['/usr/bin/unshare', ['-m', '--propagation', 'private', '--', '/bin/sh', '-c', script, bin, ...args], false];
+}
+
 /** Runs `<buildpack>/bin/<name>` with argv0 = its absolute path, stdin /dev/null, stdout+stderr merged. */
 export async function runBinary(ctx: PhaseContext, name: 'detect' | 'build', args: string[], env: EnvMap): Promise<BinaryRun> {
   const bin = path.join(ctx.buildpackDir, 'bin', name);
@@ -66,12 +83,13 @@ export async function runBinary(ctx: PhaseContext, name: 'detect' | 'build', arg
   const t0 = Date.now();
   try {
     return await new Promise<BinaryRun>((resolve) => {
-      const child = spawn(bin, args, {
-        argv0: bin,
+      const [command, argv, asUser] = ctx.hideNode ? withoutNode(bin, args, ctx.buildUser) : [bin, args, IS_ROOT];
+      const child = spawn(command, argv, {
+        argv0: command,
         cwd: ctx.appDir,
         env,
         stdio: ['ignore', capture.fd, capture.fd],
-        ...(IS_ROOT ? { uid: ctx.buildUser.uid, gid: ctx.buildUser.gid } : {}),
+        ...(asUser ? { uid: ctx.buildUser.uid, gid: ctx.buildUser.gid } : {}),
       });
       let timedOut = false;
       const timer = setTimeout(() => {
