@@ -86,7 +86,9 @@ export function hashInputs(appDir: string, inputs: RequirementInputs): string {
   for (const f of inputs.files) add(f);
   for (const p of inputs.projects) {
     h.update(`project:${p.dir}:${p.editable}\0`);
-    if (p.editable) for (const m of PROJECT_METADATA) add(path.join(p.dir, m));
+    // Trees are walked only inside the app: a path outside it counts by its metadata files.
+    const inside = p.dir === '.' || !(p.dir.startsWith('..') || path.isAbsolute(p.dir));
+    if (p.editable || !inside) for (const m of PROJECT_METADATA) add(path.join(p.dir, m));
     else for (const f of walk(appDir, p.dir)) add(f);
   }
   return h.digest('hex');
