@@ -42,3 +42,13 @@ export async function readBuildpackPlan(planPath: string | undefined): Promise<B
     metadata: isTable(e.metadata) ? e.metadata : {},
   }));
 }
+
+/**
+ * build.toml: `[[unmet]]` hands plan entries this buildpack did not meet to a later buildpack that provides
+ * them. Every name must be an entry of the buildpack plan (the lifecycle fails the build otherwise).
+ */
+export async function writeBuildToml(layersDir: string, unmet: string[], plan: BuildpackPlanEntry[]): Promise<void> {
+  const names = new Set(plan.map((e) => e.name));
+  for (const n of unmet) if (!names.has(n)) throw new Error(`build.toml: '${n}' is not in the buildpack plan`);
+  await fs.writeFile(`${layersDir}/build.toml`, stringifyToml({ unmet: unmet.map((name) => ({ name })) }));
+}
