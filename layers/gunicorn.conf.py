@@ -52,3 +52,29 @@ if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
 # On SIGTERM, let in-flight requests finish for up to 25 s: inside Kubernetes' default
 # 30 s grace period before SIGKILL.
 graceful_timeout = 25
+
+
+def _control_socket_usable():
+    """Whether Gunicorn (25.1+) can create its control socket (for `gunicornc`) where it puts it by
+    default: $XDG_RUNTIME_DIR/gunicorn.ctl, else $HOME/.gunicorn/gunicorn.ctl, creating the folder."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and os.path.isdir(runtime):
+        folder = runtime
+    else:
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            # No HOME and no passwd entry (an arbitrary uid): Gunicorn would make ./~/.gunicorn in the app.
+            return False
+        folder = os.path.join(home, ".gunicorn")
+    while not os.path.lexists(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+    return os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)
+
+
+# Where that place is not writable (a read-only root filesystem, a HOME the app's user does not own),
+# Gunicorn logs an error at every start and worker fork: turn the socket off instead of failing there.
+if not _control_socket_usable():
+    control_socket_disable = True

@@ -15,6 +15,8 @@ import { extractTarGz } from '../archive.js';
 import { applyMirror, offlineArchivePath, hasOfflineArchive, type Distribution } from '../python/distributions.js';
 import { cycloneDxJson } from '../sbom.js';
 import { relocateSysconfig } from '../python/relocate.js';
+import { compileLayerBytecode } from '../python/bytecode.js';
+import { realExecutor, type Executor } from '../exec.js';
 import { maskSecrets } from '../secrets.js';
 
 export interface PythonLayerMetadata {
@@ -67,6 +69,8 @@ export function pythonLayerEnv(): LayerEnv {
 export interface PythonInstallOptions {
   mirror?: string;
   download: DownloadOptions;
+  /** Runs the interpreter after unpacking (to compile bytecode). Default: the real one. */
+  exec?: Executor;
 }
 
 export async function installPython(
@@ -143,6 +147,7 @@ async function fetchAndUnpack(ctx: BuildContext, dist: Distribution, layerPath: 
   }
   await ensureAliases(layerPath, dist.version);
   relocateSysconfig(layerPath);
+  await compileLayerBytecode(opts.exec ?? realExecutor, path.join(layerPath, 'bin', 'python'), layerPath, dist.version, log);
 }
 
 /** `python` (and `python2` for 2.x) beside the versioned interpreter, for apps and scripts that call them by those names. */

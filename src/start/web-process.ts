@@ -55,6 +55,56 @@ export function setupPyName(appDir: string): string | undefined {
   return m?.[1]?.replace(/-/g, '_');
 }
 
+/** Words that cannot follow `exec`: shell reserved words and builtins with no program of that name. */
+const NOT_EXECUTABLE = new Set([
+  '!', '{', '}', '[[', ']]', 'case', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'function', 'if', 'in', 'select', 'then', 'time', 'until', 'while',
+  '.', ':', 'alias', 'bg', 'break', 'cd', 'command', 'continue', 'eval', 'exec', 'exit', 'export', 'fg', 'getopts', 'hash', 'jobs', 'local', 'read',
+  'readonly', 'return', 'set', 'shift', 'source', 'times', 'trap', 'type', 'ulimit', 'umask', 'unalias', 'unset', 'wait',
+]);
+
+/**
+ * The shell line web runs for APP_RUN: the user's line, with `exec` before the command when the line is one
+ * simple command (`python app.py`, `PORT=5000 gunicorn x:app 2>&1`), as `bash -c` does by itself (the seed ran
+ * `bash -c "$APP_RUN"`). The app then replaces the shell and is PID 1, so it gets SIGTERM on stop; dash, the
+ * /bin/sh of Debian and Ubuntu images, would stay PID 1 instead and ignore it. Anything else (lists,
+ * pipelines, `&&`, subshells, `$(...)`, `cd`, `export`) runs unchanged.
+ */
+export function appRunShellLine(appRun: string): string {
+  const words: { start: number; text: string }[] = [];
+  let quote: "'" | '"' | undefined;
+  let word: { start: number; text: string } | undefined;
+  let afterRedirect = false; // the previous character was an unquoted < or >: `&` is part of `2>&1`
+  for (let i = 0; i < appRun.length; i++) {
+    const c = appRun[i] as string;
+    const at = i;
+    const redirect = afterRedirect;
+    afterRedirect = false;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"') i++;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === '\\') {
+      i++;
+    } else if (';|()`\n'.includes(c) || (c === '&' && !redirect)) {
+      return appRun;
+    } else if (c === ' ' || c === '\t') {
+      if (word) words.push(word);
+      word = undefined;
+      continue;
+    } else if (c === '<' || c === '>') {
+      afterRedirect = true;
+    }
+    word ??= { start: at, text: '' };
+    word.text = appRun.slice(word.start, i + 1);
+  }
+  if (quote) return appRun;
+  if (word) words.push(word);
+  const command = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w.text));
+  if (!command || NOT_EXECUTABLE.has(command.text) || /^[0-9]*[<>]/.test(command.text) || command.text.startsWith('#')) return appRun;
+  return `${appRun.slice(0, command.start)}exec ${appRun.slice(command.start)}`;
+}
+
 export function planStart(i: StartInputs): StartPlan {
   const processes: Process[] = [];
   const module = gunicornModule(i.appDir, i.gunicornAppModule);
@@ -68,7 +118,7 @@ export function planStart(i: StartInputs): StartPlan {
   let rule: WebRule;
   let reason: string;
   if (i.appRun) {
-    web = process_('web', ['/bin/sh', '-c', i.appRun], { default: true });
+    web = process_('web', ['/bin/sh', '-c', appRunShellLine(i.appRun)], { default: true });
     rule = 'APP_RUN';
     reason = `APP_RUN is set: web runs '${i.appRun}' through /bin/sh`;
   } else if (i.s2iRun) {

@@ -74,7 +74,7 @@ describe('start command', () => {
     const runPlan = planStart(base(app, { appRun: 'python serve.py $PORT', gunicorn: '/g' }));
     expect(runPlan.rule).to.equal('APP_RUN');
     expect(runPlan.processes[0]).to.include({ type: 'web', default: true });
-    expect(runPlan.processes[0]?.command).to.deep.equal(['/bin/sh', '-c', 'python serve.py $PORT']);
+    expect(runPlan.processes[0]?.command).to.deep.equal(['/bin/sh', '-c', 'exec python serve.py $PORT']); // see app-run.test.ts
     expect(runPlan.processes.map((p) => p.type)).to.deep.equal(['web', 'gunicorn', 'python']);
     const g = planStart(base(app, { gunicorn: '/d/bin/gunicorn' }));
     expect(g.rule).to.equal('gunicorn');

@@ -2,7 +2,8 @@
 // is executed in a plain dict namespace, as Gunicorn does, and the resulting settings are printed as
 // JSON. It runs on the oldest (2.7) and newer interpreters, since apps on any of them get this file.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -114,6 +115,21 @@ describe('layers/gunicorn.conf.py', () => {
           expect(load(python, { DEBUG })).to.deep.equal(DEFAULTS);
         });
       }
+
+      it('turns the control socket off only where Gunicorn could not create it', () => {
+        const home = mkdtempSync(join(tmpdir(), 'gunicorn-home-'));
+        try {
+          expect(load(python, { HOME: home })).to.deep.equal(DEFAULTS);
+          expect(load(python, { HOME: join(home, 'not-yet', 'created') })).to.deep.equal(DEFAULTS);
+          expect(load(python, { HOME: '/nonexistent', XDG_RUNTIME_DIR: home })).to.deep.equal(DEFAULTS);
+          writeFileSync(join(home, 'file'), '');
+          for (const HOME of [join(home, 'file'), join(home, 'file', 'below'), 'relative/home']) {
+            expect(load(python, { HOME }), `HOME=${HOME}`).to.deep.equal({ ...DEFAULTS, control_socket_disable: true });
+          }
+        } finally {
+          rmSync(home, { recursive: true, force: true });
+        }
+      });
 
       it('combines all variables', () => {
         const env = { PORT: '5000', WEB_CONCURRENCY: '3', FORWARDED_ALLOW_IPS: '10.0.0.1,10.0.0.2', DEBUG: '1' };
