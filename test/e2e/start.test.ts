@@ -1,0 +1,365 @@
+// Issue 5, "Starting the app", end to end through the local platform: the web process each start rule
+// chooses, the named processes, the gunicorn-config layer (fallback config, exec.d WEB_CONCURRENCY) and how
+// the launched process behaves (user, SIGTERM). One small fixture per behaviour in test/fixtures/start-*
+// (plus flask-wsgi). Apps are built once each and launched as often as needed.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { freePort, type BuildResult, type LaunchedProcess } from '../platform/index.js';
+import { E2E, plainLog } from './support.js';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/** Resolves when nothing listens on `port` (so a test that must bind it can), or throws after `timeoutMs`. */
+async function waitPortFree(port: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '0.0.0.0', () => srv.close(() => resolve(true)));
+    });
+    if (free) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} stayed busy for ${timeoutMs} ms (another test or app uses it)`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** GETs `url`; resolves to the status, or to 'refused' when nothing listens. */
+async function probe(url: string): Promise<number | 'refused'> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    await res.text();
+    return res.status;
+  } catch {
+    return 'refused';
+  }
+}
+
+function countMatches(text: string, re: RegExp): number {
+  return [...text.matchAll(new RegExp(re.source, 'g'))].length;
+}
+
+/** Waits until `re` occurs `n` times in the process output. */
+async function waitForCount(p: LaunchedProcess, re: RegExp, n: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (countMatches(p.output(), re) < n) {
+    if (Date.now() > deadline) throw new Error(`expected ${n} × ${String(re)} in:\n${p.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * A fake machine for the exec.d program: a cgroup tree, /proc/self/cgroup and /proc/meminfo, readable by the
+ * launch user, passed to the container as AUSNIMBUS_CGROUP_ROOT, AUSNIMBUS_PROC_CGROUP and AUSNIMBUS_MEMINFO.
+ */
+function fakeMachine(root: string, name: string, spec: { cgroup: 'v1' | 'v2'; limit: number | 'none'; machine: number }): Record<string, string> {
+  const dir = path.join(root, name);
+  const cgRoot = path.join(dir, 'sys-fs-cgroup');
+  const write = (file: string, text: string): void => {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(file, text, { mode: 0o644 });
+  };
+  if (spec.cgroup === 'v2') {
+    const limit = spec.limit === 'none' ? 'max' : String(spec.limit);
+    write(path.join(cgRoot, 'kubepods.slice', 'pod-1', 'memory.max'), `${limit}\n`);
+    write(path.join(dir, 'proc-self-cgroup'), '0::/kubepods.slice/pod-1\n');
+  } else {
+    const limit = spec.limit === 'none' ? '9223372036854771712' : String(spec.limit);
+    write(path.join(cgRoot, 'memory', 'docker', 'c0ffee', 'memory.limit_in_bytes'), `${limit}\n`);
+    write(path.join(cgRoot, 'cpu,cpuacct', 'docker', 'c0ffee', 'cpu.shares'), '1024\n');
+    write(path.join(dir, 'proc-self-cgroup'), '12:memory:/docker/c0ffee\n11:cpu,cpuacct:/docker/c0ffee\n1:name=systemd:/docker/c0ffee\n');
+  }
+  write(path.join(dir, 'proc-meminfo'), `MemTotal:       ${Math.floor(spec.machine / 1024)} kB\nMemFree:         1024 kB\n`);
+  return { AUSNIMBUS_CGROUP_ROOT: cgRoot, AUSNIMBUS_PROC_CGROUP: path.join(dir, 'proc-self-cgroup'), AUSNIMBUS_MEMINFO: path.join(dir, 'proc-meminfo') };
+}
+
+describe('e2e: starting the app (issue 5)', function () {
+  this.timeout(300_000);
+  let e2e: E2E;
+  let machines: string;
+  const builds = new Map<string, Promise<BuildResult>>();
+  const running: LaunchedProcess[] = [];
+
+  /** Builds `fixture` (with extra platform env) once; later calls reuse the result. */
+  function built(fixture: string, extra: Record<string, string> = {}): Promise<BuildResult> {
+    const key = `${fixture} ${JSON.stringify(extra)}`;
+    let b = builds.get(key);
+    if (!b) {
+      b = (async () => e2e.platform.buildOk(await e2e.app(fixture), { platformEnv: await e2e.env(undefined, extra) }))();
+      builds.set(key, b);
+    }
+    return b;
+  }
+
+  async function launch(res: BuildResult, opts: Parameters<E2E['platform']['launch']>[1]): Promise<LaunchedProcess> {
+    const p = await e2e.platform.launch(res, opts);
+    running.push(p);
+    return p;
+  }
+
+  /** Stops with SIGTERM and checks it was clean: no SIGKILL needed, well within 10 s. */
+  async function stopsCleanly(p: LaunchedProcess): Promise<void> {
+    const stop = await p.stop('SIGTERM', 10_000);
+    expect(stop.forced, `needed SIGKILL after 10 s\n${p.output()}`).to.equal(false);
+    expect(stop.stopMs).to.be.below(10_000);
+  }
+
+  function processOf(res: BuildResult, type: string): { command: string[]; args: string[]; default: boolean } {
+    const p = res.processes.find((x) => x.type === type);
+    if (!p) throw new Error(`no process '${type}' in launch.toml: ${res.processes.map((x) => x.type).join(', ')}`);
+    return p;
+  }
+
+  /** Runs the `python` process with `-c code` (as `/cnb/process/python -c code`) and returns its output. */
+  async function pythonOneOff(res: BuildResult, env: Record<string, string>, code: string): Promise<string> {
+    const p = await launch(res, { processType: 'python', args: ['-c', code], env });
+    const exit = await p.waitForExit(30_000);
+    expect(exit.code, p.output()).to.equal(0);
+    return p.output();
+  }
+
+  const PRINT_WC = "import os; print('WEB_CONCURRENCY=' + os.environ.get('WEB_CONCURRENCY', '<unset>'))";
+  async function webConcurrencySeen(res: BuildResult, env: Record<string, string>): Promise<string> {
+    const out = await pythonOneOff(res, env, PRINT_WC);
+    const m = /WEB_CONCURRENCY=(\S+)/.exec(out);
+    if (!m?.[1]) throw new Error(`no WEB_CONCURRENCY line in:\n${out}`);
+    return m[1];
+  }
+
+  before(async () => {
+    e2e = await E2E.start();
+    machines = fs.mkdtempSync(path.join(os.tmpdir(), 'start-e2e-machines-'));
+    fs.chmodSync(machines, 0o755);
+  });
+  afterEach(async () => {
+    for (const p of running.splice(0)) if (p.running) await p.stop('SIGKILL', 5000).catch(() => undefined);
+  });
+  after(async () => {
+    await e2e?.stop();
+    if (machines) fs.rmSync(machines, { recursive: true, force: true });
+  });
+
+  describe('the web process, by rule', () => {
+    it('wsgi.py: gunicorn with the fallback config answers on 8080 when PORT is not set, and stops on SIGTERM', async () => {
+      const res = await built('flask-wsgi');
+      const log = plainLog(res.output);
+      expect(log).to.contain("gunicorn is installed: web serves 'wsgi' (from wsgi.py) with the buildpack's fallback config");
+      const web = processOf(res, 'web');
+      expect(web.default).to.equal(true);
+      expect(path.basename(web.command[0] ?? '')).to.equal('gunicorn');
+      expect(web.command.slice(1)).to.deep.equal(['--config', path.join(res.app.layersDir, 'ausnimbus_python', 'gunicorn-config', 'gunicorn.conf.py')]);
+      expect(web.args).to.deep.equal(['wsgi']);
+      // No `gunicorn` duplicate of web; `python` is always there.
+      expect(res.processes.map((p) => p.type)).to.deep.equal(['web', 'python']);
+
+      await waitPortFree(8080);
+      const p = await launch(res, {}); // no PORT anywhere: the fallback config's default
+      expect(p.details.env['PORT']).to.equal(undefined);
+      const http = await p.waitForHttp('http://127.0.0.1:8080/', { timeoutMs: 30_000 });
+      expect(http.status).to.equal(200);
+      expect(http.body).to.equal('Hello from Flask under gunicorn');
+      expect(p.output()).to.contain('Listening at: http://0.0.0.0:8080');
+      await stopsCleanly(p);
+    });
+
+    it('PORT=9090 moves the fallback config\'s bind to 9090', async () => {
+      const res = await built('flask-wsgi');
+      await waitPortFree(9090);
+      await waitPortFree(8080);
+      const p = await launch(res, { env: { PORT: '9090' } });
+      const http = await p.waitForHttp('http://127.0.0.1:9090/', { timeoutMs: 30_000 });
+      expect(http.status).to.equal(200);
+      expect(p.output()).to.contain('Listening at: http://0.0.0.0:9090');
+      expect(p.output()).not.to.contain(':8080');
+      expect(await probe('http://127.0.0.1:8080/')).to.equal('refused');
+      await stopsCleanly(p);
+    });
+
+    it('GUNICORN_APP_MODULE: gunicorn serves the named callable, as a different user than the build', async () => {
+      const res = await built('start-app-module', { GUNICORN_APP_MODULE: 'service.web:app' });
+      expect(plainLog(res.output)).to.contain(
+        "gunicorn is installed: web serves 'service.web:app' (from GUNICORN_APP_MODULE) with the buildpack's fallback config",
+      );
+      expect(processOf(res, 'web').args).to.deep.equal(['service.web:app']);
+      const { proc, status, body } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      const uid = Number(/uid=(\d+)/.exec(body)?.[1]);
+      // The build ran as the build user (it owns what the build wrote); the app reports the launch user.
+      const buildUid = fs.statSync(path.join(res.app.layersDir, 'ausnimbus_python', 'pip-deps')).uid;
+      expect(buildUid).to.equal(e2e.platform.buildUser.uid);
+      expect(uid).to.equal(e2e.platform.launchUser.uid);
+      expect(uid).not.to.equal(buildUid);
+      await stopsCleanly(proc);
+    });
+
+    it('setup.py: gunicorn serves the module named by setup(name=...)', async () => {
+      const res = await built('start-setup-py');
+      expect(plainLog(res.output)).to.contain("gunicorn is installed: web serves 'hello_setup' (from the name in setup.py)");
+      expect(processOf(res, 'web').args).to.deep.equal(['hello_setup']);
+      const { proc, status, body } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from the module setup.py names');
+      await stopsCleanly(proc);
+    });
+
+    it('app.py without gunicorn: python app.py, as a different user than the build, stops on SIGTERM', async () => {
+      const res = await built('start-app-py');
+      expect(plainLog(res.output)).to.contain("web runs 'python app.py'");
+      const web = processOf(res, 'web');
+      expect(web.command.map((c) => path.basename(c))).to.deep.equal(['python', 'app.py']);
+      expect(res.processes.map((p) => p.type)).to.deep.equal(['web', 'python']); // no gunicorn to offer
+      const { proc, status, body, port } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from app.py');
+      const who = JSON.parse((await proc.waitForHttp(`http://127.0.0.1:${port}/uid`)).body) as { uid: number; pid: number };
+      expect(who.uid).to.equal(e2e.platform.launchUser.uid);
+      expect(who.uid).not.to.equal(e2e.platform.buildUser.uid);
+      expect(who.pid).to.equal(1); // the launcher execs: the app is PID 1 of the container
+      await stopsCleanly(proc);
+    });
+
+    it('APP_RUN: the command runs through /bin/sh (so $PORT expands) and overrides gunicorn; `gunicorn` stays a named process', async () => {
+      const appRun = 'python server.py "${PORT:-8080}" "Hello from APP_RUN"';
+      const res = await built('start-app-run', { APP_RUN: appRun });
+      expect(plainLog(res.output)).to.contain(`APP_RUN is set: web runs '${appRun}' through /bin/sh`);
+      // One simple command: exec'd, as `bash -c` would, so the app (not /bin/sh) is PID 1 and gets SIGTERM.
+      expect(processOf(res, 'web').command).to.deep.equal(['/bin/sh', '-c', `exec ${appRun}`]);
+      expect(res.processes.map((p) => p.type)).to.deep.equal(['web', 'gunicorn', 'python']);
+
+      const { proc, status, body } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from APP_RUN (pid 1)');
+      await stopsCleanly(proc);
+
+      // /cnb/process/gunicorn: the wsgi.py app under the fallback config.
+      const g = await e2e.serve(res, { processType: 'gunicorn' });
+      running.push(g.proc);
+      expect(g.status).to.equal(200);
+      expect(g.body).to.equal('Hello from wsgi.py under gunicorn');
+      expect(g.proc.output()).to.contain(`Listening at: http://0.0.0.0:${g.port}`);
+      await stopsCleanly(g.proc);
+    });
+
+    it("GUNICORN_CONFIG: the app's own config is used instead of the fallback, and WEB_CONCURRENCY is still exported", async () => {
+      const res = await built('start-gunicorn-config', { GUNICORN_CONFIG: 'deploy/gunicorn_settings.py' });
+      expect(plainLog(res.output)).to.contain("gunicorn is installed: web serves 'wsgi' (from wsgi.py) with the app's config deploy/gunicorn_settings.py");
+      expect(processOf(res, 'web').command.slice(1)).to.deep.equal(['--config', path.join(res.app.appDir, 'deploy', 'gunicorn_settings.py')]);
+
+      // Its own settings: bind on CUSTOM_PORT (PORT ignored), 3 workers (WEB_CONCURRENCY ignored), its access format.
+      const [customPort, port] = [await freePort(), await freePort()];
+      const machine = fakeMachine(machines, 'gunicorn-config-768m', { cgroup: 'v2', limit: 768 * MiB, machine: 16 * GiB });
+      const p = await launch(res, { env: { CUSTOM_PORT: String(customPort), PORT: String(port), ...machine } });
+      const http = await p.waitForHttp(`http://127.0.0.1:${customPort}/web-concurrency`, { timeoutMs: 30_000 });
+      expect(http.status).to.equal(200);
+      expect(http.body).to.equal('4'); // exec.d still ran: 768 MiB -> 4
+      await p.waitForOutput('custom-config-access 200 /web-concurrency', 10_000);
+      await waitForCount(p, /Booting worker with pid/, 3);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(p.output()).to.contain(`Listening at: http://127.0.0.1:${customPort}`);
+      expect(countMatches(p.output(), /Booting worker with pid/)).to.equal(3);
+      expect(await probe(`http://127.0.0.1:${port}/`)).to.equal('refused');
+      await stopsCleanly(p);
+    });
+
+    it("an app with none of APP_RUN, .s2i/bin/run, a WSGI module or app.py fails to build with the seed's message", async () => {
+      const res = await e2e.platform.build(await e2e.app('start-no-rule'), { platformEnv: await e2e.env() });
+      expect(res.success).to.equal(false);
+      const log = plainLog(res.output);
+      expect(log).to.contain("don't know how to run your application");
+      for (const hint of ['APP_RUN', 'GUNICORN_APP_MODULE', 'wsgi.py', 'app.py']) expect(log).to.contain(hint);
+    });
+  });
+
+  describe('exec.d: WEB_CONCURRENCY at every start', () => {
+    const tiers: Array<[string, number | 'none', string]> = [
+      ['256 MiB', 256 * MiB, '2'],
+      ['768 MiB', 768 * MiB, '4'],
+      ['1.5 GiB', 1.5 * GiB, '6'],
+      ['3 GiB', 3 * GiB, '8'],
+      ['8 GiB', 8 * GiB, '10'],
+      ['no limit (16 GiB machine)', 'none', '10'],
+    ];
+    for (const cgroup of ['v2', 'v1'] as const) {
+      it(`cgroup ${cgroup}: the launched app sees 2/4/6/8/10 for 256 MiB, 768 MiB, 1.5 GiB, 3 GiB, 8 GiB and no limit`, async () => {
+        const res = await built('start-app-py');
+        const seen: Record<string, string> = {};
+        for (const [name, limit] of tiers) {
+          const machine = fakeMachine(machines, `${cgroup}-${name.replace(/\W+/g, '_')}`, { cgroup, limit, machine: 16 * GiB });
+          seen[name] = await webConcurrencySeen(res, machine);
+        }
+        expect(seen).to.deep.equal(Object.fromEntries(tiers.map(([n, , w]) => [n, w])));
+      });
+    }
+
+    it("the machine's memory caps the limit and stands in when there is none", async () => {
+      const res = await built('start-app-py');
+      expect(await webConcurrencySeen(res, fakeMachine(machines, 'cap-v2', { cgroup: 'v2', limit: 8 * GiB, machine: 1 * GiB }))).to.equal('4');
+      expect(await webConcurrencySeen(res, fakeMachine(machines, 'none-small', { cgroup: 'v1', limit: 'none', machine: 1.5 * GiB }))).to.equal('6');
+    });
+
+    it('a WEB_CONCURRENCY the user set wins, for the one-off and for gunicorn\'s worker count', async () => {
+      const machine = fakeMachine(machines, 'user-set', { cgroup: 'v2', limit: 256 * MiB, machine: 16 * GiB });
+      expect(await webConcurrencySeen(await built('start-app-py'), { ...machine, WEB_CONCURRENCY: '3' })).to.equal('3');
+
+      const res = await built('flask-wsgi');
+      const { proc, port } = await e2e.serve(res, { env: { ...machine, WEB_CONCURRENCY: '3' } });
+      running.push(proc);
+      expect((await proc.waitForHttp(`http://127.0.0.1:${port}/env/WEB_CONCURRENCY`)).body).to.equal('3');
+      await waitForCount(proc, /Booting worker with pid/, 3);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(countMatches(proc.output(), /Booting worker with pid/)).to.equal(3);
+      await stopsCleanly(proc);
+    });
+
+    it('the web app under the fallback config gets as many workers as exec.d computed', async () => {
+      const res = await built('flask-wsgi');
+      const machine = fakeMachine(machines, 'web-1.5g', { cgroup: 'v1', limit: 1.5 * GiB, machine: 16 * GiB });
+      const { proc, port } = await e2e.serve(res, { env: machine });
+      running.push(proc);
+      expect((await proc.waitForHttp(`http://127.0.0.1:${port}/env/WEB_CONCURRENCY`)).body).to.equal('6');
+      await waitForCount(proc, /Booting worker with pid/, 6);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(countMatches(proc.output(), /Booting worker with pid/)).to.equal(6);
+      await stopsCleanly(proc);
+    });
+  });
+
+  describe('the fallback config at launch', () => {
+    it('DEBUG=TRUE turns on reload and debug logging; without it, neither', async () => {
+      const res = await built('flask-wsgi');
+      const machine = fakeMachine(machines, 'debug', { cgroup: 'v2', limit: 256 * MiB, machine: 16 * GiB });
+      for (const value of ['TRUE', 'true', '1']) {
+        const { proc } = await e2e.serve(res, { env: { ...machine, DEBUG: value } });
+        running.push(proc);
+        const out = proc.output();
+        expect(out, `DEBUG=${value}`).to.match(/\[DEBUG\] Current configuration:/);
+        expect(out, `DEBUG=${value}`).to.match(/^\s+reload: True$/m);
+        expect(out, `DEBUG=${value}`).to.match(/^\s+loglevel: debug$/m);
+        await stopsCleanly(proc);
+      }
+      const { proc } = await e2e.serve(res, { env: machine });
+      running.push(proc);
+      expect(proc.output()).not.to.contain('[DEBUG]');
+      await stopsCleanly(proc);
+    });
+
+    it('starts cleanly when the launch user cannot write to HOME (no control-socket error)', async () => {
+      const res = await built('flask-wsgi');
+      const port = await freePort();
+      // HOME=/ : owned by root, not writable by the launch user (as with a read-only root filesystem).
+      const p = await launch(res, { env: { PORT: String(port) }, runEnv: { HOME: '/' } });
+      const http = await p.waitForHttp(`http://127.0.0.1:${port}/`, { timeoutMs: 30_000 });
+      expect(http.status).to.equal(200);
+      await stopsCleanly(p);
+      expect(p.output()).not.to.match(/\[ERROR\]|Permission denied|Traceback/);
+    });
+  });
+});
