@@ -48,11 +48,14 @@ async function python(ctx: BuildContext, a: Analysis, log: Logger): Promise<Inst
   return installPython(ctx, a.env, dist, log, { mirror: a.settings.dependencyMirror, download: a.settings.download });
 }
 
-/** The default build steps after Python: the app's packages, then Django's static files. */
-async function defaultSteps(ctx: BuildContext, a: Analysis, py: InstalledPython, log: Logger, exec: Executor): Promise<void> {
+/**
+ * The default build steps after Python: the app's packages, then Django's static files. `withinCustomAssemble`:
+ * run from the app's .s2i/bin/assemble, which may already have installed packages into pip-deps.
+ */
+async function defaultSteps(ctx: BuildContext, a: Analysis, py: InstalledPython, log: Logger, exec: Executor, withinCustomAssemble = false): Promise<void> {
   log.header('Installing dependencies');
   const pipCache = await preparePipCache(ctx);
-  const pipDeps = await installDependencies(ctx, a.env, py, a.settings, pipCache, log, exec);
+  const pipDeps = await installDependencies(ctx, a.env, py, a.settings, pipCache, log, exec, { withinCustomAssemble });
   await collectstatic({
     appDir: ctx.appDir,
     env: a.env,
@@ -82,7 +85,7 @@ export async function build(ctx: BuildContext, log: Logger, exec: Executor = rea
 export async function defaultAssemble(ctx: BuildContext, log: Logger, exec: Executor = realExecutor): Promise<void> {
   const a = analyse(ctx, true);
   const py = await python(ctx, a, log);
-  await defaultSteps(ctx, a, py, log, exec);
+  await defaultSteps(ctx, a, py, log, exec, true);
 }
 
 /** .s2i/environment is baked into the image as defaults, so a value set at runtime wins (as with s2i). */

@@ -54,10 +54,12 @@ export async function collectstatic(opts: {
   }
   const rel = path.relative(opts.appDir, manage);
   log.info(`Running 'python ${rel} collectstatic --noinput'`);
-  const outcome = await log.timed('Collected static files', async () =>
-    opts.exec.stream({ command: opts.python, args: [manage, 'collectstatic', '--noinput'], cwd: path.dirname(manage), env: opts.env }, log),
-  );
-  if (outcome.kind === 'ok') return 'collected';
+  const started = log.now();
+  const outcome = await opts.exec.stream({ command: opts.python, args: [manage, 'collectstatic', '--noinput'], cwd: path.dirname(manage), env: opts.env }, log);
+  if (outcome.kind === 'ok') {
+    log.info(`Collected static files (finished in ${log.elapsedSince(started)})`);
+    return 'collected';
+  }
   if (outcome.kind === 'io') throw djangoErrors.collectstaticFailed(rel, outcome.message);
   if (/Unknown command:\s*'?collectstatic/.test(outcome.output)) {
     log.info('Skipped collectstatic: django.contrib.staticfiles is not in INSTALLED_APPS');

@@ -124,6 +124,17 @@ export class Layers {
     return new LayerRef<never>(ln, layerPath, { ...opts, cache: false }, { kind: 'empty', cause: { kind: 'new' } }, this.dir);
   }
 
+  /**
+   * A layer this same build already opened and filled in part (a nested step adding to it): its contents are
+   * kept as they are, never restored-and-checked nor reset. The caller writes `<layer>.toml` when done.
+   */
+  async continuedLayer(name: string, types: LayerTypes): Promise<LayerRef<never>> {
+    const ln = layerName(name);
+    const layerPath = path.join(this.dir, ln);
+    await fs.mkdir(layerPath, { recursive: true });
+    return new LayerRef<never>(ln, layerPath, { ...types }, { kind: 'empty', cause: { kind: 'new' } }, this.dir);
+  }
+
   /** Removes a layer: `<layer>.toml` first, so a crash mid-removal leaves nothing trusted. */
   async reset(name: LayerName): Promise<void> {
     await fs.rm(path.join(this.dir, `${name}.toml`), { force: true });

@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BuildContext } from '../cnb/context.js';
+import type { LayerRef } from '../cnb/layers.js';
 import { LayerEnv, Scope, type Env } from '../cnb/env.js';
 import type { TomlTable } from '../cnb/toml.js';
 import { pipErrors } from '../errors.js';
@@ -94,6 +95,12 @@ export function layerKey(ctx: BuildContext, plan: InstallPlan, python: Installed
   };
 }
 
+/**
+ * The metadata of a pip-deps layer filled by the app's .s2i/bin/assemble: it matches no key, so the layer is
+ * never reused (what a custom script installs cannot be keyed).
+ */
+export const CUSTOM_ASSEMBLE_METADATA = { assemble: 'custom' } as const;
+
 export function pipDepsLayerEnv(layerPath: string): LayerEnv {
   return new LayerEnv().override(Scope.all, 'PYTHONUSERBASE', layerPath);
 }
@@ -109,6 +116,11 @@ export async function installDependencies(
   pipCacheDir: string,
   log: Logger,
   exec: Executor,
+  /**
+   * `withinCustomAssemble`: called from the app's .s2i/bin/assemble, whose build already opened the layer and
+   * may have installed into it before calling the default steps: add to it, never reset or reuse it.
+   */
+  opts: { withinCustomAssemble?: boolean } = {},
 ): Promise<string | undefined> {
   const plan = planInstall(ctx.appDir, settings.pipRequirements);
   if (plan.kind === 'none') {
@@ -116,15 +128,17 @@ export async function installDependencies(
     return undefined;
   }
   const next = layerKey(ctx, plan, python, settings);
-  const layer = await ctx.layers.cachedLayer('pip-deps', {
-    build: true,
-    launch: true,
-    parseMetadata,
-    onRestored: (cached) => {
-      const reasons = cacheInvalidationReasons(cached, next);
-      return reasons.length === 0 ? { action: 'keep', cause: reasons } : { action: 'delete', cause: reasons };
-    },
-  });
+  const layer: LayerRef<string[]> = opts.withinCustomAssemble
+    ? await ctx.layers.continuedLayer('pip-deps', { build: true, launch: true, cache: true })
+    : await ctx.layers.cachedLayer('pip-deps', {
+      build: true,
+      launch: true,
+      parseMetadata,
+      onRestored: (cached) => {
+        const reasons = cacheInvalidationReasons(cached, next);
+        return reasons.length === 0 ? { action: 'keep', cause: reasons } : { action: 'delete', cause: reasons };
+      },
+    });
   const layerEnv = pipDepsLayerEnv(layer.path);
   const state = layer.state;
   if (state.kind === 'restored') {
@@ -151,7 +165,7 @@ export async function installDependencies(
     await layer.writeEnv(layerEnv);
     const dists = installedDistributions(layer.path);
     await layer.writeSbom('cdx.json', cycloneDxJson(dists.map((d) => ({ name: d.name, version: d.version, type: 'library', purl: pypiPurl(d.name, d.version) }))));
-    await layer.writeMetadata(next);
+    await layer.writeMetadata(opts.withinCustomAssemble ? CUSTOM_ASSEMBLE_METADATA : next);
     log.detail(`${dists.length} distributions in the pip-deps layer`);
   }
   Object.assign(env, (await layer.buildEnv(layerEnv)).apply('build', env));

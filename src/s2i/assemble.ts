@@ -1,7 +1,8 @@
 /**
  * Runs the app's .s2i/bin/assemble in place of the default steps, with python and pip on PATH, pip's
  * installs going into the pip-deps layer, and the default steps reachable at $STI_SCRIPTS_PATH/assemble.
- * The pip-deps layer is rebuilt on every such build: what a custom script installs cannot be keyed.
+ * The pip-deps layer is rebuilt on every such build: what a custom script installs cannot be keyed. The default
+ * steps called from the script add to the layer (never reset it), so packages the script installed first stay.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +12,7 @@ import { s2iErrors } from '../errors.js';
 import type { Executor } from '../exec.js';
 import type { Logger } from '../logger.js';
 import type { Analysis } from '../build.js';
-import { pipDepsLayerEnv } from '../layers/pip-deps.js';
+import { CUSTOM_ASSEMBLE_METADATA, pipDepsLayerEnv } from '../layers/pip-deps.js';
 import { shim, writeMappedScript } from './scripts.js';
 
 export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: string, log: Logger, exec: Executor): Promise<void> {
@@ -19,7 +20,7 @@ export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: str
   const scriptsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sti-scripts-'));
   fs.chmodSync(scriptsDir, 0o755);
   const binary = path.join(ctx.buildpackDir, 'bin', 'ausnimbus-python');
-  fs.writeFileSync(path.join(scriptsDir, 'assemble'), shim([binary, 's2i-assemble']), { mode: 0o755 });
+  fs.writeFileSync(path.join(scriptsDir, 'assemble'), shim([binary, 's2i-assemble'], ctx.appDir), { mode: 0o755 });
   const mapped = path.join(scriptsDir, 'app-assemble');
   if (writeMappedScript(script, mapped, scriptsDir)) log.info('.s2i/bin/assemble refers to /usr/libexec/s2i: running a copy that uses $STI_SCRIPTS_PATH instead');
 
@@ -33,13 +34,18 @@ export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: str
     STI_SCRIPTS_PATH: scriptsDir,
     PIP_USER: '1',
   };
-  const outcome = await log.timed('Ran .s2i/bin/assemble', () => exec.stream({ command: mapped, args: [], cwd: ctx.appDir, env }, log));
-  fs.rmSync(scriptsDir, { recursive: true, force: true });
-  if (outcome.kind !== 'ok') throw s2iErrors.assembleFailed(outcome.kind === 'exit' ? outcome.status : outcome.message);
+  try {
+    await log.timed('Ran .s2i/bin/assemble', async () => {
+      const outcome = await exec.stream({ command: mapped, args: [], cwd: ctx.appDir, env }, log);
+      if (outcome.kind !== 'ok') throw s2iErrors.assembleFailed(outcome.kind === 'exit' ? outcome.status : outcome.message);
+    });
+  } finally {
+    fs.rmSync(scriptsDir, { recursive: true, force: true });
+  }
   if (!fs.existsSync(pipDeps.tomlPath)) {
     // The script installed without the default steps: keep what it put in the layer, never reuse it.
     await pipDeps.writeEnv(pipDepsLayerEnv(pipDeps.path));
-    await pipDeps.writeMetadata({ assemble: 'custom' });
+    await pipDeps.writeMetadata(CUSTOM_ASSEMBLE_METADATA);
   }
   Object.assign(a.env, (await pipDeps.buildEnv(pipDepsLayerEnv(pipDeps.path))).apply('build', a.env));
 }

@@ -28,11 +28,13 @@ export function mapSeedScriptsPath(text: string, scriptsPath: string): { text: s
 
 /**
  * A POSIX sh shim safe to source (`. $STI_SCRIPTS_PATH/assemble`) as well as to run: it never uses `exec`
- * (which would end the sourcing script), and it stops the script when the default steps fail.
+ * (which would end the sourcing script), and it stops the script when the default steps fail. With `cwd`, the
+ * command runs there (in a subshell, leaving the caller's directory alone), wherever the script has cd'd to.
  */
-export function shim(argv: string[]): string {
-  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return `#!/bin/sh\n${quoted} || exit $?\n`;
+export function shim(argv: string[], cwd?: string): string {
+  const q = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+  const command = argv.map(q).join(' ');
+  return cwd === undefined ? `#!/bin/sh\n${command} || exit $?\n` : `#!/bin/sh\n(cd ${q(cwd)} && ${command}) || exit $?\n`;
 }
 
 /** Writes `name` into `dir`: the user's script, with the seed's path mapped. */
