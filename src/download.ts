@@ -37,19 +37,52 @@ class AttemptError extends Error {
   }
 }
 
+/**
+ * Where a download's bytes go, attempt by attempt (a retry starts afresh with `begin`). An error from `write`
+ * or `end` does not stop the download: the rest is still read and hashed, so that a file that is not the
+ * expected one is reported as a checksum mismatch; only a verified file's own error is reported.
+ */
+export interface DownloadSink {
+  begin(): void | Promise<void>;
+  write(chunk: Uint8Array): void | Promise<void>;
+  /** Every byte arrived; the checksum is compared after this. */
+  end(): void | Promise<void>;
+  /** The attempt failed: drop what was written. */
+  discard(): void | Promise<void>;
+}
+
+function fileSink(dest: string): DownloadSink {
+  let out: fs.WriteStream | undefined;
+  return {
+    begin: () => {
+      out = fs.createWriteStream(dest);
+    },
+    write: async (chunk) => {
+      if (out && !out.write(chunk)) await new Promise((r) => out?.once('drain', r));
+    },
+    end: () => new Promise<void>((resolve, reject) => (out ? out.end((err?: Error | null) => (err ? reject(err) : resolve())) : resolve())),
+    discard: () => {
+      out?.destroy();
+      fs.rmSync(dest, { force: true });
+    },
+  };
+}
+
+/** Downloads `url` into the file `dest`, or streams it into `sink`, and checks its sha256; retries as described above. */
 export async function downloadVerified(
   url: string,
-  dest: string,
+  dest: string | DownloadSink,
   sha256: string,
   log: Logger,
   opts: DownloadOptions = DEFAULT_DOWNLOAD_OPTIONS,
 ): Promise<void> {
+  const sink = typeof dest === 'string' ? fileSink(dest) : dest;
   for (let attempt = 1; ; attempt++) {
     try {
-      await attemptDownload(url, dest, sha256, log, opts);
+      await attemptDownload(url, sink, sha256, log, opts);
       return;
     } catch (err) {
-      fs.rmSync(dest, { force: true });
+      await sink.discard();
       const e = err instanceof AttemptError ? err : new AttemptError(false, err as Error);
       if (!e.retry || attempt >= opts.attempts) throw e.final;
       const wait = opts.backoffMs * 2 ** (attempt - 1);
@@ -59,15 +92,16 @@ export async function downloadVerified(
   }
 }
 
-async function attemptDownload(url: string, dest: string, sha256: string, log: Logger, opts: DownloadOptions): Promise<void> {
+async function attemptDownload(url: string, sink: DownloadSink, sha256: string, log: Logger, opts: DownloadOptions): Promise<void> {
   const shown = maskSecrets(url);
   const { body, total } = await open(url, opts);
   const hash = crypto.createHash('sha256');
-  const out = fs.createWriteStream(dest);
+  let sinkError: unknown;
   let received = 0;
   const started = Date.now();
   let lastProgress = started;
   const reader = body.getReader();
+  await sink.begin();
   try {
     for (;;) {
       const { done, value } = await withTimeout(reader.read(), opts.timeoutSeconds, () =>
@@ -77,7 +111,13 @@ async function attemptDownload(url: string, dest: string, sha256: string, log: L
       received += value.byteLength;
       if (received > opts.maxBytes) throw new AttemptError(false, downloadErrors.tooLarge(shown, opts.maxBytes));
       hash.update(value);
-      if (!out.write(value)) await new Promise((r) => out.once('drain', r));
+      if (sinkError === undefined) {
+        try {
+          await sink.write(value);
+        } catch (err) {
+          sinkError = err;
+        }
+      }
       const now = Date.now();
       if (now - lastProgress >= opts.progressIntervalMs) {
         lastProgress = now;
@@ -88,14 +128,25 @@ async function attemptDownload(url: string, dest: string, sha256: string, log: L
     }
   } catch (err) {
     void reader.cancel().catch(() => undefined);
-    out.destroy();
     if (err instanceof AttemptError) throw err;
+    if (total !== undefined && received < total) {
+      // The server announced more than it sent: say so, rather than pass on the socket error alone.
+      throw new AttemptError(true, downloadErrors.truncated(shown, received, total), `Connection lost after ${received} of ${total} bytes (${errorText(err)})`);
+    }
     throw new AttemptError(true, downloadErrors.network(shown, errorText(err)), `Connection lost: ${errorText(err)}`);
   }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   if (total !== undefined && received !== total) throw new AttemptError(true, downloadErrors.truncated(shown, received, total), `Received ${received} of ${total} bytes`);
+  if (sinkError === undefined) {
+    try {
+      await sink.end();
+    } catch (err) {
+      sinkError = err;
+    }
+  }
   const actual = hash.digest('hex');
   if (actual !== sha256.toLowerCase()) throw new AttemptError(false, downloadErrors.checksumMismatch(shown, sha256, actual));
+  // Only now, with the bytes verified, is the sink's own failure (say, an unsafe archive entry) the answer.
+  if (sinkError !== undefined) throw new AttemptError(false, sinkError instanceof Error ? sinkError : new Error(String(sinkError)));
 }
 
 async function open(url: string, opts: DownloadOptions): Promise<{ body: ReadableStream<Uint8Array>; total: number | undefined }> {
@@ -169,5 +220,6 @@ export async function fetchText(url: string, log: Logger, opts: DownloadOptions 
 function errorText(err: unknown): string {
   let e: unknown = err;
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
+  const text = e instanceof Error ? e.message : String(e);
+  return text.replace(/\.? For more information, pass `verbose: true`.*$/s, ''); // bun's fetch adds a hint for its own developers
 }

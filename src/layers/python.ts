@@ -11,7 +11,7 @@ import { LayerEnv, Scope, type Env } from '../cnb/env.js';
 import type { TomlTable } from '../cnb/toml.js';
 import type { Logger } from '../logger.js';
 import { downloadVerified, type DownloadOptions } from '../download.js';
-import { extractTarGz } from '../archive.js';
+import { extractTarGz, ExtractingSink, stagingDirFor } from '../archive.js';
 import { applyMirror, offlineArchivePath, hasOfflineArchive, type Distribution } from '../python/distributions.js';
 import { cycloneDxJson } from '../sbom.js';
 import { relocateSysconfig } from '../python/relocate.js';
@@ -126,25 +126,22 @@ export async function installPython(
 }
 
 async function fetchAndUnpack(ctx: BuildContext, dist: Distribution, layerPath: string, log: Logger, opts: PythonInstallOptions): Promise<void> {
-  let archive: string;
-  let downloaded = false;
+  let archive = '';
+  let unpacked: ExtractingSink | undefined;
   if (hasOfflineArchive(ctx.buildpackDir, dist.sha256)) {
     archive = offlineArchivePath(ctx.buildpackDir, dist.sha256);
     log.info(`Using the Python ${dist.version} archive bundled in the buildpack (offline package)`);
   } else {
     const url = applyMirror(dist.uri, opts.mirror);
     log.info(`Downloading Python ${dist.version} from ${maskSecrets(url)}`);
-    archive = path.join(ctx.layers.dir, '.python-download.tar.gz');
-    await downloadVerified(url, archive, dist.sha256, log, opts.download);
-    downloaded = true;
+    // Unpacked into a staging folder while it arrives (and is hashed); moved into place below only once the sha256 matched.
+    unpacked = new ExtractingSink(stagingDirFor(layerPath));
+    await downloadVerified(url, unpacked, dist.sha256, log, opts.download);
   }
-  if (downloaded) log.detail(`Verified sha256 ${dist.sha256}`);
+  if (unpacked) log.detail(`Verified sha256 ${dist.sha256}`);
   await fs.rm(layerPath, { recursive: true, force: true });
-  try {
-    await extractTarGz(archive, layerPath);
-  } finally {
-    if (downloaded) await fs.rm(archive, { force: true });
-  }
+  if (unpacked) unpacked.commit(layerPath);
+  else await extractTarGz(archive, layerPath);
   await ensureAliases(layerPath, dist.version);
   relocateSysconfig(layerPath);
   await compileLayerBytecode(opts.exec ?? realExecutor, path.join(layerPath, 'bin', 'python'), layerPath, dist.version, log);
