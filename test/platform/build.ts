@@ -5,12 +5,12 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { buildpackPlanToml } from './detect.js';
-import { PlatformValidationError } from './errors.js';
+import { PlatformError, PlatformValidationError } from './errors.js';
 import { exists, makeDir, readDirSorted, removeTree, treeDigest, writeFileExact } from './fsutil.js';
 import type { AppSession, LocalPlatform, PhaseOptions } from './lifecycle.js';
 import { detectPhase, phaseEnv, runBinary } from './phases.js';
-import type { DetectResult, PhaseContext } from './phases.js';
-import { exportImage, exportProblems, restoreLayers } from './store.js';
+import type { DetectResult, Interrupt, PhaseContext } from './phases.js';
+import { exportImage, exportProblems, restoreFromLayersDir, restoreLayers } from './store.js';
 import type { Cache, Image, ImageLayer, RestoredLayer } from './store.js';
 import { readBuildOutputs } from './validate.js';
 import type { LabelSpec, LayerTypes, ProcessSpec, TomlTable } from './types.js';
@@ -24,6 +24,28 @@ export interface BuildOptions extends PhaseOptions {
    * buildpack's `default = true` process, like pack without --default-process.
    */
   defaultProcess?: string | null;
+  /**
+   * Crash injection: SIGKILL bin/build, with every process it started, at the point described (see
+   * Interrupt). Like a killed lifecycle, the build then exports nothing (lifecycleExitCode 137), and
+   * `result.interrupted.layersDir` keeps what it left in CNB_LAYERS_DIR.
+   */
+  interrupt?: Interrupt;
+  /**
+   * The harsh crash model: restore the layers from this directory (what an interrupted build left,
+   * `result.interrupted.layersDir`) instead of from the image and cache, as if it had been exported and
+   * cached as is, under the §6 rules (see `restoreFromLayersDir` in store.ts). store.toml still comes from
+   * the image. Not with clearCache.
+   */
+  restoreFrom?: string;
+}
+
+/** How an interrupted build ended (BuildOptions.interrupt). */
+export interface InterruptedBuild {
+  /** Milliseconds after bin/build started when the SIGKILL was sent. */
+  atMs: number;
+  reason: string;
+  /** A copy of CNB_LAYERS_DIR exactly as the killed build left it (kept until cleanup()). */
+  layersDir: string;
 }
 
 /** What happened to one layer of the build. */
@@ -43,7 +65,7 @@ export interface BuildResult {
   app: AppSession;
   /** Detect passed, bin/build exited 0, and the export succeeded. */
   success: boolean;
-  /** 0, 20/21 (detect), 51 (bin/build failed), 62 (export failed; only with strict=false). */
+  /** 0, 20/21 (detect), 51 (bin/build failed), 62 (export failed; only with strict=false), 137 (interrupted). */
   lifecycleExitCode: number;
   detect: DetectResult;
   /** bin/build's exit code (null: not run). */
@@ -53,6 +75,10 @@ export interface BuildResult {
   buildOutput: string;
   /** What the restorer left in CNB_LAYERS_DIR before bin/build ran, per layer. */
   restored: Record<string, RestoredLayer>;
+  /** With `restoreFrom`: what that directory held but the §6 rules did not restore (layer or dir name → why). */
+  notRestored?: Record<string, string>;
+  /** Set when `interrupt` killed bin/build. */
+  interrupted?: InterruptedBuild;
   /** Every regular file bin/build left at the top of CNB_LAYERS_DIR (layer tomls, launch.toml, SBOMs…), by name. */
   files: Record<string, string>;
   layers: Record<string, LayerReport>;
@@ -104,16 +130,22 @@ export async function runBuild(platform: LocalPlatform, app: AppSession, ctx: Ph
   // restorer
   const bpLayersDir = path.join(app.layersDir, descriptor.escapedId);
   const skipLayers = o.clearCache === true;
+  if (skipLayers && o.restoreFrom !== undefined) throw new PlatformError('give either clearCache or restoreFrom, not both');
   if (skipLayers) app.cache_ = undefined;
   result.restored = await restoreLayers({
     bpLayersDir,
     descriptor,
     image: app.image,
     cache: app.cache,
-    skipLayers,
+    skipLayers: skipLayers || o.restoreFrom !== undefined,
     platformApi14: Number(platform.platformApi.split('.')[1]) >= 14,
     buildUser: platform.buildUser,
   });
+  if (o.restoreFrom !== undefined) {
+    const r = await restoreFromLayersDir({ from: o.restoreFrom, bpLayersDir, buildUser: platform.buildUser });
+    result.restored = r.restored;
+    result.notRestored = r.notRestored;
+  }
 
   // builder
   await makeDir(bpLayersDir, 0o777, platform.buildUser);
@@ -124,11 +156,22 @@ export async function runBuild(platform: LocalPlatform, app: AppSession, ctx: Ph
   await writeFileExact(planPath, buildpackPlanToml(detect.entries), 0o644, platform.buildUser);
   const env = await phaseEnv(ctx, { CNB_PLATFORM_DIR: ctx.platformDir, CNB_BP_PLAN_PATH: planPath, CNB_LAYERS_DIR: bpLayersDir });
   const bpBefore = await treeDigest(ctx.buildpackDir);
-  const run = await runBinary(ctx, 'build', [bpLayersDir, ctx.platformDir, planPath], env);
+  const run = await runBinary(ctx, 'build', [bpLayersDir, ctx.platformDir, planPath], env, o.interrupt);
   result.code = run.code;
   result.buildOutput = run.output;
   result.output = detect.output + run.output;
   if ((await treeDigest(ctx.buildpackDir)) !== bpBefore) result.violations.push(`bin/build modified the buildpack dir (${ctx.buildpackDir})`);
+  if (run.interrupted) {
+    // the lifecycle dies with it: nothing is exported or cached; keep the layers dir for inspection and restoreFrom
+    const kept = path.join(app.root, 'interrupted', String(app.builds.length + 1));
+    await removeTree(kept);
+    await makeDir(path.dirname(kept), 0o755);
+    await fsp.rename(bpLayersDir, kept);
+    result.interrupted = { ...run.interrupted, layersDir: kept };
+    result.lifecycleExitCode = 137;
+    result.output += `\n[platform] ${run.interrupted.reason}`;
+    return done();
+  }
   if (run.code !== 0) {
     result.lifecycleExitCode = 51;
     if (run.spawnError) result.output += `\n[platform] bin/build: ${run.spawnError}`;

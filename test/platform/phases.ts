@@ -45,8 +45,68 @@ export interface BinaryRun {
   signal: NodeJS.Signals | null;
   /** Set when the binary could not be started (ENOENT, EACCES…). */
   spawnError?: string;
+  /** Set when an Interrupt killed the run: when (ms after the start) and why. */
+  interrupted?: { atMs: number; reason: string };
   output: string;
   durationMs: number;
+}
+
+/** What an Interrupt's `when` sees at each poll. */
+export interface InterruptProbe {
+  /** CNB_LAYERS_DIR of the running build. */
+  layersDir: string;
+  /** Milliseconds since bin/build was started. */
+  elapsedMs: number;
+}
+
+/**
+ * A crash injected into bin/build: its whole process group (bin/build and every tool it started, as when
+ * a container is killed) gets SIGKILL. Give `afterMs` alone (kill that long after the start), `when` alone
+ * (kill as soon as it returns true), or both (kill `afterMs` after `when` first returned true).
+ */
+export interface Interrupt {
+  afterMs?: number;
+  /** Polled every `pollMs` while bin/build runs; a throwing or rejecting `when` counts as false. */
+  when?: (probe: InterruptProbe) => boolean | Promise<boolean>;
+  /** Poll interval for `when` (default 5 ms). */
+  pollMs?: number;
+}
+
+/** Process groups of phases still running: SIGKILLed if the test process exits first. */
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const g of liveGroups) killGroup(g);
+});
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Whether any process of the group is still alive (zombies, which can write nothing, do not count). */
+function groupAlive(pgid: number): boolean {
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
+}
+
+/** After a group kill: waits (up to 5 s) until no process of the group can write any more. */
+async function waitGroupGone(pgid: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
 /** The env for bin/detect or bin/build: base include list, platform/operator vars, then CNB_*. */
@@ -76,40 +136,107 @@ function withoutNode(bin: string, args: string[], user: UserSpec): [string, stri
   return ['/usr/bin/unshare', ['-m', '--propagation', 'private', '--', '/bin/sh', '-c', script, bin, ...args], false];
 }
 
-/** Runs `<buildpack>/bin/<name>` with argv0 = its absolute path, stdin /dev/null, stdout+stderr merged. */
-export async function runBinary(ctx: PhaseContext, name: 'detect' | 'build', args: string[], env: EnvMap): Promise<BinaryRun> {
+/**
+ * Runs `<buildpack>/bin/<name>` with argv0 = its absolute path, stdin /dev/null, stdout+stderr merged, in a
+ * process group of its own: the platform timeout and an `interrupt` SIGKILL the whole group, so no tool the
+ * phase started (pip, a compiler) outlives it and keeps writing into the layers dir.
+ */
+export async function runBinary(ctx: PhaseContext, name: 'detect' | 'build', args: string[], env: EnvMap, interrupt?: Interrupt): Promise<BinaryRun> {
   const bin = path.join(ctx.buildpackDir, 'bin', name);
   const capture = new OutputCapture(await fsp.mkdtemp(path.join(ctx.logDir, `${name}-`)) + '/output.log', name);
   const t0 = Date.now();
+  let pgid: number | undefined;
   try {
-    return await new Promise<BinaryRun>((resolve) => {
+    const run = await new Promise<Omit<BinaryRun, 'output'>>((resolve) => {
       const [command, argv, asUser] = ctx.hideNode ? withoutNode(bin, args, ctx.buildUser) : [bin, args, IS_ROOT];
       const child = spawn(command, argv, {
         argv0: command,
         cwd: ctx.appDir,
         env,
         stdio: ['ignore', capture.fd, capture.fd],
+        detached: true, // a process group of its own, killed as a whole
         ...(asUser ? { uid: ctx.buildUser.uid, gid: ctx.buildUser.gid } : {}),
       });
+      pgid = child.pid;
+      if (pgid !== undefined) liveGroups.add(pgid);
+      let exited = false;
       let timedOut = false;
-      const timer = setTimeout(() => {
+      let interrupted: BinaryRun['interrupted'];
+      const timers: NodeJS.Timeout[] = [];
+      const stopped = (): boolean => exited || timedOut || interrupted !== undefined;
+      const kill = (): void => {
+        if (pgid !== undefined) killGroup(pgid);
+      };
+      timers.push(setTimeout(() => {
+        if (stopped()) return;
         timedOut = true;
-        child.kill('SIGKILL');
-      }, ctx.timeoutMs);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        resolve({ code: null, signal: null, spawnError: err.message, output: capture.text(), durationMs: Date.now() - t0 });
-      });
+        kill();
+      }, ctx.timeoutMs));
+      if (interrupt) {
+        armInterrupt(interrupt, { layersDir: env.CNB_LAYERS_DIR ?? '', t0, timers, stopped }, (reason) => {
+          if (stopped()) return;
+          interrupted = { atMs: Date.now() - t0, reason };
+          kill();
+        });
+      }
+      const finish = (r: Omit<BinaryRun, 'output'>): void => {
+        exited = true;
+        for (const t of timers) clearTimeout(t);
+        resolve(r);
+      };
+      child.once('error', (err) => finish({ code: null, signal: null, spawnError: err.message, durationMs: Date.now() - t0 }));
       child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        const run: BinaryRun = { code, signal, output: capture.text(), durationMs: Date.now() - t0 };
-        if (timedOut) run.spawnError = `killed after the platform timeout of ${ctx.timeoutMs}ms`;
-        resolve(run);
+        const r: Omit<BinaryRun, 'output'> = { code, signal, durationMs: Date.now() - t0 };
+        if (interrupted) r.interrupted = interrupted;
+        if (timedOut) r.spawnError = `killed after the platform timeout of ${ctx.timeoutMs}ms`;
+        finish(r);
       });
     });
+    if (pgid !== undefined) {
+      // A phase that was killed, or exited leaving tools behind: nothing it started may write on (a container dies whole).
+      killGroup(pgid);
+      await waitGroupGone(pgid);
+      liveGroups.delete(pgid);
+    }
+    return { ...run, output: capture.text() };
   } finally {
     capture.finish();
   }
+}
+
+/** Schedules an Interrupt; `fire` is called at most once (it checks `stopped` itself too). */
+function armInterrupt(
+  it: Interrupt,
+  s: { layersDir: string; t0: number; timers: NodeJS.Timeout[]; stopped: () => boolean },
+  fire: (reason: string) => void,
+): void {
+  const after = it.afterMs ?? 0;
+  const later = (reason: string): void => {
+    if (after <= 0) return fire(reason);
+    s.timers.push(setTimeout(() => fire(reason), after));
+  };
+  if (!it.when) {
+    later(`interrupt: SIGKILL ${after} ms after the start`);
+    return;
+  }
+  const when = it.when;
+  const poll = async (): Promise<void> => {
+    if (s.stopped()) return;
+    const elapsedMs = Date.now() - s.t0;
+    let hit = false;
+    try {
+      hit = await when({ layersDir: s.layersDir, elapsedMs });
+    } catch {
+      hit = false;
+    }
+    if (s.stopped()) return;
+    if (hit) {
+      later(after > 0 ? `interrupt: SIGKILL ${after} ms after the condition held (at ${elapsedMs} ms)` : `interrupt: SIGKILL when the condition held (at ${elapsedMs} ms)`);
+      return;
+    }
+    s.timers.push(setTimeout(() => void poll(), it.pollMs ?? 5));
+  };
+  void poll();
 }
 
 export interface DetectResult {

@@ -13,10 +13,13 @@ import {
   copyTree,
   exists,
   isDirectory,
+  isTable,
+  linkTree,
   makeDir,
   moveTree,
   normalizeMtimes,
   readDirSorted,
+  readTomlFile,
   removeTree,
   stringifyToml,
   treeDigest,
@@ -66,7 +69,8 @@ export interface RestoredLayer {
   toml: string | null;
   /** Whether `<layer>/` contents were restored from the cache. */
   contents: boolean;
-  from: 'image' | 'cache';
+  /** `layers-dir`: from an interrupted build's layers dir (BuildOptions.restoreFrom, the harsh model). */
+  from: 'image' | 'cache' | 'layers-dir';
 }
 
 export interface RestoreOptions {
@@ -143,6 +147,62 @@ export async function restoreLayers(o: RestoreOptions): Promise<Record<string, R
   return report;
 }
 
+const NON_LAYER_TOMLS = new Set(['launch.toml', 'build.toml', 'store.toml']);
+
+/**
+ * The harsh crash model (BuildOptions.restoreFrom): restores into `bpLayersDir` from `from`, the layers dir
+ * a killed build left behind, as if the lifecycle had exported and cached that dir as is. The §6 rules,
+ * applied to it:
+ * - a layer is kept only with a `<layer>.toml` that parses; a directory without one is dropped (the
+ *   lifecycle ignores it), and so is a `<layer>.toml` that does not parse (export would have failed);
+ * - only `[metadata]` is restored, never `[types]`;
+ * - contents are restored for `cache = true` layers (metadata only when there is no directory), and also
+ *   for a `<layer>.toml` without `[types]`: metadata the restorer wrote that the killed build had not
+ *   re-declared yet, trusted here as if it had been (harsher than the lifecycle, which ignores such layers);
+ * - a launch-only layer gets its metadata back (as from the image) but no directory; a layer that is
+ *   neither cache nor launch is not restored;
+ * - layer SBOMs (`<layer>.sbom.*`) go with their layer.
+ */
+export async function restoreFromLayersDir(o: {
+  from: string;
+  bpLayersDir: string;
+  buildUser: UserSpec;
+}): Promise<{ restored: Record<string, RestoredLayer>; notRestored: Record<string, string> }> {
+  const restored: Record<string, RestoredLayer> = {};
+  const notRestored: Record<string, string> = {};
+  const entries = await readDirSorted(o.from);
+  const files = entries.filter((e) => e.isFile()).map((e) => e.name);
+  const dirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
+  const tomlNames = new Set<string>();
+  await makeDir(o.bpLayersDir, 0o777, o.buildUser);
+  for (const file of files) {
+    if (!file.endsWith('.toml') || NON_LAYER_TOMLS.has(file)) continue;
+    const name = file.slice(0, -'.toml'.length);
+    tomlNames.add(name);
+    const read = await readTomlFile(path.join(o.from, file));
+    if (!read?.ok) {
+      notRestored[name] = `${file} does not parse, so the export would have failed: ${read?.ok === false ? read.error : 'unreadable'}`;
+      continue;
+    }
+    const t = read.value;
+    const types = isTable(t.types) ? t.types : undefined;
+    const cache = types === undefined || types.cache === true;
+    if (!cache && types?.launch !== true) {
+      notRestored[name] = `${file} declares neither cache nor launch: never restored`;
+      continue;
+    }
+    const text = isTable(t.metadata) ? stringifyToml({ metadata: t.metadata }) : '';
+    await writeFileExact(path.join(o.bpLayersDir, file), text, 0o644, o.buildUser);
+    const contents = cache && dirs.has(name);
+    if (contents) await copyTree(path.join(o.from, name), path.join(o.bpLayersDir, name));
+    for (const f of files) if (f.startsWith(`${name}.sbom.`)) await copyTree(path.join(o.from, f), path.join(o.bpLayersDir, f));
+    restored[name] = { toml: text, contents, from: 'layers-dir' };
+  }
+  for (const d of dirs) if (!tomlNames.has(d)) notRestored[d] = `directory without ${d}.toml: ignored by the lifecycle`;
+  await chownTree(o.bpLayersDir, o.buildUser);
+  return { restored, notRestored };
+}
+
 export interface ExportOptions {
   bpLayersDir: string;
   appDir: string;
@@ -179,7 +239,7 @@ export function exportProblems(o: ExportOptions): string[] {
 
 /**
  * Exporter + cacher: builds the new image and cache stores from the build's layers dir and app dir.
- * Launch layers and the app dir are moved (the build container is discarded), cache layers copied.
+ * Launch layers and the app dir are moved (the build container is discarded), cache layers hard-linked.
  * Everything stored is owned by the build user with mtimes normalised to 1980.
  */
 export async function exportImage(o: ExportOptions): Promise<{ image: Image; cache: Cache; warnings: string[] }> {
@@ -200,7 +260,8 @@ export async function exportImage(o: ExportOptions): Promise<{ image: Image; cac
       warnings.push(`Failed to cache layer '${descriptor.id}:${layer.name}' because it has no contents`);
       continue;
     }
-    await copyTree(path.join(dir, layer.name), path.join(o.cacheDir, 'layers', layer.name));
+    // hard links: the layer dir is moved into the image or discarded, and stores are never written to again
+    await linkTree(path.join(dir, layer.name), path.join(o.cacheDir, 'layers', layer.name));
     cache.layers[layer.name] = meta(digests.get(layer.name) ?? '', layer.types, layer.metadata);
   }
   const image: Image = {
