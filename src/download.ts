@@ -149,6 +149,19 @@ async function attemptDownload(url: string, sink: DownloadSink, sha256: string, 
   if (sinkError !== undefined) throw new AttemptError(false, sinkError instanceof Error ? sinkError : new Error(String(sinkError)));
 }
 
+/** The sha256 of a file on disk, in lowercase hex. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Checks an archive that came with the buildpack (an offline package) as strictly as a download. */
+export async function verifyBundledFile(file: string, sha256: string): Promise<void> {
+  const actual = await sha256File(file);
+  if (actual !== sha256.toLowerCase()) throw downloadErrors.bundledChecksumMismatch(file, sha256, actual);
+}
+
 async function open(url: string, opts: DownloadOptions): Promise<{ body: ReadableStream<Uint8Array>; total: number | undefined }> {
   const shown = maskSecrets(url);
   let parsed: URL;

@@ -161,6 +161,13 @@ export const downloadErrors = {
         `The file was discarded. A mirror serving a different file, or a tampered download, causes this.\n\n` +
         steps('Check that the mirror or manifest serves exactly the file its sha256 describes.', 'Correct the sha256 in your distributions manifest if you built the archive yourself.'),
     ),
+  bundledChecksumMismatch: (file: string, expected: string, actual: string) =>
+    new BuildpackError(
+      'Checksum mismatch',
+      `The Python archive bundled in the buildpack (${file}) has sha256 ${actual}, but ${expected} was expected.\n` +
+        `Nothing from it was installed. A damaged or altered buildpack package causes this.\n\n` +
+        steps('Get the offline buildpack package again and compare its sha256 with the published one.', 'Or build with the online package, which downloads and verifies the archive.'),
+    ),
 };
 
 export const archiveErrors = {

@@ -10,7 +10,7 @@ import type { BuildContext } from '../cnb/context.js';
 import { LayerEnv, Scope, type Env } from '../cnb/env.js';
 import type { TomlTable } from '../cnb/toml.js';
 import type { Logger } from '../logger.js';
-import { downloadVerified, type DownloadOptions } from '../download.js';
+import { downloadVerified, verifyBundledFile, type DownloadOptions } from '../download.js';
 import { extractTarGz, ExtractingSink, stagingDirFor } from '../archive.js';
 import { applyMirror, offlineArchivePath, hasOfflineArchive, type Distribution } from '../python/distributions.js';
 import { cycloneDxJson } from '../sbom.js';
@@ -131,6 +131,7 @@ async function fetchAndUnpack(ctx: BuildContext, dist: Distribution, layerPath: 
   if (hasOfflineArchive(ctx.buildpackDir, dist.sha256)) {
     archive = offlineArchivePath(ctx.buildpackDir, dist.sha256);
     log.info(`Using the Python ${dist.version} archive bundled in the buildpack (offline package)`);
+    await verifyBundledFile(archive, dist.sha256);
   } else {
     const url = applyMirror(dist.uri, opts.mirror);
     log.info(`Downloading Python ${dist.version} from ${maskSecrets(url)}`);
@@ -138,7 +139,7 @@ async function fetchAndUnpack(ctx: BuildContext, dist: Distribution, layerPath: 
     unpacked = new ExtractingSink(stagingDirFor(layerPath));
     await downloadVerified(url, unpacked, dist.sha256, log, opts.download);
   }
-  if (unpacked) log.detail(`Verified sha256 ${dist.sha256}`);
+  log.detail(`Verified sha256 ${dist.sha256}`);
   await fs.rm(layerPath, { recursive: true, force: true });
   if (unpacked) unpacked.commit(layerPath);
   else await extractTarGz(archive, layerPath);
