@@ -18,16 +18,23 @@ export function hasHashPyc(version: string): boolean {
 }
 
 /**
- * Compiles lib/pythonX.Y of the layer (standard library and bundled pip/setuptools) to unchecked-hash .pyc
- * files, replacing any there (-f: compileall would keep timestamp .pyc files it thinks are current). A file
- * that does not compile is left to be compiled at import, as before: this never fails the build.
+ * What is not compiled: test suites, and site-packages (pip and setuptools, used at build only, when the build
+ * user can write their .pyc files) except `_distutils_hack`, which setuptools' .pth file imports at every start.
+ * Matched by compileall against each file's path.
+ */
+const EXCLUDE = '/(site-packages/(?!_distutils_hack/)|tests?/|idle_test/)';
+
+/**
+ * Compiles the standard library in lib/pythonX.Y of the layer to unchecked-hash .pyc files, replacing any
+ * there (-f: compileall would keep timestamp .pyc files it thinks are current). A file that does not compile
+ * is left to be compiled at import, as before: this never fails the build.
  */
 export async function compileLayerBytecode(exec: Executor, python: string, layerPath: string, version: string, log: Logger): Promise<void> {
   if (!hasHashPyc(version)) return;
   const [major, minor] = version.split('.');
   const lib = path.join(layerPath, 'lib', `python${major}.${minor}`);
   const env: Env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' };
-  const args = ['-I', '-m', 'compileall', '-q', '-f', '-j', '0', '--invalidation-mode', 'unchecked-hash', lib];
+  const args = ['-I', '-m', 'compileall', '-q', '-f', '-j', '0', '--invalidation-mode', 'unchecked-hash', '-x', EXCLUDE, lib];
   const outcome = await exec.capture({ command: python, args, cwd: layerPath, env });
   if (outcome.kind === 'ok') {
     log.detail('Compiled the standard library to hash-based bytecode (valid in the image whatever its timestamps)');

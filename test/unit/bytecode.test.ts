@@ -1,0 +1,64 @@
+// The python layer's bytecode: unchecked-hash .pyc files (PEP 552) for the standard library, so they stay
+// valid after the exporter resets every mtime, and nothing for test suites, pip/setuptools or old Pythons.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { realExecutor } from '../../src/exec.js';
+import { Logger } from '../../src/logger.js';
+import { compileLayerBytecode, hasHashPyc } from '../../src/python/bytecode.js';
+
+const PYTHON = '/root/.pyenv/versions/3.11.7/bin/python3.11';
+
+/** The flags word of a .pyc header: 0 timestamp, 1 unchecked hash, 3 checked hash. */
+const pycFlags = (file: string): number => fs.readFileSync(file).readUInt32LE(4);
+
+describe('python layer bytecode', () => {
+  let layer: string;
+  let lines: string[];
+  const log = (): Logger => new Logger({ write: (t: string) => void lines.push(t) }, undefined, false, false);
+  beforeEach(() => {
+    lines = [];
+    layer = fs.mkdtempSync(path.join(os.tmpdir(), 'bytecode-'));
+    const lib = path.join(layer, 'lib', 'python3.11');
+    const files: Record<string, string> = {
+      'json_like.py': 'X = 1\n',
+      'pkg/__init__.py': '',
+      'pkg/tests/test_x.py': 'pass\n',
+      'test/test_big.py': 'pass\n',
+      'site-packages/pip/__init__.py': 'pass\n',
+      'site-packages/_distutils_hack/__init__.py': 'pass\n',
+      'broken.py': 'def (:\n',
+    };
+    for (const [rel, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(lib, rel)), { recursive: true });
+      fs.writeFileSync(path.join(lib, rel), text);
+    }
+  });
+  afterEach(() => fs.rmSync(layer, { recursive: true, force: true }));
+
+  it('knows which versions have hash-based .pyc files', () => {
+    expect(['3.7.0', '3.11.7', '3.14.0', '4.0.0'].map(hasHashPyc)).to.deep.equal([true, true, true, true]);
+    expect(['2.7.18', '3.6.15', 'x'].map(hasHashPyc)).to.deep.equal([false, false, false]);
+  });
+
+  it('compiles the standard library to unchecked-hash .pyc, skipping tests and site-packages but _distutils_hack', async function () {
+    if (!fs.existsSync(PYTHON)) this.skip();
+    await compileLayerBytecode(realExecutor, PYTHON, layer, '3.11.7', log());
+    const lib = path.join(layer, 'lib', 'python3.11');
+    const pyc = (dir: string, name: string): string => path.join(lib, dir, '__pycache__', `${name}.cpython-311.pyc`);
+    expect(pycFlags(pyc('.', 'json_like'))).to.equal(1);
+    expect(pycFlags(pyc('pkg', '__init__'))).to.equal(1);
+    expect(pycFlags(pyc('site-packages/_distutils_hack', '__init__'))).to.equal(1);
+    for (const [dir, name] of [['pkg/tests', 'test_x'], ['test', 'test_big'], ['site-packages/pip', '__init__'], ['.', 'broken']] as const) {
+      expect(fs.existsSync(pyc(dir, name)), `${dir}/${name}`).to.equal(false);
+    }
+    // broken.py does not stop anything: it is only reported.
+    expect(lines.join('')).to.contain('Some standard library modules were not precompiled');
+  });
+
+  it('does nothing for Pythons before 3.7', async () => {
+    await compileLayerBytecode(realExecutor, '/nonexistent/python', layer, '3.6.15', log());
+    expect(lines).to.deep.equal([]);
+  });
+});
