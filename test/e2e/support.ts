@@ -11,6 +11,7 @@ import { LocalPlatform, freePort, type AppSession, type BuildResult, type Launch
 import { packPythonArchive, type PythonArchive } from '../helpers/python-dist.js';
 import { FileServer, PackageIndexServer, hostArch } from '../helpers/servers.js';
 import { stageBuildpack } from '../../scripts/buildpack-files.js';
+import { HOSTILE, HOSTILE_USER_ENV, hostileBuildEnv } from './hostile-env.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const FIXTURES = path.join(REPO, 'test', 'fixtures');
@@ -40,7 +41,8 @@ export class E2E {
   static async start(opts: { indexAuth?: { username: string; password: string } } = {}): Promise<E2E> {
     requireWheelhouse();
     const staged = stageBuildpack(REPO, fs.mkdtempSync(path.join(os.tmpdir(), 'bp-staged-')));
-    const platform = await LocalPlatform.create({ buildpackDir: staged });
+    // HOSTILE=1: every build on a hostile build host (see hostile-env.ts)
+    const platform = await LocalPlatform.create({ buildpackDir: staged, ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}) });
     const dists = await FileServer.start({ files: {} });
     const index = await PackageIndexServer.start({ root: WHEELHOUSE, auth: opts.indexAuth });
     return new E2E(platform, dists, index);
@@ -74,6 +76,7 @@ export class E2E {
   async env(spec = WHEELHOUSE_PYTHON, extra: Record<string, string> = {}): Promise<Record<string, string>> {
     const a = await this.python(spec);
     return {
+      ...(HOSTILE ? HOSTILE_USER_ENV : {}),
       BP_PYTHON_DISTRIBUTIONS: await this.manifest([spec]),
       BP_PYTHON_VERSION: a.version,
       PIP_INDEX_URL: this.index.indexUrl(),

@@ -47,6 +47,11 @@ export interface PlatformOptions {
   exclude?: string[];
   /** Keep the files after cleanup() (also with KEEP_PLATFORM=1). */
   keepFiles?: boolean;
+  /**
+   * The lifecycle's own env for every detect and build, under each call's `baseEnv` (e.g. `hostileBaseEnv()`
+   * to run a whole suite on a hostile build host). Merged over the PATH/HOME/HOSTNAME defaults.
+   */
+  baseEnv?: EnvOverrides;
 }
 
 /** File contents for `platform.app()`: text/bytes, with a mode, or a symlink. */
@@ -182,6 +187,8 @@ export class LocalPlatform {
     readonly target: TargetSpec,
     readonly platformApi: string,
     private readonly keepFiles: boolean,
+    /** PlatformOptions.baseEnv. */
+    readonly baseEnv: EnvOverrides = {},
   ) {}
 
   /** Installs the buildpack like a builder image (root-owned, read-only to the build user, pack's mode normalisation) and checks buildpack.toml. */
@@ -217,6 +224,7 @@ export class LocalPlatform {
       { ...hostTarget(), ...opts.target },
       opts.platformApi ?? '0.13',
       opts.keepFiles ?? process.env.KEEP_PLATFORM === '1',
+      opts.baseEnv ?? {},
     );
   }
 
@@ -255,7 +263,7 @@ export class LocalPlatform {
     await makeDir(r('tmp'), 0o755);
     await makeDir(r('home'), 0o755, this.buildUser);
     await makeDir(r('logs'), 0o755);
-    const baseEnv: EnvOverrides = { PATH: DEFAULT_BUILD_PATH, HOME: r('home'), HOSTNAME: os.hostname(), ...o.baseEnv };
+    const baseEnv: EnvOverrides = { PATH: DEFAULT_BUILD_PATH, HOME: r('home'), HOSTNAME: os.hostname(), ...this.baseEnv, ...o.baseEnv };
     return {
       descriptor: this.descriptor,
       buildpackDir: this.buildpackDir,

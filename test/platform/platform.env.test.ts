@@ -106,6 +106,16 @@ describe('platform: the detect/build contract', function () {
     expect(env).to.not.have.property('PYTHONPATH');
   });
 
+  it('applies a platform-wide baseEnv to every build, under each call\'s baseEnv', async () => {
+    const p2 = await shPlatform({ id: 'test/envwide', build: BUILD }, { baseEnv: { ...hostileBaseEnv(), HOME: '/nonexistent' } });
+    const env = envOf((await p2.buildOk(await p2.app({}))).buildOutput);
+    expect(env.PATH).to.match(/^\/invalid\/bin:/);
+    expect(env.HOME).to.equal('/nonexistent');
+    const env2 = envOf((await p2.buildOk(await p2.app({}), { baseEnv: { HOME: '/elsewhere' } })).buildOutput);
+    expect(env2.HOME).to.equal('/elsewhere');
+    expect(env2.CPATH).to.equal('/invalid/include');
+  });
+
   it('does not export user variables with clear-env = true (the files stay readable)', async () => {
     const p2 = await shPlatform({ id: 'test/clear', clearEnv: true, build: BUILD });
     const res = await p2.buildOk(await p2.app({}), { platformEnv: { BP_FOO: 'bar' } });
