@@ -6,7 +6,10 @@
  * would land outside the top folder (absolute paths, `..`), entries inside a folder the archive made a
  * symlink (a chain of links could otherwise write anywhere), symlinks that point outside the top folder or
  * climb out of it and back, hard links to anything but a file unpacked before them, devices and FIFOs, and
- * archives past the size limits.
+ * archives past the size limits. Decompression bombs: file sizes are checked against the limit from each
+ * header, before any byte is written; the whole decompressed stream (headers and metadata included) has a
+ * budget; and nothing after the archive's end-of-archive blocks is decompressed at all (it is still hashed
+ * by the download), so no input, however it compresses, costs more than the limits allow.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +21,17 @@ export interface ExtractLimits {
   /** Total size of the unpacked files. */
   maxUnpackedBytes: number;
   maxEntries: number;
+}
+
+const BLOCK = 512;
+const MAX_META_BYTES = 1024 * 1024;
+
+/**
+ * How many decompressed bytes an archive within `limits` may need: its files, plus four blocks per entry
+ * (header, padding, a pax or long-name header and its data) and room for two large metadata entries.
+ */
+export function streamBudget(limits: ExtractLimits): number {
+  return limits.maxUnpackedBytes + limits.maxEntries * 4 * BLOCK + 2 * MAX_META_BYTES;
 }
 
 export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = {
@@ -58,9 +72,6 @@ export function unsafeEntry(entryPath: string, type: string, linkpath: string | 
   return undefined;
 }
 
-const BLOCK = 512;
-const MAX_META_BYTES = 1024 * 1024;
-
 type State =
   | { kind: 'header' }
   | { kind: 'data'; remaining: number; fd: number | undefined; pad: number; mtime: number }
@@ -91,13 +102,17 @@ export class TarGzExtractor {
   private readonly symlinks = new Set<string>();
   private entries = 0;
   private unpacked = 0;
+  /** Decompressed bytes parsed, up to the end of the archive. */
+  private streamed = 0;
 
   constructor(readonly staging: string, private readonly limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS) {
     fs.rmSync(staging, { recursive: true, force: true });
     fs.mkdirSync(staging, { recursive: true });
     this.gunzip.on('data', (chunk: Buffer) => {
-      if (this.failure) return;
+      if (this.failure || this.state.kind === 'eof') return;
       try {
+        this.streamed += chunk.length;
+        if (this.streamed > streamBudget(this.limits)) throw archiveErrors.tooLarge('unpacked size', this.limits.maxUnpackedBytes);
         this.consume(chunk);
       } catch (err) {
         this.fail(err);
@@ -115,6 +130,7 @@ export class TarGzExtractor {
   /** Feeds compressed bytes; resolves when the gunzip stream can take more. Throws the first failure. */
   async write(chunk: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
+    if (this.state.kind === 'eof') return; // past the end of the archive: never decompressed
     if (!this.gunzip.write(chunk)) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
@@ -131,7 +147,9 @@ export class TarGzExtractor {
 
   /** The input is complete: checks that the archive was, and sets the folder modes. */
   async finish(): Promise<void> {
-    if (!this.failure) {
+    if (!this.failure && this.state.kind === 'eof') {
+      this.gunzip.destroy(); // input after the end of the archive was not fed in: the gzip stream is left unfinished
+    } else if (!this.failure) {
       this.gunzip.end();
       await this.ended;
     }
