@@ -178,8 +178,8 @@ describe('e2e: starting the app (issue 5)', function () {
       expect(res.processes.map((p) => p.type)).to.deep.equal(['web', 'python']);
 
       await waitPortFree(8080);
-      const p = await launch(res, {}); // no PORT anywhere: the fallback config's default
-      expect(p.details.env['PORT']).to.equal(undefined);
+      const p = await launch(res, {}); // no PORT set by the user: the image's default
+      expect(p.details.env['PORT']).to.equal('8080');
       const http = await p.waitForHttp('http://127.0.0.1:8080/', { timeoutMs: 30_000 });
       expect(http.status).to.equal(200);
       expect(http.body).to.equal('Hello from Flask under gunicorn');
@@ -287,6 +287,17 @@ describe('e2e: starting the app (issue 5)', function () {
       expect(p.output()).to.contain(`Listening at: http://127.0.0.1:${customPort}`);
       expect(countMatches(p.output(), /Booting worker with pid/)).to.equal(3);
       expect(await probe(`http://127.0.0.1:${port}/`)).to.equal('refused');
+      await stopsCleanly(p);
+    });
+
+    it("an app's own gunicorn.conf.py without a bind: gunicorn binds 0.0.0.0 on the image's default PORT 8080", async () => {
+      const res = await built('start-own-config-no-bind');
+      expect(plainLog(res.output)).to.contain("with the app's config gunicorn.conf.py");
+      await waitPortFree(8080);
+      const p = await launch(res, {});
+      const http = await p.waitForHttp('http://127.0.0.1:8080/', { timeoutMs: 30_000 });
+      expect(http.body).to.equal('Hello from an app whose gunicorn.conf.py names no bind');
+      expect(p.output()).to.contain('Listening at: http://0.0.0.0:8080');
       await stopsCleanly(p);
     });
 
