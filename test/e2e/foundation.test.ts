@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { E2E, plainLog } from './support.js';
+import { E2E, plainLog, workersSettled } from './support.js';
 
 describe('e2e: foundation', function () {
   this.timeout(300_000);
@@ -29,6 +29,7 @@ describe('e2e: foundation', function () {
     const { proc, status, body } = await e2e.serve(res);
     expect(status).to.equal(200);
     expect(body).to.equal('Hello from Flask under gunicorn');
+    await workersSettled(proc);
     const stop = await proc.stop('SIGTERM', 10_000);
     expect(stop.forced).to.equal(false);
     expect(stop.stopMs).to.be.below(10_000);

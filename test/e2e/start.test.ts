@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { freePort, type BuildResult, type LaunchedProcess } from '../platform/index.js';
-import { E2E, plainLog } from './support.js';
+import { E2E, plainLog, workersSettled } from './support.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -53,20 +53,6 @@ async function waitForCount(p: LaunchedProcess, re: RegExp, n: number, timeoutMs
 }
 
 /** Waits until no new gunicorn worker has booted for 1 s (then 300 ms more for its signal handlers). */
-async function workersSettled(p: LaunchedProcess, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let seen = -1;
-  let since = Date.now();
-  for (;;) {
-    const n = countMatches(p.output(), /Booting worker with pid/);
-    if (n !== seen) [seen, since] = [n, Date.now()];
-    else if (Date.now() - since >= 1000) break;
-    if (Date.now() > deadline) throw new Error(`gunicorn workers still booting after ${timeoutMs} ms\n${p.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await new Promise((r) => setTimeout(r, 300));
-}
-
 /**
  * A fake machine for the exec.d program: a cgroup tree, /proc/self/cgroup and /proc/meminfo, readable by the
  * launch user, passed to the container as AUSNIMBUS_CGROUP_ROOT, AUSNIMBUS_PROC_CGROUP and AUSNIMBUS_MEMINFO.

@@ -114,3 +114,23 @@ export function plainLog(output: string): string {
   // eslint-disable-next-line no-control-regex
   return output.replace(/\x1b\[[0-9;]*m/g, '').replace(/\((finished in )?(< )?\d+(\.\d+)?s\)/g, '(<time>)');
 }
+
+/**
+ * Waits until gunicorn has stopped booting workers (no new "Booting worker" line for a second). gunicorn 26
+ * has a start-up race: a worker forked just before SIGTERM keeps the arbiter's handler and lives until
+ * graceful_timeout, so tests that check a clean stop wait for the boot to settle first.
+ */
+export async function workersSettled(p: LaunchedProcess, timeoutMs = 30_000): Promise<void> {
+  const booted = (): number => (p.output().match(/Booting worker with pid/g) ?? []).length;
+  const deadline = Date.now() + timeoutMs;
+  let seen = -1;
+  let since = Date.now();
+  for (;;) {
+    const n = booted();
+    if (n !== seen) [seen, since] = [n, Date.now()];
+    else if (Date.now() - since >= 1000) break;
+    if (Date.now() > deadline) throw new Error(`gunicorn workers still booting after ${timeoutMs} ms\n${p.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+}
