@@ -199,6 +199,17 @@ export const archiveErrors = {
 
 // ---- pip -------------------------------------------------------------------------------------------------
 
+/** pip could not connect to its package index: which index (credentials masked) and the connection error. */
+export interface UnreachableIndex {
+  index: string;
+  reason: string;
+}
+
+// pip ends with "No matching distribution found" even when it never reached the index: say what happened first.
+function unreachableLine(u: UnreachableIndex | undefined): string {
+  return u ? `pip could not connect to the package index ${u.index} (${u.reason}), so it found no versions to install.\n` : '';
+}
+
 export const pipErrors = {
   missingRequirementFile: (file: string, from: string | undefined) =>
     new BuildpackError(
@@ -206,10 +217,11 @@ export const pipErrors = {
       `${from ? `${from} includes '${file}'` : `'${file}' is named as a requirements file`}, but the file is not in the app.\n\n` +
         steps(`Add ${file} to the app, or remove the reference${from ? ` from ${from}` : ' (BP_PIP_REQUIREMENT)'}.`),
     ),
-  installFailed: (command: string, errorLines: string[], status: number) =>
+  installFailed: (command: string, errorLines: string[], status: number, unreachable?: UnreachableIndex) =>
     new BuildpackError(
       'Unable to install dependencies using pip',
       `'${command}' failed (exit status ${status}).\n` +
+        unreachableLine(unreachable) +
         (errorLines.length > 0 ? `pip reported:\n${errorLines.map((l) => `  ${l}`).join('\n')}\n` : '') +
         `\n${SEE_LOG}\n\n` +
         steps(
@@ -218,10 +230,11 @@ export const pipErrors = {
           'Nothing from this install was kept; build again after the fix.',
         ),
     ),
-  upgradeFailed: (errorLines: string[], status: number) =>
+  upgradeFailed: (errorLines: string[], status: number, unreachable?: UnreachableIndex) =>
     new BuildpackError(
       'Unable to upgrade pip',
       `PIP_UPGRADE is set, but upgrading pip, setuptools and wheel failed (exit status ${status}).\n` +
+        unreachableLine(unreachable) +
         (errorLines.length > 0 ? `pip reported:\n${errorLines.map((l) => `  ${l}`).join('\n')}\n` : '') +
         `\n${SEE_LOG}\n\n` +
         steps('Check that the package index is reachable and serves pip, setuptools and wheel.', 'Or unset PIP_UPGRADE to use the pip that comes with Python.'),

@@ -15,7 +15,7 @@ import type { BuildContext } from '../cnb/context.js';
 import type { LayerRef } from '../cnb/layers.js';
 import { LayerEnv, Scope, type Env } from '../cnb/env.js';
 import type { TomlTable } from '../cnb/toml.js';
-import { pipErrors } from '../errors.js';
+import { pipErrors, type UnreachableIndex } from '../errors.js';
 import type { Executor } from '../exec.js';
 import type { Logger } from '../logger.js';
 import { collectRequirementInputs, hashInputs } from '../python/requirements.js';
@@ -29,7 +29,22 @@ import type { InstalledPython } from './python.js';
 export type InstallPlan =
   | { kind: 'requirements'; files: string[] }
   | { kind: 'project'; editable: boolean; marker: string }
-  | { kind: 'none' };
+  | { kind: 'none'; configOnly: string[] };
+
+/**
+ * Whether setup.cfg or pyproject.toml describes a package. Both often hold only tool settings (flake8, pytest,
+ * black): pip cannot install such an app (setup.cfg alone: "neither 'setup.py' nor 'pyproject.toml' found";
+ * pyproject.toml alone: setuptools' discovery of an unnamed package), and it has nothing to install anyway.
+ */
+function declaresPackage(appDir: string, marker: 'setup.cfg' | 'pyproject.toml'): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(appDir, marker), 'utf8');
+  } catch {
+    return false;
+  }
+  return (marker === 'setup.cfg' ? /^\s*\[(metadata|options)\]/m : /^\s*\[(project|build-system)\]/m).test(text);
+}
 
 export function planInstall(appDir: string, requested: string[] | undefined): InstallPlan {
   if (requested !== undefined) {
@@ -39,9 +54,10 @@ export function planInstall(appDir: string, requested: string[] | undefined): In
   const has = (f: string): boolean => fs.existsSync(path.join(appDir, f));
   if (has('requirements.txt')) return { kind: 'requirements', files: ['requirements.txt'] };
   // The seed ran `python setup.py develop`; `pip install -e .` is its modern form.
-  for (const marker of ['setup.py', 'setup.cfg']) if (has(marker)) return { kind: 'project', editable: true, marker };
-  if (has('pyproject.toml')) return { kind: 'project', editable: false, marker: 'pyproject.toml' };
-  return { kind: 'none' };
+  if (has('setup.py')) return { kind: 'project', editable: true, marker: 'setup.py' };
+  if (has('setup.cfg') && declaresPackage(appDir, 'setup.cfg')) return { kind: 'project', editable: true, marker: 'setup.cfg' };
+  if (has('pyproject.toml') && declaresPackage(appDir, 'pyproject.toml')) return { kind: 'project', editable: false, marker: 'pyproject.toml' };
+  return { kind: 'none', configOnly: (['setup.cfg', 'pyproject.toml'] as const).filter(has) };
 }
 
 export function pipArgs(plan: InstallPlan): string[] {
@@ -80,12 +96,16 @@ function parseMetadata(raw: TomlTable): PipDepsLayerMetadata | undefined {
   return Object.fromEntries(keys.map((k) => [k, raw[k] as string])) as unknown as PipDepsLayerMetadata;
 }
 
-/** The key: hashes only, so no credential from a PIP_* value is ever stored. */
+/**
+ * The key: hashes only, and PIP_* values are hashed with their URL credentials masked. The layer metadata is in
+ * the image's labels, where an unsalted hash of a short password could be brute-forced; and a rotated token
+ * does not change what gets installed, so it does not reinstall.
+ */
 export function layerKey(ctx: BuildContext, plan: InstallPlan, python: InstalledPython, settings: Settings): PipDepsLayerMetadata {
   const inputs = plan.kind === 'requirements'
     ? collectRequirementInputs(ctx.appDir, plan.files)
     : { files: [], projects: plan.kind === 'project' ? [{ dir: '.', editable: plan.editable }] : [] };
-  const pipSettings = JSON.stringify([settings.pipUpgrade, Object.entries(settings.pipVariables).sort()]);
+  const pipSettings = JSON.stringify([settings.pipUpgrade, Object.entries(settings.pipVariables).map(([k, v]) => [k, maskSecrets(v)]).sort()]);
   return {
     inputs: hashInputs(ctx.appDir, inputs),
     python: sha(`${python.version}:${python.sha256}`),
@@ -124,7 +144,10 @@ export async function installDependencies(
 ): Promise<string | undefined> {
   const plan = planInstall(ctx.appDir, settings.pipRequirements);
   if (plan.kind === 'none') {
-    log.info('No requirements.txt, setup.py, setup.cfg or pyproject.toml: no dependencies to install');
+    const c = plan.configOnly;
+    log.info(c.length === 0
+      ? 'No requirements.txt, setup.py, setup.cfg or pyproject.toml: no dependencies to install'
+      : `No requirements.txt or setup.py, and ${c.join(' and ')} ${c.length > 1 ? 'declare' : 'declares'} no package (only tool settings): no dependencies to install`);
     return undefined;
   }
   const next = layerKey(ctx, plan, python, settings);
@@ -182,19 +205,39 @@ async function runPip(
     if (o.kind === 'io') throw pipErrors.commandIo(python.python, o.message);
     if (o.kind === 'exit') {
       const lines = pipErrorLines(o.output);
-      throw upgrade ? pipErrors.upgradeFailed(lines, o.status) : pipErrors.installFailed(maskSecrets(shown), lines, o.status);
+      const unreachable = unreachableIndex(o.output);
+      throw upgrade ? pipErrors.upgradeFailed(lines, o.status, unreachable) : pipErrors.installFailed(maskSecrets(shown), lines, o.status, unreachable);
     }
     return o;
   });
   void outcome;
 }
 
-/** pip's own ERROR lines, masked: they name the failing requirement. */
+/** pip's own ERROR lines (and its hints), masked: they name the failing requirement. */
 export function pipErrorLines(output: string): string[] {
   return output
     .split(/\r?\n/)
-    .filter((l) => /^\s*(ERROR|error):/.test(l) || /No matching distribution|Could not find a version|Invalid requirement/.test(l))
+    .filter((l) => /^\s*(ERROR|error|Hint):/.test(l) || /No matching distribution|Could not find a version|Invalid requirement/.test(l))
     .map((l) => maskSecrets(l.trim()))
     .filter((l, i, all) => all.indexOf(l) === i)
     .slice(0, 10);
+}
+
+/**
+ * The index pip could not connect to, from its retry warnings (its final error only says "No matching
+ * distribution found"): the index as pip printed it ("Looking in indexes", masked), else PyPI, and the reason.
+ */
+export function unreachableIndex(output: string): UnreachableIndex | undefined {
+  const broken = /^\s*WARNING: Retrying \(.*?\) after connection broken by (.+)$/m.exec(output)?.[1];
+  const fetch = /^\s*WARNING: Could not fetch URL \S+: (.+?)(?: - skipping)?$/m.exec(output)?.[1];
+  const text = broken ?? fetch;
+  if (text === undefined || !/No matching distribution found|Could not find a version that satisfies/.test(output)) return undefined;
+  const reason =
+    /Failed to establish a new connection: (\[Errno -?\d+\] [^'")]+)/.exec(text)?.[1] ??
+    /Failed to resolve '([^']+)'/.exec(text)?.[1]?.replace(/^/, 'could not resolve ') ??
+    /(Connection to \S+ timed out|Read timed out)/.exec(text)?.[1] ??
+    (broken ? /^'?(\w+)\(/.exec(text)?.[1] : text) ??
+    'connection error';
+  const index = /^\s*Looking in indexes: (.+)$/m.exec(output)?.[1]?.trim() ?? "https://pypi.org/simple (pip's default)";
+  return { index: maskSecrets(index), reason: maskSecrets(reason.trim()) };
 }

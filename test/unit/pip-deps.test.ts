@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipErrorLines, planInstall, unreachableIndex } from '../../src/layers/pip-deps.js';
+import { pipErrors } from '../../src/errors.js';
+
+// Output of pip 23.2 (urllib3 1.26) for an index nobody listens on, with its default 5 retries.
+const REFUSED = [
+  'Looking in indexes: http://user:****@127.0.0.1:9/simple/',
+  "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError('<pip._vendor.urllib3.connection.HTTPConnection object at 0x7f83d70da410>: Failed to establish a new connection: [Errno 111] Connection refused')': /simple/six/",
+  "WARNING: Retrying (Retry(total=3, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError('<pip._vendor.urllib3.connection.HTTPConnection object at 0x7f83d5472c10>: Failed to establish a new connection: [Errno 111] Connection refused')': /simple/six/",
+  'ERROR: Could not find a version that satisfies the requirement six (from versions: none)',
+  'ERROR: No matching distribution found for six',
+].join('\n');
+
+describe('pip failure messages', () => {
+  it('names the index pip could not connect to and why, masked', () => {
+    expect(unreachableIndex(REFUSED)).to.deep.equal({ index: 'http://****@127.0.0.1:9/simple/', reason: '[Errno 111] Connection refused' });
+    const err = pipErrors.installFailed('python -m pip install --user -r requirements.txt', pipErrorLines(REFUSED), 1, unreachableIndex(REFUSED));
+    expect(err.body).to.contain('pip could not connect to the package index http://****@127.0.0.1:9/simple/ ([Errno 111] Connection refused)');
+    expect(err.body).to.contain('No matching distribution found for six');
+  });
+
+  it('reads name resolution failures and timeouts (urllib3 2), and PyPI when pip names no index', () => {
+    const dns = "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NameResolutionError(\"<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>: Failed to resolve 'pypi.internal' ([Errno -2] Name or service not known)\")': /simple/six/\nERROR: No matching distribution found for six";
+    expect(unreachableIndex(dns)).to.deep.equal({ index: "https://pypi.org/simple (pip's default)", reason: 'could not resolve pypi.internal' });
+    const slow = "Looking in indexes: https://x.example/simple\nWARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection broken by 'ConnectTimeoutError(<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>, 'Connection to x.example timed out. (connect timeout=15)')': /simple/six/\nERROR: No matching distribution found for six";
+    expect(unreachableIndex(slow)?.reason).to.equal('Connection to x.example timed out');
+  });
+
+  it('says nothing about the index when pip reached it, or when a retry was followed by another error', () => {
+    expect(unreachableIndex('ERROR: Could not find a version that satisfies the requirement nope (from versions: none)\nERROR: No matching distribution found for nope')).to.equal(undefined);
+    const retriedThenBadLine = `${REFUSED.split('\n')[1]}\nERROR: Invalid requirement: 'flask===>>1.0'`;
+    expect(unreachableIndex(retriedThenBadLine)).to.equal(undefined);
+    expect(pipErrors.installFailed('python -m pip install .', ['ERROR: x'], 1).body).not.to.contain('could not connect');
+  });
+});
+
+describe('install plan', () => {
+  function plan(files: Record<string, string>): ReturnType<typeof planInstall> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-'));
+    for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), text);
+    try {
+      return planInstall(dir, undefined);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('requirements.txt first, then setup.py (-e .), a packaging setup.cfg (-e .), a pyproject.toml project (.)', () => {
+    expect(plan({ 'requirements.txt': 'six\n', 'setup.py': '' })).to.deep.equal({ kind: 'requirements', files: ['requirements.txt'] });
+    expect(plan({ 'setup.py': '', 'pyproject.toml': '[tool.black]\n' })).to.deep.equal({ kind: 'project', editable: true, marker: 'setup.py' });
+    expect(plan({ 'setup.cfg': '[metadata]\nname = x\n', 'pyproject.toml': '[build-system]\nrequires = ["setuptools"]\n' }))
+      .to.deep.equal({ kind: 'project', editable: true, marker: 'setup.cfg' });
+    expect(plan({ 'pyproject.toml': '[project]\nname = "x"\n' })).to.deep.equal({ kind: 'project', editable: false, marker: 'pyproject.toml' });
+  });
+
+  it('setup.cfg and pyproject.toml holding only tool settings are not packages: nothing to install', () => {
+    expect(plan({ 'setup.cfg': '[flake8]\nmax-line-length = 120\n' })).to.deep.equal({ kind: 'none', configOnly: ['setup.cfg'] });
+    expect(plan({ 'setup.cfg': '[tool:pytest]\n', 'pyproject.toml': '[tool.black]\nline-length = 100\n' })).to.deep.equal({ kind: 'none', configOnly: ['setup.cfg', 'pyproject.toml'] });
+    expect(plan({ 'pyproject.toml': '[tool.ruff]\n', 'setup.cfg': '[options]\npy_modules = app\n' })).to.deep.equal({ kind: 'project', editable: true, marker: 'setup.cfg' });
+    expect(plan({ 'app.py': '' })).to.deep.equal({ kind: 'none', configOnly: [] });
+  });
+});
