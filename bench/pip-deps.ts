@@ -1,0 +1,304 @@
+// The pip-deps layer for a 20-package app (Python 3.11, packages from the local wheelhouse on a loopback PEP 503
+// index), cold and rebuilt, beside what a bare pip does with the same Python and the same index.
+// Run: npx tsx bench/pip-deps.ts [N]   (N alternating runs, default 3, at least 3). Needs `npm run build`.
+//
+// Per run, in alternating order so that machine load hits both sides of each pair alike:
+//  - cold:  bin/build (the compiled binary, spawned the way the lifecycle does: CNB_* env, platform env files,
+//           Buildpack Plan, as the build user) on a layers dir that holds only the python layer, as the restorer
+//           leaves it for an app whose requirements changed and whose cache is empty: no pip-deps, no pip-cache.
+//           Columns: the step line `Installed dependencies (finished in Xs)` (the pip run, 0.1 s resolution) and
+//           the whole bin/build process (Bun start-up, Python layer check, cache key, SBOM, start config too).
+//    beside `python -m venv v && v/bin/pip install -r requirements.txt` with an empty pip cache (and the pip
+//           install alone, venv made beforehand, for reference).
+//  - warm:  bin/build again over the same layers (pip-deps reused: pip must not run, the index sees no request),
+//           whole process,
+//    beside `v/bin/pip install -r requirements.txt` into a fresh venv (made beforehand, not timed) from the warm
+//           pip cache of that run's bare cold install: what buildpacks that reinstall on every build do.
+// The index is the test PackageIndexServer behind a small proxy that adds PyPI's `Cache-Control: max-age=365000000,
+// immutable, public` to wheel downloads: the server itself sends no cache headers, and without them pip's HTTP
+// cache never stores a wheel, so the bare warm baseline would download everything again. Both sides also set
+// PIP_TRUSTED_HOST=127.0.0.1: pip caches HTTP responses only from https origins and trusted hosts.
+// Both sides run as the build user with PIP_CONFIG_FILE=/dev/null (this machine's pip configuration off) and
+// --disable-pip-version-check. CPU seconds (user+sys, children included, from /usr/bin/time) are shown too: other
+// engineers run tests on this machine, and CPU time moves less with their load than wall time does.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
+import { hostArch } from '../test/helpers/servers.js';
+
+const N = Number(process.argv[2] ?? 3);
+if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const AS_BUILD_USER = process.getuid?.() === 0 ? ['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', '--'] : [];
+
+/** 20 distributions, the whole closure pinned (as `pip freeze` writes it): pure-Python and cp311 wheels. */
+const REQUIREMENTS = [
+  'asgiref==3.12.1', 'attrs==26.1.0', 'blinker==1.9.0', 'certifi==2026.7.22', 'charset-normalizer==3.5.2',
+  'click==8.5.0', 'Flask==3.1.3', 'gunicorn==26.2.0', 'idna==3.20', 'itsdangerous==2.2.0',
+  'Jinja2==3.1.6', 'MarkupSafe==3.0.3', 'python-dateutil==2.9.0.post0', 'PyYAML==6.0.3', 'requests==2.34.2',
+  'six==1.17.0', 'sqlparse==0.6.0', 'typing_extensions==4.16.0', 'urllib3==2.8.0', 'Werkzeug==3.1.9',
+];
+const NOT_RUN = 'Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)';
+
+interface Run {
+  ms: number;
+  /** user+sys seconds of the process and its children, when /usr/bin/time is there. */
+  cpu: number | undefined;
+  code: number | null;
+  output: string;
+}
+
+function timed(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  const timeFile = TIME ? path.join(os.tmpdir(), `bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`) : undefined;
+  const full = TIME && timeFile ? [TIME, '-f', '%U %S', '-o', timeFile, ...argv] : argv;
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(full[0] as string, full.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      let cpu: number | undefined;
+      if (timeFile && fs.existsSync(timeFile)) {
+        const [u, s] = fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+        cpu = (u ?? 0) + (s ?? 0);
+        fs.rmSync(timeFile, { force: true });
+      }
+      resolve({ ms, cpu, code, output });
+    });
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** "Installed dependencies (finished in 6.1s)" → 6100. */
+function stepMs(log: string): number {
+  // eslint-disable-next-line no-control-regex
+  const m = /Installed dependencies \(finished in (< )?([\d.]+)s\)/.exec(log.replace(/\x1b\[[0-9;]*m/g, ''));
+  if (!m?.[2]) throw new Error(`no 'Installed dependencies (finished in …)' line in:\n${log}`);
+  return Number(m[2]) * 1000;
+}
+
+function chownTree(dir: string): void {
+  if (AS_BUILD_USER.length === 0) return;
+  fs.chownSync(dir, 1000, 1000);
+  for (const e of fs.readdirSync(dir, { recursive: true }) as string[]) fs.lchownSync(path.join(dir, e), 1000, 1000);
+}
+
+/** A proxy in front of the index that marks wheel downloads immutable, as PyPI does (see the header comment). */
+async function immutableFilesProxy(upstream: string): Promise<{ origin: string; close: () => Promise<void> }> {
+  const target = new URL(upstream);
+  const server = http.createServer((req, res) => {
+    const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
+      const headers = { ...ur.headers };
+      if ((req.url ?? '').startsWith('/files/') && ur.statusCode === 200) headers['cache-control'] = 'max-age=365000000, immutable, public';
+      res.writeHead(ur.statusCode ?? 502, headers);
+      ur.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+const e2e = await E2E.start();
+const proxy = await immutableFilesProxy(e2e.index.origin);
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-pip-deps-'));
+fs.chmodSync(scratch, 0o755);
+try {
+  const archive = await e2e.python(WHEELHOUSE_PYTHON);
+  const manifestUrl = await e2e.manifest([WHEELHOUSE_PYTHON], 'bench-distributions.json');
+  const indexUrl = `${proxy.origin}/simple/`;
+  const userEnv: Record<string, string> = {
+    BP_PYTHON_DISTRIBUTIONS: manifestUrl,
+    BP_PYTHON_VERSION: archive.version,
+    PIP_INDEX_URL: indexUrl,
+    PIP_TRUSTED_HOST: '127.0.0.1',
+    PIP_CONFIG_FILE: '/dev/null',
+  };
+  const appFiles = { 'requirements.txt': `${REQUIREMENTS.join('\n')}\n`, 'app.py': 'print("hello")\n' };
+  const buildpackDir = e2e.platform.buildpackDir;
+  const bin = path.join(buildpackDir, 'bin', 'build');
+
+  /** A lifecycle-like build container for bin/build: app, platform env files, plan, layers dir. */
+  function container(name: string): { root: string; app: string; layers: string; env: NodeJS.ProcessEnv; args: string[] } {
+    const root = path.join(scratch, name);
+    const app = path.join(root, 'workspace');
+    const platformDir = path.join(root, 'platform');
+    const layers = path.join(root, 'layers', 'ausnimbus_python');
+    for (const d of [app, path.join(platformDir, 'env'), layers]) fs.mkdirSync(d, { recursive: true });
+    for (const [f, c] of Object.entries(appFiles)) fs.writeFileSync(path.join(app, f), c);
+    for (const [k, v] of Object.entries(userEnv)) fs.writeFileSync(path.join(platformDir, 'env', k), v);
+    const plan = path.join(root, 'plan.toml');
+    fs.writeFileSync(plan, '[[entries]]\nname = "python"\n');
+    const env: NodeJS.ProcessEnv = {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: root,
+      ...userEnv,
+      CNB_BUILDPACK_DIR: buildpackDir,
+      CNB_LAYERS_DIR: layers,
+      CNB_PLATFORM_DIR: platformDir,
+      CNB_BP_PLAN_PATH: plan,
+      CNB_TARGET_OS: 'linux',
+      CNB_TARGET_ARCH: hostArch(),
+      NO_COLOR: '1',
+    };
+    return { root, app, layers, env, args: [layers, platformDir, plan] };
+  }
+
+  async function binBuild(c: ReturnType<typeof container>): Promise<Run> {
+    const run = await timed([...AS_BUILD_USER, bin, ...c.args], { cwd: c.app, env: c.env });
+    if (run.code !== 0) throw new Error(`bin/build failed (${run.code}):\n${run.output}`);
+    return run;
+  }
+
+  // The python layer every cold run starts from, as the restorer leaves it (<layer>.toml holds [metadata] only).
+  const template = container('template');
+  chownTree(template.root);
+  await binBuild(template);
+  const pythonToml = fs.readFileSync(path.join(template.layers, 'python.toml'), 'utf8').replace(/\[types\][^[]*/s, '');
+  const python = path.join(template.layers, 'python', 'bin', 'python');
+  function coldContainer(name: string): ReturnType<typeof container> {
+    const c = container(name);
+    fs.cpSync(path.join(template.layers, 'python'), path.join(c.layers, 'python'), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    fs.writeFileSync(path.join(c.layers, 'python.toml'), pythonToml);
+    chownTree(c.root);
+    return c;
+  }
+
+  /** The bare side: env of a plain pip run with the same Python, index and pip settings, its own cache. */
+  function bareEnv(home: string, cacheDir: string): NodeJS.ProcessEnv {
+    return {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: home,
+      PIP_INDEX_URL: indexUrl,
+      PIP_TRUSTED_HOST: '127.0.0.1',
+      PIP_CONFIG_FILE: '/dev/null',
+      PIP_CACHE_DIR: cacheDir,
+      PIP_DISABLE_PIP_VERSION_CHECK: '1',
+      PIP_NO_INPUT: '1',
+    };
+  }
+  function bareDir(name: string): { dir: string; cache: string } {
+    const dir = path.join(scratch, name);
+    fs.mkdirSync(path.join(dir, 'cache'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'requirements.txt'), appFiles['requirements.txt']);
+    chownTree(dir);
+    return { dir, cache: path.join(dir, 'cache') };
+  }
+  async function bare(argv: string[], dir: string, cache: string, what: string): Promise<Run> {
+    const run = await timed([...AS_BUILD_USER, ...argv], { cwd: dir, env: bareEnv(dir, cache) });
+    if (run.code !== 0) throw new Error(`${what} failed (${run.code}):\n${run.output}`);
+    if (what.includes('install') && !/Successfully installed/.test(run.output)) throw new Error(`${what} installed nothing:\n${run.output}`);
+    return run;
+  }
+  const venv = (d: string, name: string): Promise<Run> => bare([python, '-m', 'venv', name], d, path.join(d, 'cache'), 'venv');
+
+  // Warm-up (page cache, server, binaries), not counted.
+  {
+    const c = coldContainer('warm-up');
+    await binBuild(c);
+    const b = bareDir('warm-up-bare');
+    await bare(['sh', '-c', `${python} -m venv v && v/bin/pip install -r requirements.txt`], b.dir, b.cache, 'bare cold install');
+    fs.rmSync(c.root, { recursive: true, force: true });
+    fs.rmSync(b.dir, { recursive: true, force: true });
+  }
+
+  const cols: Record<string, { ms: number[]; cpu: number[] }> = {};
+  const add = (name: string, ms: number, cpu?: number): void => {
+    const c = (cols[name] ??= { ms: [], cpu: [] });
+    c.ms.push(ms);
+    if (cpu !== undefined) c.cpu.push(cpu);
+  };
+  const COLD_BP = 'cold: bin/build "Installed dependencies" step';
+  const COLD_BP_WHOLE = 'cold: bin/build, whole process';
+  const COLD_BARE = 'cold: bare venv + pip install -r';
+  const COLD_BARE_PIP = '  same, pip install -r alone';
+  const WARM_BP = 'warm: bin/build rebuild, whole process';
+  const WARM_BARE = 'warm: bare pip install -r, fresh venv, warm cache';
+  let distributions = '';
+  for (let i = 0; i < N; i++) {
+    const c = coldContainer(`build-${i}`);
+    const b = bareDir(`bare-${i}`);
+    const bare2 = bareDir(`bare-pip-${i}`);
+    const cold = [
+      async () => {
+        const r = await binBuild(c);
+        if (!r.output.includes("Running 'python -m pip install --user -r requirements.txt'")) throw new Error(`cold build did not run pip:\n${r.output}`);
+        distributions = /(\d+) distributions in the pip-deps layer/.exec(r.output)?.[1] ?? '?';
+        add(COLD_BP, stepMs(r.output));
+        add(COLD_BP_WHOLE, r.ms, r.cpu);
+      },
+      async () => {
+        const r = await bare(['sh', '-c', `${python} -m venv v && v/bin/pip install -r requirements.txt`], b.dir, b.cache, 'bare cold install');
+        add(COLD_BARE, r.ms, r.cpu);
+        await venv(bare2.dir, 'v');
+        const p = await bare([path.join(bare2.dir, 'v', 'bin', 'pip'), 'install', '-r', 'requirements.txt'], bare2.dir, bare2.cache, 'bare cold pip install');
+        add(COLD_BARE_PIP, p.ms, p.cpu);
+      },
+    ];
+    for (const f of i % 2 === 0 ? cold : cold.reverse()) await f();
+
+    await venv(b.dir, 'v2'); // the fresh venv of the warm baseline, not timed
+    const warm = [
+      async () => {
+        const before = e2e.index.requests.length;
+        const r = await binBuild(c);
+        if (!r.output.includes(NOT_RUN)) throw new Error(`rebuild did not reuse pip-deps:\n${r.output}`);
+        if (e2e.index.requests.length !== before) throw new Error('rebuild sent requests to the index');
+        add(WARM_BP, r.ms, r.cpu);
+      },
+      async () => {
+        const before = e2e.index.requests.length;
+        const r = await bare([path.join(b.dir, 'v2', 'bin', 'pip'), 'install', '-r', 'requirements.txt'], b.dir, b.cache, 'bare warm install');
+        if (e2e.index.requests.slice(before).some((q) => q.path.startsWith('/files/'))) throw new Error('the warm bare install downloaded wheels: its cache is not warm');
+        add(WARM_BARE, r.ms, r.cpu);
+      },
+    ];
+    for (const f of i % 2 === 0 ? warm : warm.reverse()) await f();
+    for (const d of [c.root, b.dir, bare2.dir]) fs.rmSync(d, { recursive: true, force: true });
+  }
+
+  console.log(
+    `pip-deps: ${distributions} distributions (${REQUIREMENTS.length} pinned in requirements.txt), Python ${archive.version}, index ${e2e.index.origin} ` +
+      `(behind an immutable-wheels proxy), ${N} alternating runs, ${os.cpus().length} CPUs, ` +
+      `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work shares this machine: treat wall times as noisy)`,
+  );
+  console.log(`${'measure'.padEnd(52)} ${'median ms'.padStart(10)} ${'min-max ms'.padStart(13)} ${'cpu s'.padStart(7)}`);
+  for (const [name, col] of Object.entries(cols)) {
+    const range = `${Math.min(...col.ms).toFixed(0)}-${Math.max(...col.ms).toFixed(0)}`;
+    console.log(`${name.padEnd(52)} ${median(col.ms).toFixed(0).padStart(10)} ${range.padStart(13)} ${(col.cpu.length ? median(col.cpu).toFixed(2) : '').padStart(7)}`);
+  }
+  const m = (name: string): number => median(cols[name]!.ms);
+  const r = (a: string, b: string): string => (m(a) / m(b)).toFixed(2);
+  console.log(`cold (goal <= 1.10x): step ${r(COLD_BP, COLD_BARE)}x, whole bin/build ${r(COLD_BP_WHOLE, COLD_BARE)}x of bare venv + pip; ` +
+    `step ${r(COLD_BP, COLD_BARE_PIP)}x of pip install alone`);
+  console.log(`warm (goal <= 0.10x): whole bin/build rebuild ${r(WARM_BP, WARM_BARE)}x of a bare pip install from a warm cache`);
+  const cpu = (name: string): number => median(cols[name]!.cpu);
+  const rc = (a: string, b: string): string => (cpu(a) / cpu(b)).toFixed(2);
+  if (TIME) {
+    console.log(`cpu seconds (less sensitive to load): cold whole bin/build ${rc(COLD_BP_WHOLE, COLD_BARE)}x of bare venv + pip, ` +
+      `${rc(COLD_BP_WHOLE, COLD_BARE_PIP)}x of pip install alone; warm ${rc(WARM_BP, WARM_BARE)}x`);
+  }
+} finally {
+  fs.rmSync(scratch, { recursive: true, force: true });
+  await proxy.close();
+  await e2e.stop();
+}
