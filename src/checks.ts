@@ -14,6 +14,7 @@ export const FORBIDDEN_ENV_VARS: Record<string, string> = {
   PYTHONHOME: 'it makes Python look for its standard library elsewhere than the interpreter the buildpack installed.',
   PYTHONUSERBASE: 'the buildpack sets it to the pip-deps layer; another value would hide the installed packages.',
   VIRTUAL_ENV: 'a virtual environment from the build image would replace the interpreter and packages the buildpack installs.',
+  PYTHONNOUSERSITE: "it hides pip's user site, where the buildpack installs the app's packages (the pip-deps layer).",
 };
 
 export function checkForbiddenVariables(env: UserEnv): void {
