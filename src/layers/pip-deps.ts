@@ -125,8 +125,13 @@ export function pipDepsLayerEnv(layerPath: string): LayerEnv {
   return new LayerEnv().override(Scope.all, 'PYTHONUSERBASE', layerPath);
 }
 
-/** SOURCE_DATE_EPOCH makes pip compile .pyc files with hashes instead of timestamps (3.7+): same inputs, same bytes. */
-const REPRODUCIBLE_ENV = { SOURCE_DATE_EPOCH: '315532800', PYTHONHASHSEED: '0' };
+/**
+ * SOURCE_DATE_EPOCH makes pip compile .pyc files with hashes instead of timestamps (3.7+): same inputs, same
+ * bytes. PYTHONDONTWRITEBYTECODE keeps pip from caching its own bytecode in the python layer, which is
+ * complete (and described by python.toml) before pip runs and must not change afterwards; pip still
+ * compiles the packages it installs into pip-deps.
+ */
+const PIP_RUN_ENV = { SOURCE_DATE_EPOCH: '315532800', PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1' };
 
 export async function installDependencies(
   ctx: BuildContext,
@@ -171,7 +176,7 @@ export async function installDependencies(
       log.info('Discarding cached dependencies since:');
       for (const r of state.cause.cause) log.detail(`- ${r}`);
     }
-    const pipEnv: Env = { ...layerEnv.apply('build', env), ...settings.pipVariables, PIP_CACHE_DIR: pipCacheDir, ...REPRODUCIBLE_ENV };
+    const pipEnv: Env = { ...layerEnv.apply('build', env), ...settings.pipVariables, PIP_CACHE_DIR: pipCacheDir, ...PIP_RUN_ENV };
     delete pipEnv.PYTHONPATH; // the build uses only its own packages
     delete pipEnv.PIP_USER;
     const common = ['-m', 'pip', 'install', '--user', '--no-input', '--disable-pip-version-check', '--no-warn-script-location'];
