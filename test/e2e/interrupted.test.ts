@@ -28,14 +28,11 @@ const CHECKED = ['python', 'pip-deps', 'gunicorn-config'] as const;
 type Checked = (typeof CHECKED)[number];
 
 /**
- * A layer's contents digest. For the python layer, the bytecode caches CPython writes by itself as modules are
- * imported (`__pycache__`, written atomically: a temporary file renamed into place) are left out: which of them
- * exist depends on what has run in the layer (pip writes its own when it first runs, after python.toml), and
- * they never make a layer incomplete. Everything else must match byte for byte; `exactPython` counts how often
- * the bytecode matched too.
+ * A layer's contents digest, byte for byte, bytecode included: nothing writes into a layer after its toml
+ * (pip runs with PYTHONDONTWRITEBYTECODE, so it no longer caches its own bytecode in the python layer).
  */
-async function contentsDigest(layer: Checked, dir: string): Promise<string> {
-  return layer === 'python' ? treeDigest(dir, { exclude: (rel) => path.basename(rel) === '__pycache__' }) : treeDigest(dir);
+async function contentsDigest(_layer: Checked, dir: string): Promise<string> {
+  return treeDigest(dir);
 }
 const REUSE_LINES: Array<[Checked, string]> = [
   ['python', 'Using cached Python'],
