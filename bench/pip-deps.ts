@@ -21,7 +21,6 @@
 // Both sides run as the build user with PIP_CONFIG_FILE=/dev/null (this machine's pip configuration off) and
 // --disable-pip-version-check. CPU seconds (user+sys, children included, from /usr/bin/time) are shown too: other
 // engineers run tests on this machine, and CPU time moves less with their load than wall time does.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,10 +28,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { hostArch } from '../test/helpers/servers.js';
+import { median, stepMs, timed, type Run } from './measure.js';
 
 const N = Number(process.argv[2] ?? 3);
 if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
-const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const AS_BUILD_USER = process.getuid?.() === 0 ? ['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', '--'] : [];
 
 /** 20 distributions, the whole closure pinned (as `pip freeze` writes it): pure-Python and cp311 wheels. */
@@ -44,50 +43,6 @@ const REQUIREMENTS = [
 ];
 const NOT_RUN = 'Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)';
 
-interface Run {
-  ms: number;
-  /** user+sys seconds of the process and its children, when /usr/bin/time is there. */
-  cpu: number | undefined;
-  code: number | null;
-  output: string;
-}
-
-function timed(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  const timeFile = TIME ? path.join(os.tmpdir(), `bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`) : undefined;
-  const full = TIME && timeFile ? [TIME, '-f', '%U %S', '-o', timeFile, ...argv] : argv;
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(full[0] as string, full.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      let cpu: number | undefined;
-      if (timeFile && fs.existsSync(timeFile)) {
-        const [u, s] = fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-        cpu = (u ?? 0) + (s ?? 0);
-        fs.rmSync(timeFile, { force: true });
-      }
-      resolve({ ms, cpu, code, output });
-    });
-  });
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-
-/** "Installed dependencies (finished in 6.1s)" → 6100. */
-function stepMs(log: string): number {
-  // eslint-disable-next-line no-control-regex
-  const m = /Installed dependencies \(finished in (< )?([\d.]+)s\)/.exec(log.replace(/\x1b\[[0-9;]*m/g, ''));
-  if (!m?.[2]) throw new Error(`no 'Installed dependencies (finished in …)' line in:\n${log}`);
-  return Number(m[2]) * 1000;
-}
 
 function chownTree(dir: string): void {
   if (AS_BUILD_USER.length === 0) return;
@@ -243,7 +198,7 @@ try {
         const r = await binBuild(c);
         if (!r.output.includes("Running 'python -m pip install --user -r requirements.txt'")) throw new Error(`cold build did not run pip:\n${r.output}`);
         distributions = /(\d+) distributions in the pip-deps layer/.exec(r.output)?.[1] ?? '?';
-        add(COLD_BP, stepMs(r.output));
+        add(COLD_BP, stepMs(r.output, 'Installed dependencies'));
         add(COLD_BP_WHOLE, r.ms, r.cpu);
       },
       async () => {
@@ -293,7 +248,7 @@ try {
   console.log(`warm (goal <= 0.10x): whole bin/build rebuild ${r(WARM_BP, WARM_BARE)}x of a bare pip install from a warm cache`);
   const cpu = (name: string): number => median(cols[name]!.cpu);
   const rc = (a: string, b: string): string => (cpu(a) / cpu(b)).toFixed(2);
-  if (TIME) {
+  if (cols[COLD_BARE]?.cpu.length) {
     console.log(`cpu seconds (less sensitive to load): cold whole bin/build ${rc(COLD_BP_WHOLE, COLD_BARE)}x of bare venv + pip, ` +
       `${rc(COLD_BP_WHOLE, COLD_BARE_PIP)}x of pip install alone; warm ${rc(WARM_BP, WARM_BARE)}x`);
   }

@@ -17,64 +17,19 @@
 //                  and rebuilt, whole-build wall times.
 // CPU seconds (user+sys, children included, from /usr/bin/time) are shown too: on a busy machine they move
 // less than wall times.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { E2E, REPO } from '../test/e2e/support.js';
 import { hostArch } from '../test/helpers/servers.js';
+import { median, stepMs, timed, type Run } from './measure.js';
 
 const N = Number(process.argv[2] ?? 5);
 const SPEC = process.argv[3] ?? '3.11';
 if (!Number.isInteger(N) || N < 5) throw new Error(`N must be an integer >= 5, got ${process.argv[2]}`);
-const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const BUN = path.join(REPO, 'node_modules', '.bin', 'bun');
 const AS_BUILD_USER = process.getuid?.() === 0 ? ['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', '--'] : [];
 
-interface Run {
-  ms: number;
-  /** user+sys seconds of the process and its children, when /usr/bin/time is there. */
-  cpu: number | undefined;
-  code: number | null;
-  output: string;
-}
-
-function timed(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  const timeFile = TIME ? path.join(os.tmpdir(), `bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`) : undefined;
-  const full = TIME && timeFile ? [TIME, '-f', '%U %S', '-o', timeFile, ...argv] : argv;
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(full[0] as string, full.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      let cpu: number | undefined;
-      if (timeFile && fs.existsSync(timeFile)) {
-        const [u, s] = fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-        cpu = (u ?? 0) + (s ?? 0);
-        fs.rmSync(timeFile, { force: true });
-      }
-      resolve({ ms, cpu, code, output });
-    });
-  });
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-
-/** "Installed Python 3.11.7 (finished in 1.2s)" → 1200. */
-function stepMs(log: string): number {
-  // eslint-disable-next-line no-control-regex
-  const m = /Installed Python \S+ \(finished in (< )?([\d.]+)s\)/.exec(log.replace(/\x1b\[[0-9;]*m/g, ''));
-  if (!m?.[2]) throw new Error(`no 'Installed Python … (finished in …)' line in:\n${log}`);
-  return Number(m[2]) * 1000;
-}
 
 function chownTree(dir: string): void {
   if (AS_BUILD_USER.length === 0) return;
@@ -169,7 +124,7 @@ try {
     const c = container(`build-${i}`);
     const b = await binBuild(c);
     add('bin/build cold, whole process', b.ms, b.cpu);
-    add('  its "Installed Python" step', stepMs(b.output));
+    add('  its "Installed Python" step', stepMs(b.output, 'Installed Python \\S+'));
     const before = e2e.dists.requests.length;
     const r = await binBuild(c);
     if (!r.output.includes('Using cached Python')) throw new Error(`rebuild did not reuse the layer:\n${r.output}`);
@@ -179,7 +134,7 @@ try {
 
     const app = await e2e.platform.app(appFiles);
     const pc = await e2e.platform.buildOk(app, { platformEnv: { BP_PYTHON_DISTRIBUTIONS: manifestUrl } });
-    add('platform: "Installed Python" step', stepMs(pc.output));
+    add('platform: "Installed Python" step', stepMs(pc.output, 'Installed Python \\S+'));
     add('platform: whole cold build', pc.durationMs);
     const pr = await e2e.platform.buildOk(app, { platformEnv: { BP_PYTHON_DISTRIBUTIONS: manifestUrl } });
     if (!pr.output.includes('Using cached Python')) throw new Error(`platform rebuild did not reuse the layer:\n${pr.output}`);

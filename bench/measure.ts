@@ -1,0 +1,52 @@
+/** Shared by the benchmarks: timing a whole process (wall, and CPU when /usr/bin/time exists), medians, step times. */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+export interface Run {
+  ms: number;
+  /** user+sys seconds of the process and its children, when /usr/bin/time is there. */
+  cpu: number | undefined;
+  code: number | null;
+  output: string;
+}
+
+export function timed(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  const timeFile = TIME ? path.join(os.tmpdir(), `bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`) : undefined;
+  const full = TIME && timeFile ? [TIME, '-f', '%U %S', '-o', timeFile, ...argv] : argv;
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(full[0] as string, full.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      let cpu: number | undefined;
+      if (timeFile && fs.existsSync(timeFile)) {
+        const [u, s] = (fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+        cpu = (u ?? 0) + (s ?? 0);
+        fs.rmSync(timeFile, { force: true });
+      }
+      resolve({ ms, cpu, code, output });
+    });
+  });
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** The duration the build log gives a step: `<label> (finished in 6.1s)` → 6100. `label` is a regex source. */
+export function stepMs(log: string, label: string): number {
+  // eslint-disable-next-line no-control-regex
+  const m = new RegExp(`${label} \\((?:finished in )?(< )?([\\d.]+)s\\)`).exec(log.replace(/\x1b\[[0-9;]*m/g, ''));
+  if (!m?.[2]) throw new Error(`no '${label} (finished in …)' line in:\n${log}`);
+  return Number(m[2]) * 1000;
+}
