@@ -14,27 +14,10 @@ import zlib from 'node:zlib';
 import { E2E, plainLog } from './support.js';
 import { hostArch } from '../helpers/servers.js';
 import type { BuildResult } from '../platform/index.js';
+import { ustarHeader as tarHeader } from '../helpers/archives.js';
 
 const MiB = 1024 * 1024;
 
-/** A ustar header block: `type` '0' file, '5' directory. */
-function tarHeader(name: string, size: number, type: '0' | '5'): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write('0000755\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('14000000000\0', 136);
-  h.write('        ', 148);
-  h.write(type, 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
 
 /** python/ and a 5 GiB file of zeros: 80 gzip members of 64 MiB of zeros, about 5 MB in all. */
 function gzipBomb(): Buffer {

@@ -5,7 +5,6 @@
  * src/errors.ts, and leaves no python layer that a later build would trust.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,29 +13,15 @@ import TOML from '@iarna/toml';
 import semver from 'semver';
 import { E2E, plainLog } from './support.js';
 import { hostArch } from '../helpers/servers.js';
+import { writeTarGz, type TarEntry } from '../helpers/archives.js';
 import type { BuildResult } from '../platform/index.js';
 import { archiveErrors, downloadErrors, versionErrors } from '../../src/errors.js';
 
 /** The `[Error: …]` line a BuildpackError prints. */
 const errorLine = (e: { title: string }): string => `[Error: ${e.title}]`;
 
-type TarEntry = { path: string; type?: 'File' | 'Directory' | 'SymbolicLink'; body?: string; linkpath?: string };
+const tarGz = (dir: string, name: string, entries: TarEntry[]): string => writeTarGz(path.join(dir, name), entries);
 
-/** A small .tar.gz written by Python's tarfile, which keeps hostile names and links exactly as given. */
-function tarGz(dir: string, name: string, entries: TarEntry[]): string {
-  const file = path.join(dir, name);
-  const script = [
-    'import io, json, sys, tarfile',
-    'kinds = {"File": tarfile.REGTYPE, "Directory": tarfile.DIRTYPE, "SymbolicLink": tarfile.SYMTYPE}',
-    'with tarfile.open(sys.argv[1], "w:gz") as t:',
-    '    for e in json.loads(sys.stdin.read()):',
-    '        i = tarfile.TarInfo(e["path"]); i.type = kinds[e.get("type", "File")]; body = e.get("body", "").encode()',
-    '        i.linkname = e.get("linkpath", ""); i.size = len(body) if i.type == tarfile.REGTYPE else 0; i.mode = 0o755',
-    '        t.addfile(i, io.BytesIO(body) if i.size else None)',
-  ].join('\n');
-  execFileSync('python3', ['-c', script, file], { input: JSON.stringify(entries), env: { PATH: process.env.PATH ?? '' } });
-  return file;
-}
 
 const sha256 = (file: string): string => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 

@@ -17,29 +17,12 @@ import { DEFAULT_EXTRACT_LIMITS, ExtractingSink, extractTarGz, stagingDirFor, st
 import { DEFAULT_DOWNLOAD_OPTIONS, downloadVerified } from '../../src/download.js';
 import { archiveErrors, BuildpackError, downloadErrors } from '../../src/errors.js';
 import { Logger } from '../../src/logger.js';
+import { ustarHeader as tarHeader } from '../helpers/archives.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'limits-'));
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
-/** A ustar header block: `type` '0' file, '5' directory. */
-function tarHeader(name: string, size: number, type: '0' | '5'): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write('0000755\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('14000000000\0', 136);
-  h.write('        ', 148);
-  h.write(type, 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
 
 /** gzip of 64 MiB of zeros, computed once: members are concatenated to make gigabytes from kilobytes. */
 let zeros64: Buffer | undefined;

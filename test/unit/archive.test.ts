@@ -2,30 +2,13 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { writeTarGz, type TarEntry } from '../helpers/archives.js';
 import { extractTarGz, unsafeEntry } from '../../src/archive.js';
 import { BuildpackError } from '../../src/errors.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'arc-'));
+const archive = async (entries: TarEntry[]): Promise<string> => writeTarGz(path.join(tmp(), 'a.tar.gz'), entries);
 
-/**
- * Writes a .tar.gz from raw entries with Python's tarfile, which (unlike node-tar's packer) writes hostile
- * names such as absolute paths exactly as given.
- */
-async function archive(entries: Array<{ path: string; type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link'; body?: string; linkpath?: string }>): Promise<string> {
-  const file = path.join(tmp(), 'a.tar.gz');
-  const script = [
-    'import io, json, sys, tarfile',
-    'kinds = {"File": tarfile.REGTYPE, "Directory": tarfile.DIRTYPE, "SymbolicLink": tarfile.SYMTYPE, "Link": tarfile.LNKTYPE}',
-    'with tarfile.open(sys.argv[1], "w:gz") as t:',
-    '    for e in json.loads(sys.stdin.read()):',
-    '        i = tarfile.TarInfo(e["path"]); i.type = kinds[e.get("type", "File")]; body = e.get("body", "").encode()',
-    '        i.linkname = e.get("linkpath", ""); i.size = len(body) if i.type == tarfile.REGTYPE else 0; i.mode = 0o755',
-    '        t.addfile(i, io.BytesIO(body) if i.size else None)',
-  ].join('\n');
-  execFileSync('python3', ['-c', script, file], { input: JSON.stringify(entries), env: { PATH: process.env.PATH ?? '' } });
-  return file;
-}
 
 describe('archive extraction', () => {
   it('classifies escaping entries', () => {
