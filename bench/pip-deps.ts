@@ -28,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { hostArch } from '../test/helpers/servers.js';
-import { median, stepMs, timed, type Run } from './measure.js';
+import { buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
 
 const N = Number(process.argv[2] ?? 3);
 if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
@@ -103,18 +103,7 @@ try {
     for (const [k, v] of Object.entries(userEnv)) fs.writeFileSync(path.join(platformDir, 'env', k), v);
     const plan = path.join(root, 'plan.toml');
     fs.writeFileSync(plan, '[[entries]]\nname = "python"\n');
-    const env: NodeJS.ProcessEnv = {
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: root,
-      ...userEnv,
-      CNB_BUILDPACK_DIR: buildpackDir,
-      CNB_LAYERS_DIR: layers,
-      CNB_PLATFORM_DIR: platformDir,
-      CNB_BP_PLAN_PATH: plan,
-      CNB_TARGET_OS: 'linux',
-      CNB_TARGET_ARCH: hostArch(),
-      NO_COLOR: '1',
-    };
+    const env = buildPhaseEnv({ home: root, buildpackDir, layers, platformDir, plan, arch: hostArch(), user: userEnv });
     return { root, app, layers, env, args: [layers, platformDir, plan] };
   }
 

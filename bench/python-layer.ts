@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { E2E, REPO } from '../test/e2e/support.js';
 import { hostArch } from '../test/helpers/servers.js';
-import { median, stepMs, timed, type Run } from './measure.js';
+import { buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
 
 const N = Number(process.argv[2] ?? 5);
 const SPEC = process.argv[3] ?? '3.11';
@@ -60,18 +60,7 @@ try {
     const plan = path.join(root, 'plan.toml');
     fs.writeFileSync(plan, '[[entries]]\nname = "python"\n');
     chownTree(root);
-    const env: NodeJS.ProcessEnv = {
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: root,
-      BP_PYTHON_DISTRIBUTIONS: manifestUrl,
-      CNB_BUILDPACK_DIR: buildpackDir,
-      CNB_LAYERS_DIR: layers,
-      CNB_PLATFORM_DIR: platformDir,
-      CNB_BP_PLAN_PATH: plan,
-      CNB_TARGET_OS: 'linux',
-      CNB_TARGET_ARCH: hostArch(),
-      NO_COLOR: '1',
-    };
+    const env = buildPhaseEnv({ home: root, buildpackDir, layers, platformDir, plan, arch: hostArch(), user: { BP_PYTHON_DISTRIBUTIONS: manifestUrl } });
     return { root, app, env, args: [layers, platformDir, plan] };
   }
 
