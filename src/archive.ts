@@ -15,13 +15,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { DownloadSink } from './download.js';
-import { archiveErrors, BuildpackError } from './errors.js';
+import type { ArchiveCause } from './causes.js';
+import { BuildpackError } from './failure.js';
 
 export interface ExtractLimits {
   /** Total size of the unpacked files. */
   maxUnpackedBytes: number;
   maxEntries: number;
 }
+
+const archiveError = (cause: ArchiveCause): BuildpackError => new BuildpackError(cause);
+const unsafe = (entry: string, why: string): BuildpackError => archiveError({ type: 'archive-unsafe-entry', entry, why });
 
 const BLOCK = 512;
 const MAX_META_BYTES = 1024 * 1024;
@@ -82,7 +86,7 @@ type State =
 /**
  * A push parser: `write()` the gzip bytes, then `finish()`; on success `commit(dest)` moves the top folder to
  * `dest`; `discard()` removes everything. The first error stops it: later writes are ignored and `finish()`
- * throws it (a BuildpackError from archiveErrors).
+ * throws it (a BuildpackError with an archive cause).
  */
 export class TarGzExtractor {
   private readonly gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
@@ -112,7 +116,7 @@ export class TarGzExtractor {
       if (this.failure || this.state.kind === 'eof') return;
       try {
         this.streamed += chunk.length;
-        if (this.streamed > streamBudget(this.limits)) throw archiveErrors.tooLarge('unpacked size', this.limits.maxUnpackedBytes);
+        if (this.streamed > streamBudget(this.limits)) throw archiveError({ type: 'archive-too-large', limit: { kind: 'unpacked-size', bytes: this.limits.maxUnpackedBytes } });
         this.consume(chunk);
       } catch (err) {
         this.fail(err);
@@ -154,7 +158,7 @@ export class TarGzExtractor {
       await this.ended;
     }
     if (!this.failure && this.state.kind !== 'header' && this.state.kind !== 'eof') this.fail(new Error('the archive ends in the middle of an entry'));
-    if (!this.failure && this.top === undefined) this.fail(archiveErrors.badLayout([]));
+    if (!this.failure && this.top === undefined) this.fail(archiveError({ type: 'archive-bad-layout', top: [] }));
     if (this.failure) throw this.failure;
     try {
       // Deepest first, so that a read-only folder never blocks setting the mode of one inside it.
@@ -168,7 +172,7 @@ export class TarGzExtractor {
   /** Moves the unpacked top folder to `dest` (which must not exist) and removes the staging directory. */
   commit(dest: string): void {
     try {
-      if (this.failure || this.top === undefined) throw this.failure ?? archiveErrors.badLayout([]);
+      if (this.failure || this.top === undefined) throw this.failure ?? archiveError({ type: 'archive-bad-layout', top: [] });
       fs.renameSync(this.abs(this.top), dest);
     } finally {
       fs.rmSync(this.staging, { recursive: true, force: true });
@@ -181,14 +185,14 @@ export class TarGzExtractor {
       fs.closeSync(this.state.fd);
       this.state.fd = undefined;
     }
-    if (!this.failure) this.failure = archiveErrors.corrupt('the extraction was abandoned');
+    if (!this.failure) this.failure = archiveError({ type: 'archive-corrupt', detail: 'the extraction was abandoned' });
     this.gunzip.destroy();
     fs.rmSync(this.staging, { recursive: true, force: true });
   }
 
   private fail(err: unknown): void {
     if (this.failure) return;
-    this.failure = err instanceof BuildpackError ? err : archiveErrors.corrupt(err);
+    this.failure = err instanceof BuildpackError ? err : archiveError({ type: 'archive-corrupt', detail: err instanceof Error ? err.message : String(err) });
     if (this.state.kind === 'data' && this.state.fd !== undefined) {
       try {
         fs.closeSync(this.state.fd);
@@ -316,26 +320,26 @@ export class TarGzExtractor {
   /** Checks and creates one entry; returns the open file for a regular file's body. */
   private onEntry(rawPath: string, type: EntryType | undefined, linkpath: string, size: number, mode: number, mtime: number): number | undefined {
     if (type === undefined) throw new Error(`'${rawPath}' has an entry type this extractor does not support`);
-    if (rawPath.startsWith('/')) throw archiveErrors.unsafeEntry(rawPath, 'an absolute path');
+    if (rawPath.startsWith('/')) throw unsafe(rawPath, 'an absolute path');
     const rel = parts(rawPath).join('/');
     if (rel === '') return undefined; // the archive's own `./`
     this.entries += 1;
     if (type === 'File') this.unpacked += size;
-    if (this.entries > this.limits.maxEntries) throw archiveErrors.tooLarge('number of entries', this.limits.maxEntries);
-    if (this.unpacked > this.limits.maxUnpackedBytes) throw archiveErrors.tooLarge('unpacked size', this.limits.maxUnpackedBytes);
+    if (this.entries > this.limits.maxEntries) throw archiveError({ type: 'archive-too-large', limit: { kind: 'entries', count: this.limits.maxEntries } });
+    if (this.unpacked > this.limits.maxUnpackedBytes) throw archiveError({ type: 'archive-too-large', limit: { kind: 'unpacked-size', bytes: this.limits.maxUnpackedBytes } });
 
     const why = unsafeEntry(rel, type, type === 'SymbolicLink' || type === 'Link' ? linkpath : undefined);
-    if (why) throw archiveErrors.unsafeEntry(rawPath, why);
+    if (why) throw unsafe(rawPath, why);
     const comps = rel.split('/');
     const top = comps[0] as string;
     if (this.top === undefined) this.top = top;
-    if (top !== this.top) throw archiveErrors.badLayout([this.top, top]);
-    if (comps.length === 1 && type !== 'Directory') throw archiveErrors.badLayout([`${top} (not a folder)`]);
+    if (top !== this.top) throw archiveError({ type: 'archive-bad-layout', top: [this.top, top] });
+    if (comps.length === 1 && type !== 'Directory') throw archiveError({ type: 'archive-bad-layout', top: [`${top} (not a folder)`] });
     for (let i = 1; i < comps.length; i++) {
       const prefix = comps.slice(0, i).join('/');
-      if (this.symlinks.has(prefix)) throw archiveErrors.unsafeEntry(rawPath, `a path inside the symlink ${prefix}`);
+      if (this.symlinks.has(prefix)) throw unsafe(rawPath, `a path inside the symlink ${prefix}`);
     }
-    if (this.symlinks.has(rel)) throw archiveErrors.unsafeEntry(rawPath, 'a second entry for a symlink');
+    if (this.symlinks.has(rel)) throw unsafe(rawPath, 'a second entry for a symlink');
 
     const abs = this.abs(rel);
     switch (type) {
@@ -350,7 +354,7 @@ export class TarGzExtractor {
         return undefined;
       case 'Link': {
         const target = parts(linkpath).join('/');
-        if (!this.files.has(target)) throw archiveErrors.unsafeEntry(rawPath, `a hard link to '${linkpath}', which is not a file unpacked before it`);
+        if (!this.files.has(target)) throw unsafe(rawPath, `a hard link to '${linkpath}', which is not a file unpacked before it`);
         this.ensureDir(path.posix.dirname(rel));
         fs.linkSync(this.abs(target), abs);
         return undefined;
@@ -363,7 +367,7 @@ export class TarGzExtractor {
         return fd;
       }
       default:
-        throw archiveErrors.unsafeEntry(rawPath, 'a device file or FIFO');
+        throw unsafe(rawPath, 'a device file or FIFO');
     }
   }
 
@@ -482,7 +486,7 @@ export class ExtractingSink implements DownloadSink {
   }
 
   private current(): TarGzExtractor {
-    if (!this.extractor) throw archiveErrors.corrupt('no extraction is under way');
+    if (!this.extractor) throw archiveError({ type: 'archive-corrupt', detail: 'no extraction is under way' });
     return this.extractor;
   }
 }
@@ -500,6 +504,6 @@ export async function extractTarGz(archive: string, dest: string, limits: Extrac
   } catch (err) {
     extractor.discard();
     if (err instanceof BuildpackError) throw err;
-    throw archiveErrors.corrupt(err);
+    throw archiveError({ type: 'archive-corrupt', detail: err instanceof Error ? err.message : String(err) });
   }
 }

@@ -3,7 +3,7 @@
  * before anything is installed. Each entry says why, in the message the user sees.
  */
 import type { UserEnv } from './cnb/user-env.js';
-import { settingsErrors } from './errors.js';
+import { BuildpackError } from './failure.js';
 
 /** https://pip.pypa.io/en/stable/topics/configuration/ and https://docs.python.org/3/using/cmdline.html */
 export const FORBIDDEN_ENV_VARS: Record<string, string> = {
@@ -19,6 +19,6 @@ export const FORBIDDEN_ENV_VARS: Record<string, string> = {
 
 export function checkForbiddenVariables(env: UserEnv): void {
   for (const [name, why] of Object.entries(FORBIDDEN_ENV_VARS)) {
-    if (env.get(name) !== undefined) throw settingsErrors.forbiddenVariable(name, why);
+    if (env.get(name) !== undefined) throw new BuildpackError({ type: 'forbidden-variable', name, why });
   }
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Env } from './cnb/env.js';
-import { djangoErrors } from './errors.js';
+import { BuildpackError } from './failure.js';
 import type { Executor } from './exec.js';
 import type { Logger } from './logger.js';
 
@@ -60,12 +60,12 @@ export async function collectstatic(opts: {
     log.info(`Collected static files (finished in ${log.elapsedSince(started)})`);
     return 'collected';
   }
-  if (outcome.kind === 'io') throw djangoErrors.collectstaticFailed(rel, outcome.message);
+  if (outcome.kind === 'io') throw new BuildpackError({ type: 'collectstatic-failed', managePy: rel, output: outcome.message });
   if (/Unknown command:\s*'?collectstatic/.test(outcome.output)) {
     log.info('Skipped collectstatic: django.contrib.staticfiles is not in INSTALLED_APPS');
     return 'staticfiles-not-installed';
   }
-  throw djangoErrors.collectstaticFailed(rel, lastLines(outcome.output, 12));
+  throw new BuildpackError({ type: 'collectstatic-failed', managePy: rel, output: lastLines(outcome.output, 12) });
 }
 
 function lastLines(text: string, n: number): string {

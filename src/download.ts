@@ -7,7 +7,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { downloadErrors } from './errors.js';
+import type { Cause, DownloadCause } from './causes.js';
+import { BuildpackError } from './failure.js';
 import { formatBytes, type Logger } from './logger.js';
 import { maskSecrets } from './secrets.js';
 
@@ -29,6 +30,17 @@ export const DEFAULT_DOWNLOAD_OPTIONS: DownloadOptions = {
   maxBytes: 1024 * 1024 * 1024,
   progressIntervalMs: 3000,
 };
+
+const downloadError = (cause: DownloadCause): BuildpackError => new BuildpackError(cause);
+
+const DOWNLOAD_CAUSES: ReadonlySet<string> = new Set<DownloadCause['type']>([
+  'download-bad-url', 'download-not-found', 'download-server-error', 'download-http-status', 'download-network',
+  'download-stalled', 'download-truncated', 'download-too-large', 'checksum-mismatch', 'bundled-checksum-mismatch',
+]);
+
+export function isDownloadCause(c: Cause): c is DownloadCause {
+  return DOWNLOAD_CAUSES.has(c.type);
+}
 
 /** A failure worth another attempt (network error, 5xx, timeout), or one that is final (404, checksum). */
 class AttemptError extends Error {
@@ -105,11 +117,11 @@ async function attemptDownload(url: string, sink: DownloadSink, sha256: string, 
   try {
     for (;;) {
       const { done, value } = await withTimeout(reader.read(), opts.timeoutSeconds, () =>
-        new AttemptError(true, downloadErrors.stalled(shown, opts.timeoutSeconds), `No data for ${opts.timeoutSeconds}s`),
+        new AttemptError(true, downloadError({ type: 'download-stalled', url: shown, seconds: opts.timeoutSeconds }), `No data for ${opts.timeoutSeconds}s`),
       );
       if (done) break;
       received += value.byteLength;
-      if (received > opts.maxBytes) throw new AttemptError(false, downloadErrors.tooLarge(shown, opts.maxBytes));
+      if (received > opts.maxBytes) throw new AttemptError(false, downloadError({ type: 'download-too-large', url: shown, maxBytes: opts.maxBytes }));
       hash.update(value);
       if (sinkError === undefined) {
         try {
@@ -131,11 +143,11 @@ async function attemptDownload(url: string, sink: DownloadSink, sha256: string, 
     if (err instanceof AttemptError) throw err;
     if (total !== undefined && received < total) {
       // The server announced more than it sent: say so, rather than pass on the socket error alone.
-      throw new AttemptError(true, downloadErrors.truncated(shown, received, total), `Connection lost after ${received} of ${total} bytes (${errorText(err)})`);
+      throw new AttemptError(true, downloadError({ type: 'download-truncated', url: shown, got: received, expected: total }), `Connection lost after ${received} of ${total} bytes (${errorText(err)})`);
     }
-    throw new AttemptError(true, downloadErrors.network(shown, errorText(err)), `Connection lost: ${errorText(err)}`);
+    throw new AttemptError(true, downloadError({ type: 'download-network', url: shown, detail: errorText(err) }), `Connection lost: ${errorText(err)}`);
   }
-  if (total !== undefined && received !== total) throw new AttemptError(true, downloadErrors.truncated(shown, received, total), `Received ${received} of ${total} bytes`);
+  if (total !== undefined && received !== total) throw new AttemptError(true, downloadError({ type: 'download-truncated', url: shown, got: received, expected: total }), `Received ${received} of ${total} bytes`);
   if (sinkError === undefined) {
     try {
       await sink.end();
@@ -144,7 +156,7 @@ async function attemptDownload(url: string, sink: DownloadSink, sha256: string, 
     }
   }
   const actual = hash.digest('hex');
-  if (actual !== sha256.toLowerCase()) throw new AttemptError(false, downloadErrors.checksumMismatch(shown, sha256, actual));
+  if (actual !== sha256.toLowerCase()) throw new AttemptError(false, downloadError({ type: 'checksum-mismatch', url: shown, expected: sha256, actual }));
   // Only now, with the bytes verified, is the sink's own failure (say, an unsafe archive entry) the answer.
   if (sinkError !== undefined) throw new AttemptError(false, sinkError instanceof Error ? sinkError : new Error(String(sinkError)));
 }
@@ -159,7 +171,7 @@ export async function sha256File(file: string): Promise<string> {
 /** Checks an archive that came with the buildpack (an offline package) as strictly as a download. */
 export async function verifyBundledFile(file: string, sha256: string): Promise<void> {
   const actual = await sha256File(file);
-  if (actual !== sha256.toLowerCase()) throw downloadErrors.bundledChecksumMismatch(file, sha256, actual);
+  if (actual !== sha256.toLowerCase()) throw downloadError({ type: 'bundled-checksum-mismatch', file, expected: sha256, actual });
 }
 
 async function open(url: string, opts: DownloadOptions): Promise<{ body: ReadableStream<Uint8Array>; total: number | undefined }> {
@@ -168,7 +180,7 @@ async function open(url: string, opts: DownloadOptions): Promise<{ body: Readabl
   try {
     parsed = new URL(url);
   } catch {
-    throw new AttemptError(false, downloadErrors.badUrl(shown));
+    throw new AttemptError(false, downloadError({ type: 'download-bad-url', url: shown }));
   }
   if (parsed.protocol === 'file:') {
     const file = fileURLToPath(parsed);
@@ -176,27 +188,27 @@ async function open(url: string, opts: DownloadOptions): Promise<{ body: Readabl
     try {
       size = fs.statSync(file).size;
     } catch {
-      throw new AttemptError(false, downloadErrors.notFound(shown, 'no such file'));
+      throw new AttemptError(false, downloadError({ type: 'download-not-found', url: shown, detail: 'no such file' }));
     }
     return { body: Readable.toWeb(fs.createReadStream(file)) as ReadableStream<Uint8Array>, total: size };
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new AttemptError(false, downloadErrors.badUrl(shown));
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new AttemptError(false, downloadError({ type: 'download-bad-url', url: shown }));
   const controller = new AbortController();
   let res: Response;
   try {
     res = await withTimeout(fetch(url, { signal: controller.signal, redirect: 'follow' }), opts.timeoutSeconds, () => {
       controller.abort();
-      return new AttemptError(true, downloadErrors.stalled(shown, opts.timeoutSeconds), `No response for ${opts.timeoutSeconds}s`);
+      return new AttemptError(true, downloadError({ type: 'download-stalled', url: shown, seconds: opts.timeoutSeconds }), `No response for ${opts.timeoutSeconds}s`);
     });
   } catch (err) {
     if (err instanceof AttemptError) throw err;
-    throw new AttemptError(true, downloadErrors.network(shown, errorText(err)), `Could not connect: ${errorText(err)}`);
+    throw new AttemptError(true, downloadError({ type: 'download-network', url: shown, detail: errorText(err) }), `Could not connect: ${errorText(err)}`);
   }
-  if (res.status === 404 || res.status === 410) throw new AttemptError(false, downloadErrors.notFound(shown, `HTTP ${res.status}`));
-  if (res.status >= 500) throw new AttemptError(true, downloadErrors.serverError(shown, res.status), `HTTP ${res.status} from the server`);
-  if (!res.ok || !res.body) throw new AttemptError(false, downloadErrors.httpStatus(shown, res.status));
+  if (res.status === 404 || res.status === 410) throw new AttemptError(false, downloadError({ type: 'download-not-found', url: shown, detail: `HTTP ${res.status}` }));
+  if (res.status >= 500) throw new AttemptError(true, downloadError({ type: 'download-server-error', url: shown, status: res.status }), `HTTP ${res.status} from the server`);
+  if (!res.ok || !res.body) throw new AttemptError(false, downloadError({ type: 'download-http-status', url: shown, status: res.status }));
   const length = Number(res.headers.get('content-length'));
-  if (Number.isFinite(length) && length > opts.maxBytes) throw new AttemptError(false, downloadErrors.tooLarge(shown, opts.maxBytes));
+  if (Number.isFinite(length) && length > opts.maxBytes) throw new AttemptError(false, downloadError({ type: 'download-too-large', url: shown, maxBytes: opts.maxBytes }));
   return { body: res.body, total: Number.isFinite(length) && length > 0 ? length : undefined };
 }
 
@@ -221,7 +233,7 @@ export async function fetchText(url: string, log: Logger, opts: DownloadOptions 
       const { body } = await open(url, opts);
       return await new Response(body).text();
     } catch (err) {
-      const e = err instanceof AttemptError ? err : new AttemptError(true, downloadErrors.network(maskSecrets(url), err));
+      const e = err instanceof AttemptError ? err : new AttemptError(true, downloadError({ type: 'download-network', url: maskSecrets(url), detail: errorText(err) }));
       if (!e.retry || attempt >= opts.attempts) throw e.final;
       await new Promise((r) => setTimeout(r, opts.backoffMs * 2 ** (attempt - 1)));
       log.debug(`retrying ${maskSecrets(url)}`);

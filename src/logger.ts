@@ -13,6 +13,8 @@ export interface LogSink {
   write(text: string): void;
 }
 export const stdoutSink: LogSink = { write: (t) => void process.stdout.write(t) };
+/** Warnings and errors go to stderr, as other buildpacks write them (libherokubuildpack's log_error). */
+export const stderrSink: LogSink = { write: (t) => void process.stderr.write(t) };
 
 const BOLD_MAGENTA = '\x1b[1;35m';
 const BOLD_RED = '\x1b[1;31m';
@@ -25,10 +27,11 @@ export class Logger {
     private readonly clock: Clock = systemClock,
     private readonly color = !process.env.NO_COLOR,
     readonly debugEnabled = false,
+    private readonly errSink: LogSink = sink,
   ) {}
 
-  private line(text: string): void {
-    this.sink.write(maskSecrets(text) + '\n');
+  private line(text: string, sink: LogSink = this.sink): void {
+    sink.write(maskSecrets(text) + '\n');
   }
 
   private paint(code: string, text: string): string {
@@ -55,16 +58,20 @@ export class Logger {
     if (this.debugEnabled) this.line(`  [debug] ${text}`);
   }
 
+  /** `[Warning: title]` and its body, on the error sink. */
   warning(title: string, body: string): void {
-    this.sink.write('\n');
-    this.line(this.paint(BOLD_YELLOW, `[Warning: ${title}]`));
-    for (const l of body.split('\n')) this.line(l);
+    this.block(BOLD_YELLOW, `[Warning: ${title}]`, body);
   }
 
+  /** `[Error: title]` and its body, on the error sink. */
   error(title: string, body: string): void {
-    this.sink.write('\n');
-    this.line(this.paint(BOLD_RED, `[Error: ${title}]`));
-    for (const l of body.split('\n')) this.line(l);
+    this.block(BOLD_RED, `[Error: ${title}]`, body);
+  }
+
+  private block(color: string, heading: string, body: string): void {
+    this.errSink.write('\n');
+    this.line(this.paint(color, heading), this.errSink);
+    for (const l of body.split('\n')) this.line(l, this.errSink);
   }
 
   /** A writer for a tool's output: each line indented under the current step and masked. */

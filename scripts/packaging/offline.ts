@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_DOWNLOAD_OPTIONS, downloadVerified, fetchText, sha256File } from '../../src/download.js';
-import { BuildpackError } from '../../src/errors.js';
+import { messageFor } from '../../src/messages.js';
 import { Logger } from '../../src/logger.js';
 import { applyMirror, builtinDistributions, offlineArchivePath, parseManifest, resolveDistribution, type Arch, type Distribution } from '../../src/python/distributions.js';
 import { toSpecifier } from '../../src/python/version-request.js';
@@ -28,7 +28,8 @@ export interface OfflineOptions {
 }
 
 function message(err: unknown): string {
-  return err instanceof BuildpackError ? `${err.title}: ${err.body}` : err instanceof Error ? err.message : String(err);
+  const m = messageFor(err);
+  return `${m.title}: ${m.body}`;
 }
 
 /** The distributions to choose from: built-in, then the manifest's. */

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { CnbError } from './error.js';
 import { isTable, parseToml, type TomlTable } from './toml.js';
 import { UserEnv } from './user-env.js';
 import { Layers } from './layers.js';
@@ -46,10 +47,8 @@ export interface BuildContext extends CommonContext {
   buildpackPlanPath: string | undefined;
 }
 
-export class ContextError extends Error {}
-
 function required(name: string, value: string | undefined): string {
-  if (!value) throw new ContextError(`${name} is not set: bin/detect and bin/build must be run by a CNB lifecycle`);
+  if (!value) throw new CnbError({ type: 'missing-lifecycle-variable', name });
   return value;
 }
 

@@ -1,30 +1,24 @@
 /**
  * The runtime: one executable answers to bin/detect and bin/build, chosen by the name it was called by
- * (argv0), checks the Buildpack API first, and turns every error into one printed message and an exit code.
+ * (argv0), checks the Buildpack API first, and hands every failure to the buildpack's onError (as libcnb.rs
+ * does), which prints it; the runtime only chooses the exit code.
  */
 import path from 'node:path';
-import { BuildpackError, internalError, runtimeErrors } from '../errors.js';
-import { Logger } from '../logger.js';
 import { buildContext, detectContext, type BuildContext, type DetectContext } from './context.js';
+import { CnbError, ExitCode } from './error.js';
 
 /** The Buildpack API this code implements; buildpack.toml must declare exactly this. */
 export const BUILDPACK_API = '0.10';
 
-export const ExitCode = {
-  success: 0,
-  error: 1,
-  detectFail: 100,
-  apiMismatch: 254,
-  unknownExecutable: 255,
-} as const;
-
 export type DetectResult = { pass: true } | { pass: false };
 
 export interface Buildpack {
-  detect(ctx: DetectContext, log: Logger): Promise<DetectResult>;
-  build(ctx: BuildContext, log: Logger): Promise<void>;
+  detect(ctx: DetectContext): Promise<DetectResult>;
+  build(ctx: BuildContext): Promise<void>;
   /** Extra build-time entry points called by the buildpack's own scripts (`ausnimbus-python <name>`). */
-  subcommands?: Record<string, (ctx: BuildContext, log: Logger) => Promise<void>>;
+  subcommands?: Record<string, (ctx: BuildContext) => Promise<void>>;
+  /** Reports a failure of detect, build or a subcommand (framework or buildpack error) to the user. */
+  onError(err: unknown): void;
 }
 
 type Phase = 'detect' | 'build' | { subcommand: string };
@@ -39,31 +33,27 @@ export function phaseOf(argv0: string, args: string[], subcommands: string[] = [
   return { phase: undefined, args };
 }
 
-export async function run(bp: Buildpack, argv0: string, argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const debug = (env.BP_LOG_LEVEL ?? '').toUpperCase() === 'DEBUG';
-  const log = new Logger(undefined, undefined, !env.NO_COLOR, debug);
+export async function run(bp: Buildpack, argv0: string, argv: string[], env: NodeJS.ProcessEnv): Promise<ExitCode> {
   const { phase, args } = phaseOf(argv0, argv, Object.keys(bp.subcommands ?? {}));
   try {
-    if (phase === undefined) throw runtimeErrors.unknownExecutable(path.basename(argv0));
+    if (phase === undefined) throw new CnbError({ type: 'unknown-executable', name: path.basename(argv0) }, ExitCode.unknownExecutable);
     if (phase === 'detect') {
       const ctx = detectContext(env, argv0, args);
       checkApi(ctx.buildpack.api);
-      const result = await bp.detect(ctx, log);
+      const result = await bp.detect(ctx);
       return result.pass ? ExitCode.success : ExitCode.detectFail;
     }
     const ctx = buildContext(env, argv0, args);
     checkApi(ctx.buildpack.api);
-    if (phase === 'build') await bp.build(ctx, log);
-    else await bp.subcommands?.[phase.subcommand]?.(ctx, log);
+    if (phase === 'build') await bp.build(ctx);
+    else await bp.subcommands?.[phase.subcommand]?.(ctx);
     return ExitCode.success;
   } catch (err) {
-    const e = err instanceof BuildpackError ? err : internalError('An unexpected error occurred', err);
-    log.error(e.title, e.body);
-    if (debug) log.detail(String((err as Error)?.stack ?? err));
-    return e.exitCode ?? ExitCode.error;
+    bp.onError(err);
+    return err instanceof CnbError ? err.exitCode : ExitCode.error;
   }
 }
 
 function checkApi(found: string): void {
-  if (found !== BUILDPACK_API) throw runtimeErrors.apiMismatch(found, BUILDPACK_API);
+  if (found !== BUILDPACK_API) throw new CnbError({ type: 'api-mismatch', found, expected: BUILDPACK_API }, ExitCode.apiMismatch);
 }

@@ -15,7 +15,9 @@ import type { BuildContext } from '../cnb/context.js';
 import type { LayerRef } from '../cnb/layers.js';
 import { LayerEnv, Scope, type Env } from '../cnb/env.js';
 import type { TomlTable } from '../cnb/toml.js';
-import { pipErrors, type UnreachableIndex } from '../errors.js';
+import type { UnreachableIndex } from '../causes.js';
+import { BuildpackError } from '../failure.js';
+import type { Deps } from '../deps.js';
 import type { Executor } from '../exec.js';
 import type { Logger } from '../logger.js';
 import { collectRequirementInputs, hashInputs } from '../python/requirements.js';
@@ -48,7 +50,7 @@ function declaresPackage(appDir: string, marker: 'setup.cfg' | 'pyproject.toml')
 
 export function planInstall(appDir: string, requested: string[] | undefined): InstallPlan {
   if (requested !== undefined) {
-    if (requested.length === 0) throw pipErrors.nothingToInstall();
+    if (requested.length === 0) throw new BuildpackError({ type: 'nothing-to-install' });
     return { kind: 'requirements', files: requested };
   }
   const has = (f: string): boolean => fs.existsSync(path.join(appDir, f));
@@ -139,8 +141,7 @@ export async function installDependencies(
   python: InstalledPython,
   settings: Settings,
   pipCacheDir: string,
-  log: Logger,
-  exec: Executor,
+  { log, exec }: Deps,
   /**
    * `withinCustomAssemble`: called from the app's .s2i/bin/assemble, whose build already opened the layer and
    * may have installed into it before calling the default steps: add to it, never reset or reuse it.
@@ -205,17 +206,17 @@ async function runPip(
 ): Promise<void> {
   const shown = `python ${args.filter((a) => !a.startsWith('--no-') && a !== '--disable-pip-version-check').join(' ')}`;
   log.info(`Running '${maskSecrets(shown)}'`);
-  const outcome = await log.timed(done, async () => {
+  await log.timed(done, async () => {
     const o = await exec.stream({ command: python.python, args, cwd: ctx.appDir, env }, log);
-    if (o.kind === 'io') throw pipErrors.commandIo(python.python, o.message);
+    if (o.kind === 'io') throw new BuildpackError({ type: 'pip-command-io', program: python.python, message: o.message });
     if (o.kind === 'exit') {
-      const lines = pipErrorLines(o.output);
+      const errorLines = pipErrorLines(o.output);
       const unreachable = unreachableIndex(o.output);
-      throw upgrade ? pipErrors.upgradeFailed(lines, o.status, unreachable) : pipErrors.installFailed(maskSecrets(shown), lines, o.status, unreachable);
+      throw new BuildpackError(upgrade
+        ? { type: 'pip-upgrade-failed', errorLines, status: o.status, unreachable }
+        : { type: 'pip-install-failed', command: maskSecrets(shown), errorLines, status: o.status, unreachable });
     }
-    return o;
   });
-  void outcome;
 }
 
 /** pip's own ERROR lines (and its hints), masked: they name the failing requirement. */

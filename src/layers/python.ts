@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { BuildContext } from '../cnb/context.js';
 import { LayerEnv, Scope, type Env } from '../cnb/env.js';
 import type { TomlTable } from '../cnb/toml.js';
+import type { Deps } from '../deps.js';
 import type { Logger } from '../logger.js';
 import { downloadVerified, verifyBundledFile, type DownloadOptions } from '../download.js';
 import { extractTarGz, ExtractingSink, stagingDirFor } from '../archive.js';
@@ -16,7 +17,6 @@ import { applyMirror, offlineArchivePath, hasOfflineArchive, type Distribution }
 import { cycloneDxJson } from '../sbom.js';
 import { relocateSysconfig } from '../python/relocate.js';
 import { compileLayerBytecode } from '../python/bytecode.js';
-import { realExecutor, type Executor } from '../exec.js';
 import { maskSecrets } from '../secrets.js';
 
 export interface PythonLayerMetadata {
@@ -69,17 +69,16 @@ export function pythonLayerEnv(): LayerEnv {
 export interface PythonInstallOptions {
   mirror?: string;
   download: DownloadOptions;
-  /** Runs the interpreter after unpacking (to compile bytecode). Default: the real one. */
-  exec?: Executor;
 }
 
 export async function installPython(
   ctx: BuildContext,
   env: Env,
   dist: Distribution,
-  log: Logger,
+  deps: Deps,
   opts: PythonInstallOptions,
 ): Promise<InstalledPython> {
+  const { log } = deps;
   const next: PythonLayerMetadata = { version: dist.version, sha256: dist.sha256, arch: dist.arch, buildpackVersion: ctx.buildpack.version };
   const layer = await ctx.layers.cachedLayer('python', {
     build: true,
@@ -103,7 +102,7 @@ export async function installPython(
       log.info('Discarding cached Python since its layer metadata can\'t be parsed');
     }
     try {
-      await log.timed(`Installed Python ${dist.version}`, () => fetchAndUnpack(ctx, dist, layer.path, log, opts));
+      await log.timed(`Installed Python ${dist.version}`, () => fetchAndUnpack(ctx, env, dist, layer.path, deps, opts));
     } catch (err) {
       await ctx.layers.reset(layer.name);
       throw err;
@@ -125,7 +124,8 @@ export async function installPython(
   return { version: dist.version, sha256: dist.sha256, layerPath: layer.path, python: path.join(layer.path, 'bin', 'python') };
 }
 
-async function fetchAndUnpack(ctx: BuildContext, dist: Distribution, layerPath: string, log: Logger, opts: PythonInstallOptions): Promise<void> {
+async function fetchAndUnpack(ctx: BuildContext, env: Env, dist: Distribution, layerPath: string, deps: Deps, opts: PythonInstallOptions): Promise<void> {
+  const { log } = deps;
   let archive = '';
   let unpacked: ExtractingSink | undefined;
   if (hasOfflineArchive(ctx.buildpackDir, dist.sha256)) {
@@ -145,7 +145,7 @@ async function fetchAndUnpack(ctx: BuildContext, dist: Distribution, layerPath: 
   else await extractTarGz(archive, layerPath);
   await ensureAliases(layerPath, dist.version);
   relocateSysconfig(layerPath);
-  await compileLayerBytecode(opts.exec ?? realExecutor, path.join(layerPath, 'bin', 'python'), layerPath, dist.version, log);
+  await compileLayerBytecode(deps, { PATH: env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, path.join(layerPath, 'bin', 'python'), layerPath, dist.version);
 }
 
 /** `python` (and `python2` for 2.x) beside the versioned interpreter, for apps and scripts that call them by those names. */

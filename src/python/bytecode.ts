@@ -8,8 +8,7 @@
  */
 import path from 'node:path';
 import type { Env } from '../cnb/env.js';
-import type { Executor } from '../exec.js';
-import type { Logger } from '../logger.js';
+import type { Deps } from '../deps.js';
 
 /** True when `version` (X.Y.Z) has hash-based .pyc files (3.7 and later). */
 export function hasHashPyc(version: string): boolean {
@@ -27,13 +26,13 @@ const EXCLUDE = '/(site-packages/(?!_distutils_hack/)|tests?/|idle_test/)';
 /**
  * Compiles the standard library in lib/pythonX.Y of the layer to unchecked-hash .pyc files, replacing any
  * there (-f: compileall would keep timestamp .pyc files it thinks are current). A file that does not compile
- * is left to be compiled at import, as before: this never fails the build.
+ * is left to be compiled at import, as before: this never fails the build. `env`: the whole environment of
+ * the compile (isolated mode, -I, ignores PYTHON* variables anyway).
  */
-export async function compileLayerBytecode(exec: Executor, python: string, layerPath: string, version: string, log: Logger): Promise<void> {
+export async function compileLayerBytecode({ exec, log }: Pick<Deps, 'exec' | 'log'>, env: Env, python: string, layerPath: string, version: string): Promise<void> {
   if (!hasHashPyc(version)) return;
   const [major, minor] = version.split('.');
   const lib = path.join(layerPath, 'lib', `python${major}.${minor}`);
-  const env: Env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' };
   const args = ['-I', '-m', 'compileall', '-q', '-f', '-j', '0', '--invalidation-mode', 'unchecked-hash', '-x', EXCLUDE, lib];
   const outcome = await exec.capture({ command: python, args, cwd: layerPath, env });
   if (outcome.kind === 'ok') {

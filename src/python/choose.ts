@@ -1,13 +1,12 @@
 /** Chooses the Python distribution for the build: reads the request, gathers distributions, resolves, logs why. */
 import type { BuildContext } from '../cnb/context.js';
 import { isTable } from '../cnb/toml.js';
-import { fetchText } from '../download.js';
+import { fetchText, isDownloadCause } from '../download.js';
 import type { Logger } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { builtinDistributions, manifestLocation, parseManifest, resolveDistribution, type Distribution } from './distributions.js';
 import { readVersionRequest } from './version-request.js';
-import { versionErrors } from '../errors.js';
-import { BuildpackError } from '../errors.js';
+import { BuildpackError } from '../failure.js';
 
 export async function choosePython(ctx: BuildContext, settings: Settings, log: Logger): Promise<Distribution> {
   const defaults = isTable(ctx.buildpack.metadata['default-versions']) ? ctx.buildpack.metadata['default-versions'] : {};
@@ -23,8 +22,8 @@ export async function choosePython(ctx: BuildContext, settings: Settings, log: L
     try {
       text = await fetchText(where.url, log, settings.download);
     } catch (err) {
-      if (err instanceof BuildpackError) throw versionErrors.badManifest(where.shown, err.body.split('\n')[0] ?? err.title);
-      throw versionErrors.badManifest(where.shown, err instanceof Error ? err.message : String(err));
+      const reason = err instanceof BuildpackError && isDownloadCause(err.cause) ? err.cause : { type: 'io' as const, detail: err instanceof Error ? err.message : String(err) };
+      throw new BuildpackError({ type: 'manifest-unreadable', where: where.shown, reason }, err);
     }
     const extra = parseManifest(text, where.shown);
     log.info(`Added ${extra.length} distribution(s) from ${where.shown} (BP_PYTHON_DISTRIBUTIONS)`);

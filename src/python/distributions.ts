@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import semver from 'semver';
-import { satisfies } from '@renovatebot/pep440';
+import { explain, rcompare, satisfies } from '@renovatebot/pep440';
 import { isTable, parseToml, type TomlTable } from '../cnb/toml.js';
-import { versionErrors } from '../errors.js';
+import type { ManifestProblem } from '../causes.js';
+import { BuildpackError } from '../failure.js';
 import type { VersionRequest } from './version-request.js';
 
 export type Arch = 'amd64' | 'arm64';
@@ -50,6 +50,13 @@ export function manifestLocation(value: string, appDir: string): { url: string; 
   return { url: pathToFileURL(resolved).href, shown: value };
 }
 
+const badManifest = (where: string, problem: ManifestProblem): BuildpackError => new BuildpackError({ type: 'bad-manifest', where, problem });
+
+/** A PEP 440 version with at least major.minor.micro (3.6.15, 3.13.0rc1): an archive is one exact build. */
+function isFullVersion(version: string): boolean {
+  return (explain(version)?.release.length ?? 0) >= 3;
+}
+
 /** Parses a manifest: a JSON object, else a TOML document, with a list `distributions`. */
 export function parseManifest(text: string, shown: string): Distribution[] {
   let doc: unknown;
@@ -59,21 +66,21 @@ export function parseManifest(text: string, shown: string): Distribution[] {
     try {
       doc = parseToml(text);
     } catch (err) {
-      throw versionErrors.badManifest(shown, `it is neither JSON nor TOML (${err instanceof Error ? err.message.split('\n')[0] : err}).`);
+      throw badManifest(shown, { kind: 'not-json-or-toml', detail: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err) });
     }
   }
-  if (!isTable(doc) || !Array.isArray(doc.distributions)) throw versionErrors.badManifest(shown, 'it has no list named "distributions".');
+  if (!isTable(doc) || !Array.isArray(doc.distributions)) throw badManifest(shown, { kind: 'no-distributions-list' });
   return doc.distributions.map((entry, i) => {
-    const where = `entry ${i + 1}`;
-    if (!isTable(entry)) throw versionErrors.badManifest(shown, `${where} is not an object.`);
+    const entryNo = i + 1;
+    if (!isTable(entry)) throw badManifest(shown, { kind: 'entry-not-object', entry: entryNo });
     const version = String(entry.version ?? '');
-    if (!semver.valid(version)) throw versionErrors.badManifest(shown, `${where} has version '${version}'; write a full version such as 3.6.15.`);
+    if (!isFullVersion(version)) throw badManifest(shown, { kind: 'bad-version', entry: entryNo, version });
     const sha256 = String(entry.sha256 ?? '').toLowerCase().replace(/^sha256:/, '');
-    if (!SHA256.test(sha256)) throw versionErrors.badManifest(shown, `${where} (${version}) has no valid sha256.`);
+    if (!SHA256.test(sha256)) throw badManifest(shown, { kind: 'bad-sha256', entry: entryNo, version });
     const arch = String(entry.arch ?? '');
-    if (arch !== 'amd64' && arch !== 'arm64') throw versionErrors.badManifest(shown, `${where} (${version}) has arch '${arch}'; use amd64 or arm64.`);
+    if (arch !== 'amd64' && arch !== 'arm64') throw badManifest(shown, { kind: 'bad-arch', entry: entryNo, version, arch });
     const uri = String(entry.uri ?? '');
-    if (!/^(https?|file):\/\/./i.test(uri)) throw versionErrors.badManifest(shown, `${where} (${version}) has uri '${uri}'; use an http, https or file URL.`);
+    if (!/^(https?|file):\/\/./i.test(uri)) throw badManifest(shown, { kind: 'bad-uri', entry: entryNo, version, uri });
     return { version, uri, sha256, arch, origin: 'manifest' as const };
   });
 }
@@ -83,11 +90,11 @@ export function resolveDistribution(request: VersionRequest, all: Distribution[]
   const forArch = all.filter((d) => d.arch === arch);
   const matching = forArch
     .filter((d) => satisfies(d.version, request.specifier))
-    .sort((a, b) => semver.rcompare(a.version, b.version) || (a.origin === 'manifest' ? -1 : 1));
+    .sort((a, b) => rcompare(a.version, b.version) || (a.origin === 'manifest' ? -1 : 1));
   const chosen = matching[0];
   if (!chosen) {
-    const available = [...new Set(forArch.map((d) => d.version))].sort(semver.rcompare);
-    throw versionErrors.noMatch(request.written, request.source, arch, available);
+    const available = [...new Set(forArch.map((d) => d.version))].sort(rcompare);
+    throw new BuildpackError({ type: 'no-matching-python', written: request.written, source: request.source, arch, available });
   }
   return chosen;
 }
@@ -99,9 +106,9 @@ export function applyMirror(uri: string, mirror: string | undefined): string {
   try {
     base = new URL(mirror);
   } catch {
-    throw versionErrors.badMirror(mirror);
+    throw new BuildpackError({ type: 'bad-mirror', value: mirror });
   }
-  if (!['http:', 'https:', 'file:'].includes(base.protocol)) throw versionErrors.badMirror(mirror);
+  if (!['http:', 'https:', 'file:'].includes(base.protocol)) throw new BuildpackError({ type: 'bad-mirror', value: mirror });
   const original = new URL(uri);
   return mirror.replace(/\/+$/, '') + original.pathname + original.search;
 }

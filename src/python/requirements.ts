@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipErrors } from '../errors.js';
+import { BuildpackError } from '../failure.js';
 
 export type LocalProject = { dir: string; editable: boolean };
 
@@ -54,7 +54,7 @@ export function collectRequirementInputs(appDir: string, roots: string[]): Requi
     try {
       text = fs.readFileSync(abs, 'utf8');
     } catch {
-      throw pipErrors.missingRequirementFile(relToApp, from);
+      throw new BuildpackError({ type: 'missing-requirement-file', file: relToApp, from });
     }
     files.push(relToApp);
     for (const line of logicalLines(text)) {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { validRange } from '@renovatebot/pep440';
 import { parseToml, isTable } from '../cnb/toml.js';
-import { versionErrors } from '../errors.js';
+import { BuildpackError } from '../failure.js';
 
 export type VersionSource = 'BP_PYTHON_VERSION' | '.python-version' | 'runtime.txt' | 'pyproject.toml' | 'default';
 
@@ -69,14 +69,14 @@ export function readVersionRequest(appDir: string, fromEnv: string | undefined, 
   const pv = readIfExists(path.join(appDir, '.python-version'));
   if (pv !== undefined) {
     const line = parsePythonVersionFile(pv);
-    if (line === undefined || !BARE_VERSION.test(line)) throw versionErrors.badPythonVersionFile(line ?? '');
+    if (line === undefined || !BARE_VERSION.test(line)) throw new BuildpackError({ type: 'bad-python-version-file', line: line ?? '' });
     return request(line, '.python-version');
   }
 
   const rt = readIfExists(path.join(appDir, 'runtime.txt'));
   if (rt !== undefined) {
     const v = parseRuntimeTxt(rt);
-    if (v === undefined) throw versionErrors.badRuntimeTxt(rt.trim());
+    if (v === undefined) throw new BuildpackError({ type: 'bad-runtime-txt', text: rt.trim() });
     return request(v, 'runtime.txt');
   }
 
@@ -86,7 +86,7 @@ export function readVersionRequest(appDir: string, fromEnv: string | undefined, 
     try {
       rp = parseRequiresPython(pp);
     } catch (err) {
-      throw versionErrors.badPyprojectToml(err instanceof Error ? err.message : String(err));
+      throw new BuildpackError({ type: 'bad-pyproject-toml', detail: err instanceof Error ? err.message : String(err) });
     }
     if (rp !== undefined) return request(rp, 'pyproject.toml');
   }
@@ -95,6 +95,6 @@ export function readVersionRequest(appDir: string, fromEnv: string | undefined, 
 
 function request(written: string, source: VersionSource): VersionRequest {
   const specifier = toSpecifier(written);
-  if (specifier === undefined) throw versionErrors.invalidRequest(written.trim(), source);
+  if (specifier === undefined) throw new BuildpackError({ type: 'invalid-version-request', written: written.trim(), source });
   return { specifier, written: written.trim(), source };
 }

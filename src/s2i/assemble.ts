@@ -8,14 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BuildContext } from '../cnb/context.js';
-import { s2iErrors } from '../errors.js';
-import type { Executor } from '../exec.js';
-import type { Logger } from '../logger.js';
-import type { Analysis } from '../build.js';
+import { BuildpackError } from '../failure.js';
+import type { Deps } from '../deps.js';
+import type { Analysis } from '../analysis.js';
 import { CUSTOM_ASSEMBLE_METADATA, pipDepsLayerEnv } from '../layers/pip-deps.js';
 import { shim, writeMappedScript } from './scripts.js';
 
-export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: string, log: Logger, exec: Executor): Promise<void> {
+export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: string, { log, exec }: Deps): Promise<void> {
   log.header('Running .s2i/bin/assemble');
   const scriptsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sti-scripts-'));
   fs.chmodSync(scriptsDir, 0o755);
@@ -37,7 +36,12 @@ export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: str
   try {
     await log.timed('Ran .s2i/bin/assemble', async () => {
       const outcome = await exec.stream({ command: mapped, args: [], cwd: ctx.appDir, env }, log);
-      if (outcome.kind !== 'ok') throw s2iErrors.assembleFailed(outcome.kind === 'exit' ? outcome.status : outcome.message);
+      if (outcome.kind !== 'ok') {
+        throw new BuildpackError({
+          type: 's2i-assemble-failed',
+          outcome: outcome.kind === 'exit' ? { kind: 'exit', status: outcome.status } : { kind: 'io', message: outcome.message },
+        });
+      }
     });
   } finally {
     fs.rmSync(scriptsDir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { s2iErrors } from '../errors.js';
+import { BuildpackError } from '../failure.js';
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -17,8 +17,8 @@ export function parseS2iEnvironment(text: string): Record<string, string> {
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq).trim() : '';
-    if (!KEY.test(key)) throw s2iErrors.malformedEnvironment(i + 1, line);
-    if (key.startsWith('CNB_')) throw s2iErrors.reservedEnvironment(i + 1, key);
+    if (!KEY.test(key)) throw new BuildpackError({ type: 's2i-environment-malformed', line: i + 1, text: line });
+    if (key.startsWith('CNB_')) throw new BuildpackError({ type: 's2i-environment-reserved', line: i + 1, key });
     out[key] = line.slice(eq + 1);
   });
   return out;

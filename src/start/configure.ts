@@ -4,10 +4,10 @@ import path from 'node:path';
 import type { BuildContext } from '../cnb/context.js';
 import type { LayerEnv } from '../cnb/env.js';
 import { writeLaunch } from '../cnb/launch.js';
-import { startErrors } from '../errors.js';
+import { BuildpackError } from '../failure.js';
 import type { Logger } from '../logger.js';
 import type { Settings } from '../settings.js';
-import type { Analysis } from '../build.js';
+import type { Analysis } from '../analysis.js';
 import type { InstalledPython } from '../layers/python.js';
 import { contributeGunicornConfig } from '../layers/gunicorn-config.js';
 import { contributeS2iRun } from '../layers/s2i-run.js';
@@ -50,7 +50,7 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
 function userGunicornConfig(appDir: string, settings: Settings): string | undefined {
   if (settings.gunicornConfig) {
     const file = path.resolve(appDir, settings.gunicornConfig.value);
-    if (!findFile(file)) throw startErrors.missingGunicornConfig(settings.gunicornConfig.name, settings.gunicornConfig.value);
+    if (!findFile(file)) throw new BuildpackError({ type: 'missing-gunicorn-config', name: settings.gunicornConfig.name, value: settings.gunicornConfig.value });
     return file;
   }
   // gunicorn loads ./gunicorn.conf.py by default: that is the app's own config.

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { process_, type Process } from '../cnb/launch.js';
-import { startErrors } from '../errors.js';
+import { BuildpackError } from '../failure.js';
 
 export interface StartInputs {
   appDir: string;
@@ -135,7 +135,7 @@ export function planStart(i: StartInputs): StartPlan {
     rule = 'app.py';
     reason = i.gunicorn ? 'gunicorn is installed but no WSGI module was found; web runs \'python app.py\'' : 'web runs \'python app.py\'';
   } else {
-    throw startErrors.dontKnowHowToRun(Boolean(i.gunicorn));
+    throw new BuildpackError({ type: 'dont-know-how-to-run', hasGunicorn: Boolean(i.gunicorn) });
   }
   processes.push(web);
   if (rule !== 'gunicorn') {

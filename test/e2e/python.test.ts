@@ -10,15 +10,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import TOML from '@iarna/toml';
-import semver from 'semver';
+import { rcompare } from '@renovatebot/pep440';
 import { E2E, plainLog } from './support.js';
 import { hostArch } from '../helpers/servers.js';
 import { writeTarGz, type TarEntry } from '../helpers/archives.js';
 import type { BuildResult } from '../platform/index.js';
-import { archiveErrors, downloadErrors, versionErrors } from '../../src/errors.js';
+import type { Cause } from '../../src/causes.js';
+import { renderCause } from '../../src/messages.js';
 
-/** The `[Error: …]` line a BuildpackError prints. */
-const errorLine = (e: { title: string }): string => `[Error: ${e.title}]`;
+/** The `[Error: …]` line a failure with this cause prints. */
+const errorLine = (c: Cause): string => `[Error: ${renderCause(c).title}]`;
 
 const tarGz = (dir: string, name: string, entries: TarEntry[]): string => writeTarGz(path.join(dir, name), entries);
 
@@ -136,7 +137,7 @@ describe('e2e: the python layer', function () {
       expect(bp.metadata['default-versions'].python).to.equal('3.14');
       const builtin = bp.metadata.dependencies
         .filter((d) => d.id === 'python' && d.arch === hostArch() && d.version.startsWith('3.14.'))
-        .sort((a, b) => semver.rcompare(a.version, b.version))[0];
+        .sort((a, b) => rcompare(a.version, b.version))[0];
       if (!builtin) throw new Error('no built-in 3.14 for this architecture in buildpack.toml');
       const original = new URL(builtin.uri);
       const mirror = e2e.dists.url('/mirror');
@@ -150,7 +151,7 @@ describe('e2e: the python layer', function () {
       expect(log).to.contain('- Requested Python 3.14 (from the buildpack default)');
       expect(log).to.contain(`- Selected Python ${builtin.version} for ${hostArch()}\n`);
       expect(log).to.contain(`- Downloading Python ${builtin.version} from ${mirror}${original.pathname}`);
-      expect(log).to.contain(errorLine(downloadErrors.checksumMismatch('', '', '')));
+      expect(log).to.contain(errorLine({ type: 'checksum-mismatch', url: '', expected: '', actual: '' }));
       expect(log).to.contain(`but ${builtin.checksum.replace(/^sha256:/, '')} was expected`);
       expect(requestsSince(mark)).to.deep.equal([servedPath]);
       expectNoTrustedPython(res);
@@ -196,7 +197,7 @@ describe('e2e: the python layer', function () {
       e2e.dists.setFault(goodPath, { kind: 'corrupt' });
       const res = await build(good.version);
       const log = plainLog(res.output);
-      expect(log).to.contain(errorLine(downloadErrors.checksumMismatch('', '', '')));
+      expect(log).to.contain(errorLine({ type: 'checksum-mismatch', url: '', expected: '', actual: '' }));
       expect(log).to.contain(`but ${good.sha256} was expected`);
       expectNoTrustedPython(res);
     });
@@ -210,7 +211,7 @@ describe('e2e: the python layer', function () {
       expect(log).to.match(new RegExp(`Connection lost after \\d+ of ${good.size} bytes`));
       expect(log).to.match(/retrying in 0\.5s \(attempt 2 of 4\)/);
       expect(requestsSince(mark).filter((p) => p === goodPath)).to.have.length(4);
-      expect(log).to.contain(errorLine(downloadErrors.truncated('', 0, 0)));
+      expect(log).to.contain(errorLine({ type: 'download-truncated', url: '', got: 0, expected: 0 }));
       const got = Number(new RegExp(`ended after (\\d+) of ${good.size} bytes, after several attempts`).exec(log)?.[1]);
       expect(got).to.be.at.most(Math.floor(good.size / 2));
       expect(log).not.to.contain('verbose: true');
@@ -219,14 +220,14 @@ describe('e2e: the python layer', function () {
 
     it('an archive truncated at its source (its manifest sha256 matches the cut file)', async () => {
       const res = await build(hostile.truncated!.version);
-      expect(plainLog(res.output)).to.contain(errorLine(archiveErrors.corrupt('')));
+      expect(plainLog(res.output)).to.contain(errorLine({ type: 'archive-corrupt', detail: '' }));
       expectNoTrustedPython(res);
     });
 
     it('an archive with a ../ entry', async () => {
       const res = await build(hostile.dotdot!.version);
       const log = plainLog(res.output);
-      expect(log).to.contain(errorLine(archiveErrors.unsafeEntry('', '')));
+      expect(log).to.contain(errorLine({ type: 'archive-unsafe-entry', entry: '', why: '' }));
       expect(log).to.contain("'python/../../../escaped-dotdot', a path that leaves the archive");
       expectNoTrustedPython(res);
       expect(fs.existsSync(path.join(app.layersDir, 'escaped-dotdot'))).to.equal(false);
@@ -236,7 +237,7 @@ describe('e2e: the python layer', function () {
     it('an archive with a symlink that points out of it', async () => {
       const res = await build(hostile.symlink!.version);
       const log = plainLog(res.output);
-      expect(log).to.contain(errorLine(archiveErrors.unsafeEntry('', '')));
+      expect(log).to.contain(errorLine({ type: 'archive-unsafe-entry', entry: '', why: '' }));
       expect(log).to.contain("'python/lib/escape', a symlink that points outside (../../../..)");
       expectNoTrustedPython(res);
     });
@@ -245,7 +246,7 @@ describe('e2e: the python layer', function () {
       e2e.dists.setFault(goodPath, { kind: 'status', status: 404 });
       const mark = e2e.dists.requests.length;
       const res = await build(good.version);
-      expect(plainLog(res.output)).to.contain(errorLine(downloadErrors.notFound('', ''))).and.contain('was not found (HTTP 404)');
+      expect(plainLog(res.output)).to.contain(errorLine({ type: 'download-not-found', url: '', detail: '' })).and.contain('was not found (HTTP 404)');
       expect(requestsSince(mark).filter((p) => p === goodPath)).to.have.length(1);
       expectNoTrustedPython(res);
     });
@@ -257,7 +258,7 @@ describe('e2e: the python layer', function () {
       const log = plainLog(res.output);
       expect(log).to.contain('HTTP 500 from the server; retrying in 0.5s (attempt 2 of 4)');
       expect(log).to.contain('HTTP 500 from the server; retrying in 2.0s (attempt 4 of 4)');
-      expect(log).to.contain(errorLine(downloadErrors.serverError('', 500))).and.contain('The server answered HTTP 500');
+      expect(log).to.contain(errorLine({ type: 'download-server-error', url: '', status: 500 })).and.contain('The server answered HTTP 500');
       expect(requestsSince(mark).filter((p) => p === goodPath)).to.have.length(4);
       expectNoTrustedPython(res);
     });
@@ -266,7 +267,7 @@ describe('e2e: the python layer', function () {
       const mark = e2e.dists.requests.length;
       const res = await build('3.98');
       const log = plainLog(res.output);
-      expect(log).to.contain(errorLine(versionErrors.noMatch('', 'BP_PYTHON_VERSION', '', [])));
+      expect(log).to.contain(errorLine({ type: 'no-matching-python', written: '', source: 'BP_PYTHON_VERSION', arch: '', available: [] }));
       expect(log).to.contain(`No Python for ${hostArch()} satisfies '3.98' (from BP_PYTHON_VERSION)`);
       expect(log).to.match(new RegExp(`Available for ${hostArch()}: 3\\.99\\.3, 3\\.99\\.2, 3\\.99\\.1, 3\\.14\\.\\d+, .*3\\.11\\.7`));
       expect(log).to.contain('set BP_PYTHON_DISTRIBUTIONS to a manifest');
@@ -280,7 +281,7 @@ describe('e2e: the python layer', function () {
       const res = await build(good.version, { BP_DOWNLOAD_TIMEOUT: '2' });
       const log = plainLog(res.output);
       expect(log).to.contain('No data for 2s; retrying in 0.5s (attempt 2 of 4)');
-      expect(log).to.contain(errorLine(downloadErrors.stalled('', 2))).and.contain('for 2 seconds, after several attempts');
+      expect(log).to.contain(errorLine({ type: 'download-stalled', url: '', seconds: 2 })).and.contain('for 2 seconds, after several attempts');
       expect(Date.now() - started).to.be.below(40_000);
       expectNoTrustedPython(res);
     });

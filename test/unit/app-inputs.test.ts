@@ -6,7 +6,7 @@ import { collectRequirementInputs, hashInputs, logicalLines, parseLine } from '.
 import { parseS2iEnvironment } from '../../src/s2i/environment.js';
 import { planStart, setupPyName, type StartInputs } from '../../src/start/web-process.js';
 import { maskSecrets } from '../../src/secrets.js';
-import { BuildpackError } from '../../src/errors.js';
+import { thrownCause } from '../fakes/thrown.js';
 
 function appWith(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-'));
@@ -48,7 +48,7 @@ describe('requirement inputs', () => {
 
   it('names a missing included file', () => {
     const app = appWith({ 'requirements.txt': '-r missing.txt\n' });
-    expect(() => collectRequirementInputs(app, ['requirements.txt'])).to.throw(BuildpackError, /missing\.txt/);
+    expect(thrownCause(() => collectRequirementInputs(app, ['requirements.txt']))).to.deep.equal({ type: 'missing-requirement-file', file: 'missing.txt', from: 'requirements.txt' });
   });
 });
 
@@ -57,9 +57,9 @@ describe('.s2i/environment', () => {
     expect(parseS2iEnvironment('# c\n\nAPP_RUN=python app.py --x=1\nEMPTY=\r\nQUOTED="a b"\n')).to.deep.equal({ APP_RUN: 'python app.py --x=1', EMPTY: '', QUOTED: '"a b"' });
   });
   it('stops at a malformed line with its number', () => {
-    expect(() => parseS2iEnvironment('A=1\nthis is wrong\n')).to.throw(BuildpackError, /Line 2/);
-    expect(() => parseS2iEnvironment('=x')).to.throw(BuildpackError, /Line 1/);
-    expect(() => parseS2iEnvironment('CNB_X=1')).to.throw(BuildpackError, /reserved/);
+    expect(thrownCause(() => parseS2iEnvironment('A=1\nthis is wrong\n'))).to.deep.equal({ type: 's2i-environment-malformed', line: 2, text: 'this is wrong' });
+    expect(thrownCause(() => parseS2iEnvironment('=x'))).to.deep.equal({ type: 's2i-environment-malformed', line: 1, text: '=x' });
+    expect(thrownCause(() => parseS2iEnvironment('CNB_X=1'))).to.deep.equal({ type: 's2i-environment-reserved', line: 1, key: 'CNB_X' });
   });
 });
 
@@ -91,7 +91,7 @@ describe('start command', () => {
   });
 
   it("fails with the seed's message when nothing can start the app", () => {
-    expect(() => planStart(base(appWith({ 'requirements.txt': '' })))).to.throw(BuildpackError, /don't know how to run your application/);
+    expect(thrownCause(() => planStart(base(appWith({ 'requirements.txt': '' }))))).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: false });
   });
 });
 

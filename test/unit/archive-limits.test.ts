@@ -15,7 +15,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { DEFAULT_EXTRACT_LIMITS, ExtractingSink, extractTarGz, stagingDirFor, streamBudget } from '../../src/archive.js';
 import { DEFAULT_DOWNLOAD_OPTIONS, downloadVerified } from '../../src/download.js';
-import { archiveErrors, BuildpackError, downloadErrors } from '../../src/errors.js';
+import { BuildpackError } from '../../src/failure.js';
+import { messageFor } from '../../src/messages.js';
 import { Logger } from '../../src/logger.js';
 import { ustarHeader as tarHeader } from '../helpers/archives.js';
 
@@ -51,7 +52,6 @@ async function extract(file: string, limits = DEFAULT_EXTRACT_LIMITS): Promise<{
   return { err, parent, dest, ms: Date.now() - t };
 }
 
-const TOO_LARGE = archiveErrors.tooLarge('unpacked size', 1).title;
 
 describe('resource limits: decompression bombs', function () {
   this.timeout(120_000);
@@ -61,8 +61,7 @@ describe('resource limits: decompression bombs', function () {
     expect(fs.statSync(file).size).to.be.below(8 * MiB);
     const r = await extract(file);
     expect(r.err).to.be.instanceOf(BuildpackError);
-    expect((r.err as BuildpackError).title).to.equal(TOO_LARGE);
-    expect((r.err as BuildpackError).body).to.contain('unpacked size (4096 MB)');
+    expect((r.err as BuildpackError).cause).to.deep.equal({ type: 'archive-too-large', limit: { kind: 'unpacked-size', bytes: 4 * GiB } });
     expect(fs.readdirSync(r.parent)).to.deep.equal([]);
     expect(r.ms).to.be.below(10_000); // refused at the header: the 5 GiB are never inflated to disk
   });
@@ -91,7 +90,7 @@ describe('resource limits: decompression bombs', function () {
     expect(streamBudget(limits)).to.be.below(4 * MiB);
 
     const r = await extract(file, limits);
-    expect((r.err as BuildpackError).title).to.equal(TOO_LARGE);
+    expect((r.err as BuildpackError).cause).to.deep.equal({ type: 'archive-too-large', limit: { kind: 'unpacked-size', bytes: MiB } });
     expect(fs.readdirSync(r.parent)).to.deep.equal([]);
     // the same archive is fine within the product's limits
     expect((await extract(file)).err).to.equal(undefined);
@@ -100,11 +99,11 @@ describe('resource limits: decompression bombs', function () {
   it('refuses too many entries and too many bytes across files (small limits)', async () => {
     const files = Array.from({ length: 30 }, (_, i) => tarHeader(`python/e${i}`, 0, '0'));
     const many = await extract(writeGz([Buffer.concat([pythonDir(), ...files, EOF_BLOCKS])]), { maxUnpackedBytes: GiB, maxEntries: 20 });
-    expect((many.err as BuildpackError).body).to.contain('number of entries (20)');
+    expect((many.err as BuildpackError).cause).to.deep.equal({ type: 'archive-too-large', limit: { kind: 'entries', count: 20 } });
     // two 1 MiB files with a 1.5 MiB limit: the second header is refused, before its data
     const mib = (n: string): Buffer[] => [tarHeader(n, MiB, '0'), Buffer.alloc(MiB)];
     const big = await extract(writeGz([Buffer.concat([pythonDir(), ...mib('python/a'), ...mib('python/b'), EOF_BLOCKS])]), { maxUnpackedBytes: 1.5 * MiB, maxEntries: 100 });
-    expect((big.err as BuildpackError).title).to.equal(TOO_LARGE);
+    expect((big.err as BuildpackError).cause).to.deep.equal({ type: 'archive-too-large', limit: { kind: 'unpacked-size', bytes: 1.5 * MiB } });
     expect(fs.readdirSync(big.parent)).to.deep.equal([]);
   });
 });
@@ -170,28 +169,27 @@ describe('resource limits: downloads', function () {
   it('refuses a body whose Content-Length is over the limit at once, without retrying', async () => {
     requests.length = 0;
     const r = await download(`${origin}/claims-2gib`);
-    expect(r.err.title).to.equal(downloadErrors.tooLarge('', 1).title);
-    expect(r.err.body).to.contain('larger than the limit of 1024 MB');
+    expect(r.err.cause).to.include({ type: 'download-too-large', maxBytes: GiB });
     expect(requests).to.deep.equal(['/claims-2gib']);
     expect(fs.readdirSync(r.parent)).to.deep.equal([]);
   });
 
   it('refuses an endless body once it passes the limit (4 MiB here)', async () => {
     const r = await download(`${origin}/endless`, { ...opts, maxBytes: 4 * MiB });
-    expect(r.err.title).to.equal(downloadErrors.tooLarge('', 1).title);
+    expect(r.err.cause).to.include({ type: 'download-too-large', maxBytes: 4 * MiB });
     expect(fs.readdirSync(r.parent)).to.deep.equal([]);
   });
 
   it('times out a server that stops sending, after each attempt, with the timeout in the message', async () => {
     const r = await download(`${origin}/stall`);
-    expect(r.err.title).to.equal(downloadErrors.stalled('', 1).title);
-    expect(r.err.body).to.contain('No data arrived from').and.contain('for 1 seconds, after several attempts').and.contain('raise BP_DOWNLOAD_TIMEOUT');
+    expect(r.err.cause).to.include({ type: 'download-stalled', seconds: 1 });
+    expect(messageFor(r.err).body).to.contain('No data arrived from').and.contain('for 1 seconds, after several attempts').and.contain('raise BP_DOWNLOAD_TIMEOUT');
     expect(r.ms).to.be.within(2000, 10_000); // two attempts of 1 s
   });
 
   it('times out a server that accepts the connection and never answers', async () => {
     const r = await download(`${silentOrigin}/python.tar.gz`);
-    expect(r.err.title).to.equal(downloadErrors.stalled('', 1).title);
+    expect(r.err.cause).to.include({ type: 'download-stalled', seconds: 1 });
     expect(r.ms).to.be.within(2000, 10_000);
   });
 });

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ExtractingSink, extractTarGz, stagingDirFor } from '../../src/archive.js';
 import { downloadVerified, DEFAULT_DOWNLOAD_OPTIONS } from '../../src/download.js';
-import { archiveErrors, BuildpackError, downloadErrors } from '../../src/errors.js';
+import { BuildpackError } from '../../src/failure.js';
+import { messageFor } from '../../src/messages.js';
 import { Logger } from '../../src/logger.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'arcs-'));
@@ -51,8 +52,7 @@ describe('archive extraction: links, layout and streaming', () => {
       { path: 'python/deep/s/t', type: 'SymbolicLink', linkpath: '../..' },
       { path: 'python/deep/s/t/ESCAPED', body: 'pwned' },
     ]);
-    expect(err.title).to.equal(archiveErrors.unsafeEntry('', '').title);
-    expect(err.body).to.contain("'python/deep/s/t'").and.contain('inside the symlink python/deep/s');
+    expect(err.cause).to.deep.equal({ type: 'archive-unsafe-entry', entry: 'python/deep/s/t', why: 'a path inside the symlink python/deep/s' });
     expect(fs.readdirSync(parent)).to.deep.equal([]);
   });
 
@@ -68,7 +68,7 @@ describe('archive extraction: links, layout and streaming', () => {
     ];
     for (const [entries, why] of cases) {
       const { err, parent } = await refusal(entries);
-      expect(err.body, JSON.stringify(entries)).to.match(why);
+      expect(messageFor(err).body, JSON.stringify(entries)).to.match(why);
       expect(fs.readdirSync(parent)).to.deep.equal([]);
     }
   });
@@ -133,7 +133,7 @@ describe('archive extraction: links, layout and streaming', () => {
       expect(fs.readFileSync(path.join(ok.dest, 'bin/python'), 'utf8')).to.equal('x');
 
       const bad = await install('good2.tar.gz', good, 'f'.repeat(64));
-      expect((bad.err as BuildpackError).title).to.equal(downloadErrors.checksumMismatch('', '', '').title);
+      expect((bad.err as BuildpackError).cause.type).to.equal('checksum-mismatch');
       expect(fs.readdirSync(path.dirname(bad.dest))).to.deep.equal([]);
     });
 
@@ -141,12 +141,12 @@ describe('archive extraction: links, layout and streaming', () => {
       const hostile = fs.readFileSync(archive([DIR, { path: 'python/../evil', body: 'x' }]));
       for (const body of [hostile, Buffer.from('<html>not found</html>')]) {
         const r = await install('x.tar.gz', body, 'e'.repeat(64));
-        expect((r.err as BuildpackError).title).to.equal(downloadErrors.checksumMismatch('', '', '').title);
+        expect((r.err as BuildpackError).cause.type).to.equal('checksum-mismatch');
         expect(fs.readdirSync(path.dirname(r.dest))).to.deep.equal([]);
       }
       // With the checksum its manifest gives, the same hostile file is refused for what it is.
       const r = await install('y.tar.gz', hostile, sha(hostile));
-      expect((r.err as BuildpackError).title).to.equal(archiveErrors.unsafeEntry('', '').title);
+      expect((r.err as BuildpackError).cause.type).to.equal('archive-unsafe-entry');
       expect(fs.readdirSync(path.dirname(r.dest))).to.deep.equal([]);
     });
   });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeTarGz, type TarEntry } from '../helpers/archives.js';
 import { extractTarGz, unsafeEntry } from '../../src/archive.js';
-import { BuildpackError } from '../../src/errors.js';
+import { BuildpackError } from '../../src/failure.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'arc-'));
 const archive = async (entries: TarEntry[]): Promise<string> => writeTarGz(path.join(tmp(), 'a.tar.gz'), entries);
@@ -44,7 +44,7 @@ describe('archive extraction', () => {
       const dest = path.join(parent, 'python');
       const err = await extractTarGz(a, dest).then(() => undefined, (e: unknown) => e);
       expect(err).to.be.instanceOf(BuildpackError);
-      expect((err as BuildpackError).title).to.equal('Unsafe archive refused');
+      expect((err as BuildpackError).cause.type).to.equal('archive-unsafe-entry');
       expect(fs.readdirSync(parent)).to.deep.equal([]);
       expect(fs.existsSync('/tmp/evil-abs')).to.equal(false);
     });
@@ -53,7 +53,7 @@ describe('archive extraction', () => {
   it('refuses archives past the size limit and truncated archives', async () => {
     const a = await archive([{ path: 'python/', type: 'Directory' }, { path: 'python/big', body: 'x'.repeat(5000) }]);
     const err = await extractTarGz(a, path.join(tmp(), 'p'), { maxUnpackedBytes: 1000, maxEntries: 100 }).then(() => undefined, (e: unknown) => e);
-    expect((err as BuildpackError).title).to.equal('Archive too large');
+    expect((err as BuildpackError).cause).to.deep.equal({ type: 'archive-too-large', limit: { kind: 'unpacked-size', bytes: 1000 } });
     const full = fs.readFileSync(a);
     const cut = path.join(tmp(), 'cut.tar.gz');
     fs.writeFileSync(cut, full.subarray(0, Math.floor(full.length / 2)));

@@ -44,7 +44,7 @@ describe('python layer bytecode', () => {
 
   it('compiles the standard library to unchecked-hash .pyc, skipping tests and site-packages but _distutils_hack', async function () {
     if (!fs.existsSync(PYTHON)) this.skip();
-    await compileLayerBytecode(realExecutor, PYTHON, layer, '3.11.7', log());
+    await compileLayerBytecode({ exec: realExecutor, log: log() }, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, PYTHON, layer, '3.11.7');
     const lib = path.join(layer, 'lib', 'python3.11');
     const pyc = (dir: string, name: string): string => path.join(lib, dir, '__pycache__', `${name}.cpython-311.pyc`);
     expect(pycFlags(pyc('.', 'json_like'))).to.equal(1);
@@ -58,7 +58,7 @@ describe('python layer bytecode', () => {
   });
 
   it('does nothing for Pythons before 3.7', async () => {
-    await compileLayerBytecode(realExecutor, '/nonexistent/python', layer, '3.6.15', log());
+    await compileLayerBytecode({ exec: realExecutor, log: log() }, {}, '/nonexistent/python', layer, '3.6.15');
     expect(lines).to.deep.equal([]);
   });
 });

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import { parseToml } from '../../src/cnb/toml.js';
 import { applyMirror, builtinDistributions, parseManifest, resolveDistribution, type Distribution } from '../../src/python/distributions.js';
 import { toSpecifier, type VersionRequest } from '../../src/python/version-request.js';
-import { BuildpackError } from '../../src/errors.js';
+import { BuildpackError } from '../../src/failure.js';
+import { thrownCause } from '../fakes/thrown.js';
 import pkg from '../../package.json' with { type: 'json' };
 
 const req = (written: string): VersionRequest => ({ written, specifier: toSpecifier(written) as string, source: 'BP_PYTHON_VERSION' });
@@ -48,8 +49,7 @@ describe('distributions', () => {
       expect.fail('resolved');
     } catch (e) {
       expect(e).to.be.instanceOf(BuildpackError);
-      expect((e as BuildpackError).body).to.contain('Available for amd64: 3.13.0, 3.12.7');
-      expect((e as BuildpackError).body).to.contain('BP_PYTHON_DISTRIBUTIONS');
+      expect((e as BuildpackError).cause).to.deep.equal({ type: 'no-matching-python', written: '3.9', source: 'BP_PYTHON_VERSION', arch: 'amd64', available: ['3.13.0', '3.12.7'] });
     }
   });
 
@@ -59,15 +59,24 @@ describe('distributions', () => {
     expect(parseManifest(json, 'm.json')[0]).to.include({ version: '2.7.18', origin: 'manifest' });
     const toml = `[[distributions]]\nversion = "3.6.15"\nuri = "file:///tmp/p.tgz"\nsha256 = "${sha}"\narch = "arm64"\n`;
     expect(parseManifest(toml, 'm.toml')[0]).to.include({ version: '3.6.15', arch: 'arm64' });
-    for (const bad of [
-      '{"distributions": [{"version": "3.6", "uri": "http://x/a", "sha256": "' + sha + '", "arch": "amd64"}]}',
-      '{"distributions": [{"version": "3.6.1", "uri": "ftp://x/a", "sha256": "' + sha + '", "arch": "amd64"}]}',
-      '{"distributions": [{"version": "3.6.1", "uri": "http://x/a", "sha256": "xyz", "arch": "amd64"}]}',
-      '{"distributions": [{"version": "3.6.1", "uri": "http://x/a", "sha256": "' + sha + '", "arch": "x86"}]}',
-      '{"nothing": []}',
-      'not [ valid',
+    const entry = (e: object): string => JSON.stringify({ distributions: [{ version: '3.6.1', uri: 'http://x/a', sha256: sha, arch: 'amd64', ...e }] });
+    for (const [bad, kind] of [
+      [entry({ version: '3.6' }), 'bad-version'],
+      [entry({ version: '3.13.0rc1', uri: 'ftp://x/a' }), 'bad-uri'], // a PEP 440 pre-release is a full version
+      [entry({ sha256: 'xyz' }), 'bad-sha256'],
+      [entry({ arch: 'x86' }), 'bad-arch'],
+      ['{"distributions": [1]}', 'entry-not-object'],
+      ['{"nothing": []}', 'no-distributions-list'],
+      ['not [ valid', 'not-json-or-toml'],
     ]) {
-      expect(() => parseManifest(bad, 'm')).to.throw(BuildpackError, /manifest/i);
+      try {
+        parseManifest(bad as string, 'm');
+        expect.fail(`accepted ${bad}`);
+      } catch (e) {
+        expect(e).to.be.instanceOf(BuildpackError);
+        const cause = (e as BuildpackError).cause;
+        expect(cause.type === 'bad-manifest' && cause.problem.kind, bad).to.equal(kind);
+      }
     }
   });
 
@@ -76,6 +85,6 @@ describe('distributions', () => {
     expect(applyMirror(uri, 'http://127.0.0.1:8080/mirror/')).to.equal('http://127.0.0.1:8080/mirror/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-x86_64.tar.gz');
     expect(applyMirror(uri, 'file:///srv/mirror')).to.equal('file:///srv/mirror/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-x86_64.tar.gz');
     expect(applyMirror(uri, undefined)).to.equal(uri);
-    expect(() => applyMirror(uri, 'ftp://mirror')).to.throw(BuildpackError, /BP_DEPENDENCY_MIRROR/);
+    expect(thrownCause(() => applyMirror(uri, 'ftp://mirror'))).to.deep.equal({ type: 'bad-mirror', value: 'ftp://mirror' });
   });
 });

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BuildpackError } from '../../src/errors.js';
+import { BuildpackError } from '../../src/failure.js';
+import { renderCause } from '../../src/messages.js';
 import { parsePythonVersionFile, parseRuntimeTxt, readVersionRequest, toSpecifier } from '../../src/python/version-request.js';
 import { parseManifest, resolveDistribution, type Distribution } from '../../src/python/distributions.js';
 import { parseS2iEnvironment } from '../../src/s2i/environment.js';
@@ -16,15 +17,17 @@ import { collectRequirementInputs, hashInputs } from '../../src/python/requireme
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5000);
 const counts: Record<string, number> = {};
 
-/** Runs `fn`; anything thrown must be a BuildpackError with a title and a body. */
+/** Runs `fn`; anything thrown must be a BuildpackError whose cause renders as a user error with a title and a body. */
 function userErrorOrResult(name: string, fn: () => unknown): void {
   counts[name] = (counts[name] ?? 0) + 1;
   try {
     fn();
   } catch (err) {
     if (!(err instanceof BuildpackError)) throw new Error(`${name}: unexpected ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
-    expect(err.title).to.be.a('string').and.not.equal('');
-    expect(err.body).to.be.a('string').and.not.equal('');
+    const m = renderCause(err.cause);
+    expect(m.internal, `${name}: ${err.cause.type} is internal`).to.equal(false);
+    expect(m.title).to.be.a('string').and.not.equal('');
+    expect(m.body).to.be.a('string').and.not.equal('');
   }
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipErrorLines, planInstall, unreachableIndex } from '../../src/layers/pip-deps.js';
-import { pipErrors } from '../../src/errors.js';
+import { renderCause } from '../../src/messages.js';
 
 // Output of pip 23.2 (urllib3 1.26) for an index nobody listens on, with its default 5 retries.
 const REFUSED = [
@@ -17,7 +17,7 @@ const REFUSED = [
 describe('pip failure messages', () => {
   it('names the index pip could not connect to and why, masked', () => {
     expect(unreachableIndex(REFUSED)).to.deep.equal({ index: 'http://****@127.0.0.1:9/simple/', reason: '[Errno 111] Connection refused' });
-    const err = pipErrors.installFailed('python -m pip install --user -r requirements.txt', pipErrorLines(REFUSED), 1, unreachableIndex(REFUSED));
+    const err = renderCause({ type: 'pip-install-failed', command: 'python -m pip install --user -r requirements.txt', errorLines: pipErrorLines(REFUSED), status: 1, unreachable: unreachableIndex(REFUSED) });
     expect(err.body).to.contain('pip could not connect to the package index http://****@127.0.0.1:9/simple/ ([Errno 111] Connection refused)');
     expect(err.body).to.contain('No matching distribution found for six');
   });
@@ -33,7 +33,7 @@ describe('pip failure messages', () => {
     expect(unreachableIndex('ERROR: Could not find a version that satisfies the requirement nope (from versions: none)\nERROR: No matching distribution found for nope')).to.equal(undefined);
     const retriedThenBadLine = `${REFUSED.split('\n')[1]}\nERROR: Invalid requirement: 'flask===>>1.0'`;
     expect(unreachableIndex(retriedThenBadLine)).to.equal(undefined);
-    expect(pipErrors.installFailed('python -m pip install .', ['ERROR: x'], 1).body).not.to.contain('could not connect');
+    expect(renderCause({ type: 'pip-install-failed', command: 'python -m pip install .', errorLines: ['ERROR: x'], status: 1, unreachable: undefined }).body).not.to.contain('could not connect');
   });
 });
 

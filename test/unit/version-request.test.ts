@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parsePythonVersionFile, parseRuntimeTxt, readVersionRequest, toSpecifier } from '../../src/python/version-request.js';
-import { BuildpackError } from '../../src/errors.js';
+import { BuildpackError } from '../../src/failure.js';
 
 function appWith(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vr-'));
@@ -45,13 +45,13 @@ describe('version request', () => {
   });
 
   it('stops with a user error for a bad runtime.txt, .python-version or request', () => {
-    const cases: Array<[Record<string, string>, string | undefined, RegExp]> = [
-      [{ 'runtime.txt': 'python-three' }, undefined, /runtime\.txt/],
-      [{ '.python-version': 'system\n' }, undefined, /\.python-version/],
-      [{ 'pyproject.toml': '[project\n' }, undefined, /pyproject\.toml/],
-      [{}, '3.x.y', /Invalid Python version request/],
+    const cases: Array<[Record<string, string>, string | undefined, string]> = [
+      [{ 'runtime.txt': 'python-three' }, undefined, 'bad-runtime-txt'],
+      [{ '.python-version': 'system\n' }, undefined, 'bad-python-version-file'],
+      [{ 'pyproject.toml': '[project\n' }, undefined, 'bad-pyproject-toml'],
+      [{}, '3.x.y', 'invalid-version-request'],
     ];
-    for (const [files, fromEnv, title] of cases) {
+    for (const [files, fromEnv, type] of cases) {
       const err = (() => {
         try {
           readVersionRequest(appWith(files), fromEnv, '3.14');
@@ -61,7 +61,7 @@ describe('version request', () => {
         return undefined;
       })();
       expect(err).to.be.instanceOf(BuildpackError);
-      expect(`${(err as BuildpackError).title} ${(err as BuildpackError).body}`).to.match(title);
+      expect((err as BuildpackError).cause.type).to.equal(type);
     }
   });
 });

@@ -1,0 +1,31 @@
+/**
+ * What the build knows before it touches a layer: the app's .s2i/environment, the user's variables, the
+ * settings read from them, and the env the build's tools run with. Everything that can be wrong with the
+ * inputs fails here, before any layer is touched.
+ */
+import type { BuildContext } from './cnb/context.js';
+import type { Env } from './cnb/env.js';
+import type { UserEnv } from './cnb/user-env.js';
+import { checkForbiddenVariables } from './checks.js';
+import { readSettings, type Settings } from './settings.js';
+import { readS2iEnvironment } from './s2i/environment.js';
+
+export interface Analysis {
+  /** .s2i/environment values. */
+  appEnv: Record<string, string>;
+  userEnv: UserEnv;
+  settings: Settings;
+  /** The env for the tools this build runs, built up as layers are added. */
+  env: Env;
+}
+
+/** `nested`: called from the app's .s2i/bin/assemble, whose env the outer build set up and checked. */
+export function analyse(ctx: BuildContext, nested = false): Analysis {
+  const appEnv = readS2iEnvironment(ctx.appDir);
+  const userEnv = ctx.userEnv.withAppSource({ name: '.s2i/environment', values: appEnv });
+  if (!nested) checkForbiddenVariables(userEnv);
+  const env: Env = {};
+  for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(appEnv)) if (!ctx.userEnv.setOnPlatform(k)) env[k] = v;
+  return { appEnv, userEnv, settings: readSettings(userEnv), env };
+}

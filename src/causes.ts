@@ -1,0 +1,89 @@
+/**
+ * Why a build stops, as data: one discriminated union per area of the buildpack, with no prose. Modules
+ * throw a BuildpackError carrying one of these (src/failure.ts); src/messages.ts renders each of them, in an
+ * exhaustive switch, into the text the user reads. A new cause without a message is a type error there.
+ *
+ * Fields hold what the user supplied or what was found, verbatim: the catalogue escapes control characters
+ * and masks credentials when it renders them.
+ */
+
+/** User settings that cannot be used as given. */
+export type SettingsCause =
+  /** A variable that would move installs out of the image or swap the interpreter (src/checks.ts). */
+  | { type: 'forbidden-variable'; name: string; why: string };
+
+/** Choosing the Python version and archive. */
+export type VersionCause =
+  | { type: 'bad-python-version-file'; line: string }
+  | { type: 'bad-runtime-txt'; text: string }
+  | { type: 'bad-pyproject-toml'; detail: string }
+  | { type: 'invalid-version-request'; written: string; source: string }
+  | { type: 'no-matching-python'; written: string; source: string; arch: string; available: string[] }
+  /** BP_PYTHON_DISTRIBUTIONS was read but its content is wrong. */
+  | { type: 'bad-manifest'; where: string; problem: ManifestProblem }
+  /** BP_PYTHON_DISTRIBUTIONS could not be read at all. */
+  | { type: 'manifest-unreadable'; where: string; reason: DownloadCause | { type: 'io'; detail: string } }
+  | { type: 'bad-mirror'; value: string };
+
+/** What is wrong inside a distributions manifest; `entry` counts from 1. */
+export type ManifestProblem =
+  | { kind: 'not-json-or-toml'; detail: string }
+  | { kind: 'no-distributions-list' }
+  | { kind: 'entry-not-object'; entry: number }
+  | { kind: 'bad-version'; entry: number; version: string }
+  | { kind: 'bad-sha256'; entry: number; version: string }
+  | { kind: 'bad-arch'; entry: number; version: string; arch: string }
+  | { kind: 'bad-uri'; entry: number; version: string; uri: string };
+
+/** Downloads (src/download.ts). `url` is already masked. `retried`: the failure outlived every attempt. */
+export type DownloadCause =
+  | { type: 'download-bad-url'; url: string }
+  | { type: 'download-not-found'; url: string; detail: string }
+  | { type: 'download-server-error'; url: string; status: number }
+  | { type: 'download-http-status'; url: string; status: number }
+  | { type: 'download-network'; url: string; detail: string }
+  | { type: 'download-stalled'; url: string; seconds: number }
+  | { type: 'download-truncated'; url: string; got: number; expected: number }
+  | { type: 'download-too-large'; url: string; maxBytes: number }
+  | { type: 'checksum-mismatch'; url: string; expected: string; actual: string }
+  | { type: 'bundled-checksum-mismatch'; file: string; expected: string; actual: string };
+
+/** Unpacking a Python archive (src/archive.ts). */
+export type ArchiveCause =
+  | { type: 'archive-unsafe-entry'; entry: string; why: string }
+  | { type: 'archive-too-large'; limit: { kind: 'unpacked-size'; bytes: number } | { kind: 'entries'; count: number } }
+  | { type: 'archive-bad-layout'; top: string[] }
+  | { type: 'archive-corrupt'; detail: string };
+
+/** pip could not connect to its package index: which index (credentials masked) and the connection error. */
+export interface UnreachableIndex {
+  index: string;
+  reason: string;
+}
+
+/** Installing the app's packages (src/layers/pip-deps.ts, src/python/requirements.ts). */
+export type PipCause =
+  | { type: 'missing-requirement-file'; file: string; from: string | undefined }
+  | { type: 'pip-install-failed'; command: string; errorLines: string[]; status: number; unreachable: UnreachableIndex | undefined }
+  | { type: 'pip-upgrade-failed'; errorLines: string[]; status: number; unreachable: UnreachableIndex | undefined }
+  | { type: 'pip-command-io'; program: string; message: string }
+  | { type: 'nothing-to-install' };
+
+/** Choosing how the app starts (src/start/). */
+export type StartCause =
+  | { type: 'dont-know-how-to-run'; hasGunicorn: boolean }
+  | { type: 'missing-gunicorn-config'; name: string; value: string };
+
+/** s2i compatibility (src/s2i/). */
+export type S2iCause =
+  | { type: 's2i-environment-malformed'; line: number; text: string }
+  | { type: 's2i-environment-reserved'; line: number; key: string }
+  | { type: 's2i-assemble-failed'; outcome: { kind: 'exit'; status: number } | { kind: 'io'; message: string } };
+
+/** Django (src/django.ts). */
+export type DjangoCause = { type: 'collectstatic-failed'; managePy: string; output: string };
+
+/** A failure no user input explains: a bug, or a broken build environment. */
+export type InternalCause = { type: 'internal'; what: string; detail: string };
+
+export type Cause = SettingsCause | VersionCause | DownloadCause | ArchiveCause | PipCause | StartCause | S2iCause | DjangoCause | InternalCause;

@@ -1,0 +1,354 @@
+/**
+ * The message catalogue: every text a user reads when a build stops, rendered from a cause (src/causes.ts,
+ * src/cnb/error.ts) in one exhaustive switch, so a cause without a message is a type error. A message is a
+ * short title (a finding, printed as `[Error: title]`) and a body that says what happened and what to do,
+ * with numbered steps. Text the user supplied is shown with control characters escaped; URLs arrive masked.
+ */
+import type { ArchiveCause, Cause, DownloadCause, ManifestProblem, UnreachableIndex } from './causes.js';
+import { CnbError, type CnbCause } from './cnb/error.js';
+import { BuildpackError } from './failure.js';
+import { escapeControl } from './secrets.js';
+
+export interface Message {
+  title: string;
+  body: string;
+  /** Internal: no user input explains it (a bug or a broken build environment). */
+  internal: boolean;
+}
+
+const DOCS = 'https://github.com/ausnimbus/python#configuration';
+const ISSUES = 'https://github.com/ausnimbus/python/issues';
+
+export const INTERNAL_ERROR_MESSAGE =
+  `This could be caused by a bug in the buildpack or by the build environment.\n` +
+  `Try building again; if it keeps failing, build with BP_LOG_LEVEL=DEBUG and file a bug report at ${ISSUES}.`;
+
+const SEE_LOG = 'See the log output above for more information.';
+
+const VERSION_FORMS = 'a version such as 3.12 or 3.12.7, or a PEP 440 specifier such as ~=3.11 or >=3.10,<3.13';
+
+function steps(...lines: string[]): string {
+  return lines.map((l, i) => `  ${i + 1}. ${l}`).join('\n');
+}
+
+/** User-supplied text, quoted in a message: control characters escaped, long values cut. */
+function shown(text: string, max = 200): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return escapeControl(cut);
+}
+
+const user = (title: string, body: string): Message => ({ title, body, internal: false });
+const internal = (title: string, body: string): Message => ({ title, body, internal: true });
+
+/** The message for any error that reaches the top: a known cause, or an internal error. */
+export function messageFor(err: unknown): Message {
+  if (err instanceof BuildpackError) return renderCause(err.cause);
+  if (err instanceof CnbError) return renderCnbCause(err.cause);
+  return renderCause({ type: 'internal', what: 'An unexpected error occurred', detail: err instanceof Error ? err.message : String(err) });
+}
+
+export function renderCnbCause(c: CnbCause): Message {
+  switch (c.type) {
+    case 'unknown-executable':
+      return internal('Unknown executable name', `This program was called as '${shown(c.name)}'; it must be called as bin/detect or bin/build.`);
+    case 'api-mismatch':
+      return internal(
+        'Unsupported Buildpack API',
+        `buildpack.toml declares api = "${shown(c.found)}", but this buildpack implements API ${c.expected}.\n` +
+          `Reinstall the buildpack from an official release; its buildpack.toml and executables must match.`,
+      );
+    case 'missing-lifecycle-variable':
+      return internal('Not run by a CNB lifecycle', `${c.name} is not set: bin/detect and bin/build must be run by a Cloud Native Buildpacks lifecycle.\n\n${INTERNAL_ERROR_MESSAGE}`);
+  }
+}
+
+export function renderCause(c: Cause): Message {
+  switch (c.type) {
+    // ---- settings -------------------------------------------------------------------------------------------
+    case 'forbidden-variable':
+      return user(
+        `${c.name} is not supported`,
+        `The variable ${c.name} is set, but ${c.why}\n\n` +
+          `Unset ${c.name} (in the platform env, .s2i/environment or the build env) and build again.\n` +
+          `Dependencies are installed into the buildpack's own pip-deps layer; see ${DOCS}.`,
+      );
+
+    // ---- Python version -------------------------------------------------------------------------------------
+    case 'bad-python-version-file':
+      return user(
+        'Invalid .python-version file',
+        `The first line of .python-version is '${shown(c.line)}', which is not a Python version.\n\n` +
+          steps('Write a version such as 3.12 or 3.12.7 on the first line of .python-version.', 'Or delete the file to use the default version.'),
+      );
+    case 'bad-runtime-txt':
+      return user(
+        'Invalid runtime.txt file',
+        `runtime.txt holds '${shown(c.text, 80)}', which is not a Python version.\n\n` +
+          steps('Write the version as python-3.12.7 (or python-3.12) in runtime.txt.', 'Or delete runtime.txt and set BP_PYTHON_VERSION instead.'),
+      );
+    case 'bad-pyproject-toml':
+      return user(
+        'Invalid pyproject.toml file',
+        `pyproject.toml could not be read as TOML, so its requires-python cannot be checked:\n${shown(c.detail, 500)}\n\n` +
+          steps('Fix the TOML syntax of pyproject.toml.', 'Or set BP_PYTHON_VERSION to choose the Python version.'),
+      );
+    case 'invalid-version-request':
+      return user(
+        'Invalid Python version request',
+        `The Python version '${shown(c.written)}' (from ${c.source}) is not ${VERSION_FORMS}.\n\n` + steps(`Change ${c.source} to ${VERSION_FORMS}.`),
+      );
+    case 'no-matching-python':
+      return user(
+        'Requested Python version is not available',
+        `No Python for ${c.arch} satisfies '${shown(c.written)}' (from ${c.source}).\n` +
+          `Available for ${c.arch}: ${c.available.length > 0 ? c.available.join(', ') : 'none'}.\n\n` +
+          steps(
+            `Request one of the available versions in ${c.source}.`,
+            `Or supply your own build of Python: set BP_PYTHON_DISTRIBUTIONS to a manifest (a path in the app, or an http(s) or file URL) listing\n` +
+              `     {version, uri, sha256, arch} entries under "distributions". This is how 2.7, 3.6 and in-house builds are used.`,
+          ),
+      );
+    case 'bad-manifest':
+      return user(
+        'Invalid Python distributions manifest',
+        `The manifest named by BP_PYTHON_DISTRIBUTIONS (${shown(c.where)}) cannot be used: ${manifestProblem(c.problem)}\n\n` +
+          steps(
+            'Make it a JSON object or TOML document whose list "distributions" holds entries with version (e.g. 3.6.15),\n' +
+              '     uri (http, https or file), sha256 (64 hex digits) and arch (amd64 or arm64).',
+          ),
+      );
+    case 'manifest-unreadable':
+      return user(
+        'Python distributions manifest unreadable',
+        `The manifest named by BP_PYTHON_DISTRIBUTIONS (${shown(c.where)}) could not be read: ` +
+          `${c.reason.type === 'io' ? shown(c.reason.detail) : firstLine(renderCause(c.reason).body)}\n\n` +
+          steps('Check that BP_PYTHON_DISTRIBUTIONS names a file in the app, or an http(s) or file URL the build can read.'),
+      );
+    case 'bad-mirror':
+      return user(
+        'Invalid BP_DEPENDENCY_MIRROR',
+        `BP_DEPENDENCY_MIRROR is '${shown(c.value)}', which is not an http, https or file URL.\n\n` +
+          steps('Set BP_DEPENDENCY_MIRROR to a base URL such as https://mirror.example.com/python or file:///mirror, or unset it.'),
+      );
+
+    // ---- downloads and archives -----------------------------------------------------------------------------
+    case 'download-bad-url':
+    case 'download-not-found':
+    case 'download-server-error':
+    case 'download-http-status':
+    case 'download-network':
+    case 'download-stalled':
+    case 'download-truncated':
+    case 'download-too-large':
+    case 'checksum-mismatch':
+    case 'bundled-checksum-mismatch':
+      return renderDownload(c);
+    case 'archive-unsafe-entry':
+    case 'archive-too-large':
+    case 'archive-bad-layout':
+    case 'archive-corrupt':
+      return renderArchive(c);
+
+    // ---- pip ------------------------------------------------------------------------------------------------
+    case 'missing-requirement-file':
+      return user(
+        'Requirements file not found',
+        `${c.from ? `${shown(c.from)} includes '${shown(c.file)}'` : `'${shown(c.file)}' is named as a requirements file`}, but the file is not in the app.\n\n` +
+          steps(`Add ${shown(c.file)} to the app, or remove the reference${c.from ? ` from ${shown(c.from)}` : ' (BP_PIP_REQUIREMENT)'}.`),
+      );
+    case 'pip-install-failed':
+      return user(
+        'Unable to install dependencies using pip',
+        `'${shown(c.command, 500)}' failed (exit status ${c.status}).\n` +
+          unreachableLine(c.unreachable) +
+          pipReported(c.errorLines) +
+          `\n${SEE_LOG}\n\n` +
+          steps(
+            'Check the requirement named above: its name, its version and that it exists for this Python version.',
+            'If the packages come from your own index (PIP_INDEX_URL), check that the build can reach it and that its credentials are valid.',
+            'Nothing from this install was kept; build again after the fix.',
+          ),
+      );
+    case 'pip-upgrade-failed':
+      return user(
+        'Unable to upgrade pip',
+        `PIP_UPGRADE is set, but upgrading pip, setuptools and wheel failed (exit status ${c.status}).\n` +
+          unreachableLine(c.unreachable) +
+          pipReported(c.errorLines) +
+          `\n${SEE_LOG}\n\n` +
+          steps('Check that the package index is reachable and serves pip, setuptools and wheel.', 'Or unset PIP_UPGRADE to use the pip that comes with Python.'),
+      );
+    case 'pip-command-io':
+      return internal('Unable to run pip', `'${c.program}' could not be started: ${c.message}\n\n${INTERNAL_ERROR_MESSAGE}`);
+    case 'nothing-to-install':
+      return user(
+        'No dependencies to install',
+        'BP_PIP_REQUIREMENT is set but names no file.\n\n' + steps('Set BP_PIP_REQUIREMENT to one or more requirement files, separated by spaces, or unset it.'),
+      );
+
+    // ---- starting the app -----------------------------------------------------------------------------------
+    case 'dont-know-how-to-run':
+      return user(
+        "don't know how to run your application",
+        `The buildpack looks for, in order: APP_RUN, .s2i/bin/run, a WSGI module for Gunicorn${c.hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, and app.py.\n` +
+          `None of them was found.\n\n` +
+          steps(
+            "Set APP_RUN to your start command, for example APP_RUN='python server.py'.",
+            'Or add gunicorn to your requirements and set GUNICORN_APP_MODULE (for example myproject.wsgi:application), or add a wsgi.py file.',
+            'Or add an app.py file that starts your app.',
+          ),
+      );
+    case 'missing-gunicorn-config':
+      return user(
+        'Gunicorn config not found',
+        `${c.name} names '${shown(c.value)}', which is not a file in the app.\n\n` +
+          steps(`Point ${c.name} at your Gunicorn config file (a path relative to the app), or unset it to use the buildpack's config.`),
+      );
+
+    // ---- s2i compatibility ----------------------------------------------------------------------------------
+    case 's2i-environment-malformed':
+      return user(
+        'Invalid .s2i/environment file',
+        `Line ${c.line} of .s2i/environment is not KEY=VALUE: '${shown(c.text, 80)}'.\n\n` +
+          steps(`Write line ${c.line} as NAME=value (a name of letters, digits and _), or make it a comment starting with #.`),
+      );
+    case 's2i-environment-reserved':
+      return user(
+        'Invalid .s2i/environment file',
+        `Line ${c.line} of .s2i/environment sets ${c.key}; names starting with CNB_ are reserved for the platform.\n\n` + steps(`Remove line ${c.line}.`),
+      );
+    case 's2i-assemble-failed':
+      return user(
+        "The app's .s2i/bin/assemble failed",
+        `.s2i/bin/assemble ${c.outcome.kind === 'exit' ? `exited with status ${c.outcome.status}` : `could not be run: ${c.outcome.message}`}.\n\n${SEE_LOG}\n\n` +
+          steps('Fix the script (it runs with python and pip on PATH, in the app directory).', 'Make sure it starts with a #! line for a shell the build image has, and is executable.'),
+      );
+
+    // ---- Django ---------------------------------------------------------------------------------------------
+    case 'collectstatic-failed':
+      return user(
+        'Unable to generate Django static files',
+        `'python ${shown(c.managePy)} collectstatic --noinput' failed. Django said:\n\n${c.output.split('\n').map((l) => `  ${escapeControl(l)}`).join('\n')}\n\n` +
+          steps(
+            'Fix the settings named above; collectstatic needs STATIC_ROOT to be set, and settings that import without a database or secrets at build time.',
+            'Run it locally to check: python manage.py collectstatic --noinput',
+            'Or, if the app does not need static files collected at build, set DISABLE_COLLECTSTATIC=TRUE.',
+          ),
+      );
+
+    case 'internal':
+      return internal('Internal buildpack error', `${c.what}: ${escapeControl(c.detail)}\n\n${INTERNAL_ERROR_MESSAGE}`);
+  }
+}
+
+function manifestProblem(p: ManifestProblem): string {
+  switch (p.kind) {
+    case 'not-json-or-toml':
+      return `it is neither JSON nor TOML (${shown(p.detail)}).`;
+    case 'no-distributions-list':
+      return 'it has no list named "distributions".';
+    case 'entry-not-object':
+      return `entry ${p.entry} is not an object.`;
+    case 'bad-version':
+      return `entry ${p.entry} has version '${shown(p.version)}'; write a full version such as 3.6.15.`;
+    case 'bad-sha256':
+      return `entry ${p.entry} (${shown(p.version)}) has no valid sha256.`;
+    case 'bad-arch':
+      return `entry ${p.entry} (${shown(p.version)}) has arch '${shown(p.arch)}'; use amd64 or arm64.`;
+    case 'bad-uri':
+      return `entry ${p.entry} (${shown(p.version)}) has uri '${shown(p.uri)}'; use an http, https or file URL.`;
+  }
+}
+
+const DOWNLOAD_FIX = steps(
+  'Check that the URL is right and that the build can reach it (proxy settings, firewall).',
+  'If you use BP_DEPENDENCY_MIRROR, check that the mirror holds the file under the same path.',
+  'Build again; the download is verified and nothing partial is kept.',
+);
+
+function renderDownload(c: DownloadCause): Message {
+  const url = shown(c.type === 'bundled-checksum-mismatch' ? c.file : c.url, 500);
+  switch (c.type) {
+    case 'download-bad-url':
+      return user('Invalid download URL', `'${url}' is not an http, https or file URL.\n\n${DOWNLOAD_FIX}`);
+    case 'download-not-found':
+      return user('Download not found', `${url} was not found (${c.detail}).\n\n${DOWNLOAD_FIX}`);
+    case 'download-server-error':
+      return user('Download failed', `The server answered HTTP ${c.status} for ${url}, after several attempts.\n\n${DOWNLOAD_FIX}`);
+    case 'download-http-status':
+      return user('Download failed', `The server answered HTTP ${c.status} for ${url}.\n\n${DOWNLOAD_FIX}`);
+    case 'download-network':
+      return user('Download failed', `${url} could not be downloaded, after several attempts: ${shown(c.detail)}.\n\n${DOWNLOAD_FIX}`);
+    case 'download-stalled':
+      return user(
+        'Download timed out',
+        `No data arrived from ${url} for ${c.seconds} seconds, after several attempts.\n\n` +
+          steps('Check the network path to the server or mirror.', 'On a slow network, raise BP_DOWNLOAD_TIMEOUT (seconds, default 30).'),
+      );
+    case 'download-truncated':
+      return user('Download incomplete', `${url} ended after ${c.got} of ${c.expected} bytes, after several attempts.\n\n${DOWNLOAD_FIX}`);
+    case 'download-too-large':
+      return user('Download too large', `${url} is larger than the limit of ${megabytes(c.maxBytes)} and was refused.\n\n${DOWNLOAD_FIX}`);
+    case 'checksum-mismatch':
+      return user(
+        'Checksum mismatch',
+        `The file downloaded from ${url} has sha256 ${c.actual}, but ${c.expected} was expected.\n` +
+          `The file was discarded. A mirror serving a different file, or a tampered download, causes this.\n\n` +
+          steps('Check that the mirror or manifest serves exactly the file its sha256 describes.', 'Correct the sha256 in your distributions manifest if you built the archive yourself.'),
+      );
+    case 'bundled-checksum-mismatch':
+      return user(
+        'Checksum mismatch',
+        `The Python archive bundled in the buildpack (${url}) has sha256 ${c.actual}, but ${c.expected} was expected.\n` +
+          `Nothing from it was installed. A damaged or altered buildpack package causes this.\n\n` +
+          steps('Get the offline buildpack package again and compare its sha256 with the published one.', 'Or build with the online package, which downloads and verifies the archive.'),
+      );
+  }
+}
+
+function renderArchive(c: ArchiveCause): Message {
+  switch (c.type) {
+    case 'archive-unsafe-entry':
+      return user(
+        'Unsafe archive refused',
+        `The Python archive contains '${shown(c.entry)}', ${shown(c.why)}. Nothing from it was installed.\n\n` +
+          steps('Use a python-build-standalone archive, or repack yours so that every entry stays inside its top folder python/.'),
+      );
+    case 'archive-too-large': {
+      const what = c.limit.kind === 'entries' ? `number of entries (${c.limit.count})` : `unpacked size (${megabytes(c.limit.bytes)})`;
+      return user(
+        'Archive too large',
+        `The Python archive exceeds the limit on its ${what} and was refused.\n\n` +
+          steps('Use a python-build-standalone install_only archive; they unpack to well under this limit.'),
+      );
+    }
+    case 'archive-bad-layout':
+      return user(
+        'Unexpected archive layout',
+        `The Python archive should hold a single top folder (python/ with bin/ and lib/ inside); it holds: ${shown(c.top.slice(0, 5).join(', ')) || 'nothing'}.\n\n` +
+          steps('Repack the archive with the layout of python-build-standalone install_only archives.'),
+      );
+    case 'archive-corrupt':
+      return user(
+        'Corrupt archive',
+        `The Python archive could not be unpacked: ${shown(c.detail)}.\n\n` + steps('Check that the archive is a complete .tar.gz; build again to download it afresh.'),
+      );
+  }
+}
+
+// pip ends with "No matching distribution found" even when it never reached the index: say what happened first.
+function unreachableLine(u: UnreachableIndex | undefined): string {
+  return u ? `pip could not connect to the package index ${shown(u.index)} (${shown(u.reason)}), so it found no versions to install.\n` : '';
+}
+
+function pipReported(lines: string[]): string {
+  return lines.length > 0 ? `pip reported:\n${lines.map((l) => `  ${shown(l, 500)}`).join('\n')}\n` : '';
+}
+
+function megabytes(bytes: number): string {
+  return `${Math.round(bytes / 1024 / 1024)} MB`;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

@@ -1,0 +1,96 @@
+/**
+ * The message catalogue, cause by cause: EVERY_CAUSE needs one entry per cause type (a missing or extra
+ * one is a type error), each renders to a title and a body with no holes, and the rendered catalogue is
+ * kept in messages.golden.txt, so every message is read once in review and every change to one shows in
+ * the diff. Regenerate it with UPDATE_GOLDEN=1.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Cause } from '../../src/causes.js';
+import type { CnbCause } from '../../src/cnb/error.js';
+import { renderCause, renderCnbCause, type Message } from '../../src/messages.js';
+
+type Table<C extends { type: string }> = { [T in C['type']]: Extract<C, { type: T }> };
+
+const URL = 'https://****@files.example.com/python.tar.gz';
+
+const EVERY_CAUSE: Table<Cause> = {
+  'forbidden-variable': { type: 'forbidden-variable', name: 'PIP_TARGET', why: 'it makes pip install into that folder instead of the pip-deps layer.' },
+  'bad-python-version-file': { type: 'bad-python-version-file', line: 'system' },
+  'bad-runtime-txt': { type: 'bad-runtime-txt', text: 'python-three\x1b]0;owned\x07' },
+  'bad-pyproject-toml': { type: 'bad-pyproject-toml', detail: 'Unexpected character at row 1, col 9' },
+  'invalid-version-request': { type: 'invalid-version-request', written: '3.x.y', source: 'BP_PYTHON_VERSION' },
+  'no-matching-python': { type: 'no-matching-python', written: '3.9', source: '.python-version', arch: 'amd64', available: ['3.14.7', '3.13.15'] },
+  'bad-manifest': { type: 'bad-manifest', where: 'pythons.json', problem: { kind: 'bad-arch', entry: 2, version: '3.6.15', arch: 'x86' } },
+  'manifest-unreadable': { type: 'manifest-unreadable', where: 'https://pythons.example/m.json', reason: { type: 'download-not-found', url: 'https://pythons.example/m.json', detail: 'HTTP 404' } },
+  'bad-mirror': { type: 'bad-mirror', value: 'ftp://mirror' },
+  'download-bad-url': { type: 'download-bad-url', url: 'gopher://x/python.tar.gz' },
+  'download-not-found': { type: 'download-not-found', url: URL, detail: 'HTTP 404' },
+  'download-server-error': { type: 'download-server-error', url: URL, status: 503 },
+  'download-http-status': { type: 'download-http-status', url: URL, status: 403 },
+  'download-network': { type: 'download-network', url: URL, detail: 'connect ECONNREFUSED 127.0.0.1:9' },
+  'download-stalled': { type: 'download-stalled', url: URL, seconds: 30 },
+  'download-truncated': { type: 'download-truncated', url: URL, got: 1000, expected: 2000 },
+  'download-too-large': { type: 'download-too-large', url: URL, maxBytes: 1024 ** 3 },
+  'checksum-mismatch': { type: 'checksum-mismatch', url: URL, expected: 'a'.repeat(64), actual: 'b'.repeat(64) },
+  'bundled-checksum-mismatch': { type: 'bundled-checksum-mismatch', file: 'dependencies/x/python.tar.gz', expected: 'a'.repeat(64), actual: 'b'.repeat(64) },
+  'archive-unsafe-entry': { type: 'archive-unsafe-entry', entry: 'python/../../etc/passwd', why: 'a path that leaves the archive' },
+  'archive-too-large': { type: 'archive-too-large', limit: { kind: 'entries', count: 200_000 } },
+  'archive-bad-layout': { type: 'archive-bad-layout', top: ['python', 'other'] },
+  'archive-corrupt': { type: 'archive-corrupt', detail: 'unexpected end of file' },
+  'missing-requirement-file': { type: 'missing-requirement-file', file: 'requirements/base.txt', from: 'requirements.txt' },
+  'pip-install-failed': {
+    type: 'pip-install-failed', command: 'python -m pip install --user -r requirements.txt', status: 1,
+    errorLines: ['ERROR: No matching distribution found for flask==99'], unreachable: { index: 'https://****@pypi.internal/simple', reason: '[Errno 111] Connection refused' },
+  },
+  'pip-upgrade-failed': { type: 'pip-upgrade-failed', errorLines: ['ERROR: No matching distribution found for pip'], status: 1, unreachable: undefined },
+  'pip-command-io': { type: 'pip-command-io', program: '/layers/python/bin/python', message: 'spawn ENOENT' },
+  'nothing-to-install': { type: 'nothing-to-install' },
+  'dont-know-how-to-run': { type: 'dont-know-how-to-run', hasGunicorn: false },
+  'missing-gunicorn-config': { type: 'missing-gunicorn-config', name: 'GUNICORN_CONFIG', value: 'conf/gunicorn.py' },
+  's2i-environment-malformed': { type: 's2i-environment-malformed', line: 3, text: 'export FOO' },
+  's2i-environment-reserved': { type: 's2i-environment-reserved', line: 1, key: 'CNB_APP_DIR' },
+  's2i-assemble-failed': { type: 's2i-assemble-failed', outcome: { kind: 'exit', status: 2 } },
+  'collectstatic-failed': { type: 'collectstatic-failed', managePy: 'manage.py', output: 'django.core.exceptions.ImproperlyConfigured: STATIC_ROOT is not set' },
+  internal: { type: 'internal', what: 'An unexpected error occurred', detail: "Cannot read properties of null (reading 'x')" },
+};
+
+const EVERY_CNB_CAUSE: Table<CnbCause> = {
+  'unknown-executable': { type: 'unknown-executable', name: 'other' },
+  'api-mismatch': { type: 'api-mismatch', found: '0.9', expected: '0.10' },
+  'missing-lifecycle-variable': { type: 'missing-lifecycle-variable', name: 'CNB_LAYERS_DIR' },
+};
+
+/** Causes no user input explains; every other cause must be a user error with steps to fix it. */
+const INTERNAL = new Set(['internal', 'pip-command-io', 'unknown-executable', 'api-mismatch', 'missing-lifecycle-variable']);
+
+const GOLDEN = path.join(import.meta.dirname, 'messages.golden.txt');
+
+function rendered(): Array<[string, Message]> {
+  return [
+    ...Object.values(EVERY_CAUSE).map((c): [string, Message] => [c.type, renderCause(c)]),
+    ...Object.values(EVERY_CNB_CAUSE).map((c): [string, Message] => [c.type, renderCnbCause(c)]),
+  ];
+}
+
+describe('message catalogue', () => {
+  for (const [type, m] of rendered()) {
+    it(`renders ${type}`, () => {
+      expect(m.title.trim(), 'title').to.not.equal('');
+      expect(m.body.trim(), 'body').to.not.equal('');
+      expect(`${m.title}\n${m.body}`).to.not.match(/undefined|\[object Object\]|NaN/);
+      expect(m.internal, 'internal').to.equal(INTERNAL.has(type));
+      // user errors say what to do: numbered steps, or a sentence telling the user to act
+      if (!m.internal) expect(m.body).to.match(/\n {2}1\. |Unset |Remove |Set /);
+      expect(`${m.title}${m.body}`, 'no raw control characters').to.not.match(/[\x00-\x08\x0b-\x1f\x7f]/);
+    });
+  }
+
+  it('matches messages.golden.txt, which shows every message once (UPDATE_GOLDEN=1 rewrites it)', () => {
+    const text = rendered().map(([type, m]) => `=== ${type}${m.internal ? ' (internal)' : ''}\n[Error: ${m.title}]\n${m.body}\n`).join('\n');
+    if (process.env.UPDATE_GOLDEN) fs.writeFileSync(GOLDEN, text);
+    expect(fs.existsSync(GOLDEN), `${GOLDEN} is missing: run the test with UPDATE_GOLDEN=1`).to.equal(true);
+    expect(text).to.equal(fs.readFileSync(GOLDEN, 'utf8'));
+  });
+});
