@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Env } from './cnb/env.js';
 import { BuildpackError } from './failure.js';
-import type { Executor } from './exec.js';
+import type { Executor } from './deps.js';
 import type { Logger } from './logger.js';
 
 /** The shallowest manage.py within `maxDepth` levels (the app root is level 0), breadth first, sorted by name. */

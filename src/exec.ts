@@ -1,29 +1,10 @@
 /**
- * Running tools. Every command gets an explicit environment (never the buildpack's own), and its output is
- * streamed into the log under the current step, masked. Behind the Executor interface so unit tests use fakes.
+ * The real Executor (src/deps.ts): runs tools with execa. Every command gets an explicit environment (never
+ * the buildpack's own), and its output is streamed into the log under the current step, masked. Only main.ts
+ * picks it; steps get it through Deps, so unit tests use fakes.
  */
 import { execa } from 'execa';
-import type { Env } from './cnb/env.js';
-import type { Logger } from './logger.js';
-
-export interface Execution {
-  command: string;
-  args: string[];
-  cwd: string;
-  env: Env;
-}
-
-export type CommandOutcome =
-  | { kind: 'ok'; output: string }
-  | { kind: 'exit'; status: number; output: string }
-  | { kind: 'io'; message: string };
-
-export interface Executor {
-  /** Streams merged stdout and stderr to the log while keeping them for error messages. */
-  stream(execution: Execution, log: Logger): Promise<CommandOutcome>;
-  /** Captures merged output without logging it. */
-  capture(execution: Execution): Promise<CommandOutcome>;
-}
+import type { Executor } from './deps.js';
 
 /** Keep only the tail of long outputs: error messages quote the last lines. */
 const KEEP_CHARS = 64 * 1024;
