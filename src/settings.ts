@@ -28,8 +28,6 @@ export interface Settings {
   gunicornConfig: { name: 'GUNICORN_CONFIG' | 'APP_CONFIG'; value: string } | undefined;
   /** DISABLE_COLLECTSTATIC=TRUE (true, 1): skip Django's collectstatic. */
   disableCollectstatic: boolean;
-  /** BP_LOG_LEVEL=DEBUG: stacks on errors and debug lines. */
-  debug: boolean;
 }
 
 export function readSettings(env: UserEnv): Settings {
@@ -53,7 +51,6 @@ export function readSettings(env: UserEnv): Settings {
     gunicornAppModule: env.get('GUNICORN_APP_MODULE'),
     gunicornConfig: gunicornConfig(env),
     disableCollectstatic: env.flag('DISABLE_COLLECTSTATIC'),
-    debug: (env.get('BP_LOG_LEVEL') ?? '').toUpperCase() === 'DEBUG',
   };
 }
 

@@ -44,7 +44,6 @@ export interface DetectContext extends CommonContext {
 
 export interface BuildContext extends CommonContext {
   layers: Layers;
-  buildpackPlanPath: string | undefined;
 }
 
 function required(name: string, value: string | undefined): string {
@@ -114,6 +113,5 @@ export function buildContext(env: NodeJS.ProcessEnv, argv0: string, args: string
   return {
     ...common(env, argv0, platformDir, true),
     layers: new Layers(layersDir),
-    buildpackPlanPath: env.CNB_BP_PLAN_PATH || args[2],
   };
 }

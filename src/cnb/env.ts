@@ -107,11 +107,6 @@ export class LayerEnv {
     return out;
   }
 
-  /** The entries for logging: NAME -> value, per scope. */
-  describe(): Array<{ scope: string; name: string; mod: Modification; value: string }> {
-    return this.entries.map((e) => ({ scope: scopeDir(e.scope), name: e.name, mod: e.mod, value: e.value }));
-  }
-
   /**
    * The env a layer gives at build including the implicit entries the lifecycle adds for build layers
    * (bin -> PATH, lib -> LD_LIBRARY_PATH and LIBRARY_PATH, §4), for the buildpack's own later steps.

@@ -20,7 +20,6 @@ export function process_(type: string, command: string[], opts: { args?: string[
 
 export interface Launch {
   processes: Process[];
-  labels?: Array<{ key: string; value: string }>;
 }
 
 /** Serialises launch.toml, leaving out default values (as libcnb.rs does). */
@@ -39,7 +38,6 @@ export function launchToml(launch: Launch): TomlTable {
   });
   if (defaults > 1) throw new Error('more than one default process');
   const doc: TomlTable = { processes };
-  if (launch.labels && launch.labels.length > 0) doc.labels = launch.labels;
   return doc;
 }
 

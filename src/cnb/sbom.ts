@@ -1,10 +1,6 @@
 /** SBOM file names and media types (digest §10). Only formats listed in buildpack.toml sbom-formats may be written. */
 export type SbomFormat = 'cdx.json';
 
-export const SBOM_MEDIA_TYPES: Record<SbomFormat, string> = {
-  'cdx.json': 'application/vnd.cyclonedx+json',
-};
-
 /** `<layer>.sbom.<ext>`, or `launch`/`build` for SBOMs not tied to a layer. */
 export function sbomFileName(layer: string, format: SbomFormat): string {
   return `${layer}.sbom.${format}`;

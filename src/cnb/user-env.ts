@@ -18,10 +18,6 @@ export class UserEnv {
     ]);
   }
 
-  static of(values: Record<string, string>): UserEnv {
-    return new UserEnv([{ name: 'environment', values }]);
-  }
-
   /** A new UserEnv that consults `source` right after the user's platform values (before the build env). */
   withAppSource(source: EnvSource): UserEnv {
     const [first, ...rest] = this.sources;
@@ -46,11 +42,6 @@ export class UserEnv {
   get(name: string): string | undefined {
     const v = this.raw(name)?.trim();
     return v === undefined || v === '' ? undefined : v;
-  }
-
-  /** Which source set the variable (for the log). */
-  sourceOf(name: string): string | undefined {
-    return this.sources.find((s) => s.values[name] !== undefined)?.name;
   }
 
   /** TRUE, true or 1 (the seed's flags: PIP_UPGRADE, DISABLE_COLLECTSTATIC, DEBUG). */

@@ -7,8 +7,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const BUILD_PREFIX = '/install';
-
 /** `/install` as a path of its own: after a start, space, quote, `=`, `:` or a -L/-I flag; not `/usr/bin/install`. */
 const PREFIX_PATTERN = /(?<=^|[\s'"=:,(]|-[LI])\/install(?=$|[/\s'",):])/gm;
 
