@@ -6,7 +6,7 @@
  *                               packages from the local wheelhouse (as the tests do)
  *   npm run example -- --online the real python-build-standalone download and the default package index
  */
-import { E2E, REPO, plainLog } from '../test/e2e/support.js';
+import { E2E, REPO } from '../test/e2e/support.js';
 import path from 'node:path';
 
 const online = process.argv.includes('--online');
@@ -23,7 +23,8 @@ const app = await e2e.app(path.join(REPO, 'examples', 'flask-hello'));
 const env = online ? {} : await e2e.env('3.11');
 console.log(`Building examples/flask-hello (${online ? 'online' : 'offline: local Python archive and wheelhouse'})...`);
 const res = await e2e.platform.build(app, { platformEnv: env });
-process.stdout.write(plainLog(res.output));
+// The log exactly as bin/build wrote it (colours and real step durations included).
+process.stdout.write(res.output);
 if (!res.success) {
   console.error('\nThe build failed.');
   await e2e.stop();

@@ -6,6 +6,7 @@
  * distributions manifest are appended to [[metadata.dependencies]] (so a build resolves them with no
  * BP_PYTHON_DISTRIBUTIONS). The result is parsed again and compared with the intended document.
  */
+import semver from 'semver';
 import { isDeepStrictEqual } from 'node:util';
 import { isTable, parseToml, type TomlTable } from '../../src/cnb/toml.js';
 import type { Arch, Distribution } from '../../src/python/distributions.js';
@@ -36,6 +37,9 @@ export function readBuildpackInfo(text: string): BuildpackInfo {
   const id = str(bp.id);
   const version = str(bp.version);
   if (!api || !id || !version) throw new Error('buildpack.toml needs api, buildpack.id and buildpack.version');
+  // The Buildpack Registry and pack's `<id>@<version>` references take semantic versions (semver.org), and the
+  // image tag of the package is this version: refuse anything else before packaging.
+  if (semver.valid(version) !== version) throw new Error(`buildpack.version '${version}' is not a semantic version (MAJOR.MINOR.PATCH)`);
   const targets = (Array.isArray(doc.targets) ? doc.targets.filter(isTable) : []).map((t) => ({ os: str(t.os) ?? '', arch: str(t.arch) ?? '' }));
   return {
     api,

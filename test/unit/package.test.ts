@@ -141,6 +141,13 @@ describe('packaging: deterministic tar', () => {
 });
 
 describe('packaging: labels and command line', () => {
+  it('refuses a buildpack version that is not a semantic version (the registry and image tags need one)', () => {
+    expect(readBuildpackInfo(REPO_TOML.replace(/^version = ".*"$/m, 'version = "1.2.3-rc.1"')).version).to.equal('1.2.3-rc.1');
+    for (const bad of ['1.2', 'v1.2.3', '1.2.3.4', 'latest']) {
+      expect(() => readBuildpackInfo(REPO_TOML.replace(/^version = ".*"$/m, `version = "${bad}"`)), bad).to.throw(/not a semantic version/);
+    }
+  });
+
   it('writes the labels as pack does', () => {
     const info = readBuildpackInfo(REPO_TOML);
     const metadata = JSON.parse(buildpackageMetadataLabel(info));
