@@ -1,7 +1,7 @@
 // Helper of bench/python-layer.ts, run with bun (the runtime the buildpack is compiled with): downloads,
 // verifies and unpacks one archive with the buildpack's own code, exactly as the python layer does it, and
 // prints the milliseconds taken. Usage: bun bench/python-layer-unpack.ts <url> <sha256> <dest (must not exist)>
-import { ExtractingSink, stagingDirFor } from '../src/archive.js';
+import { ExtractingSink, stagingDirFor } from '../src/archive/extract.js';
 import { downloadVerified, DEFAULT_DOWNLOAD_OPTIONS } from '../src/download.js';
 import { Logger } from '../src/logger.js';
 

@@ -12,7 +12,7 @@ import type { TomlTable } from '../cnb/toml.js';
 import type { Deps } from '../deps.js';
 import type { Logger } from '../logger.js';
 import { downloadVerified, verifyBundledFile, type DownloadOptions } from '../download.js';
-import { extractTarGz, ExtractingSink, stagingDirFor } from '../archive.js';
+import { extractTarGz, ExtractingSink, stagingDirFor } from '../archive/extract.js';
 import { applyMirror, offlineArchivePath, hasOfflineArchive, type Distribution } from '../python/distributions.js';
 import { cycloneDxJson } from '../sbom.js';
 import { relocateSysconfig } from '../python/relocate.js';

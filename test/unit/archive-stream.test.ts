@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ExtractingSink, extractTarGz, stagingDirFor } from '../../src/archive.js';
+import { ExtractingSink, extractTarGz, stagingDirFor } from '../../src/archive/extract.js';
 import { downloadVerified, DEFAULT_DOWNLOAD_OPTIONS } from '../../src/download.js';
 import { BuildpackError } from '../../src/failure.js';
 import { messageFor } from '../../src/messages.js';

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeTarGz, type TarEntry } from '../helpers/archives.js';
-import { extractTarGz, unsafeEntry } from '../../src/archive.js';
+import { extractTarGz } from '../../src/archive/extract.js';
+import { unsafeEntry } from '../../src/archive/limits.js';
 import { BuildpackError } from '../../src/failure.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'arc-'));
