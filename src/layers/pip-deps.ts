@@ -23,7 +23,7 @@ import { collectRequirementInputs, hashInputs } from '../python/requirements.js'
 import { installedDistributions } from '../python/installed.js';
 import { maskSecrets } from '../secrets.js';
 import type { Settings } from '../settings.js';
-import { cycloneDxJson, pypiPurl } from '../sbom.js';
+import { cycloneDxJson, pypiPurl } from '../cyclonedx.js';
 import type { InstalledPython } from './python.js';
 
 /** What pip installs: requirement files, or the app itself as a project. */

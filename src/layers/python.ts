@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
 import { downloadVerified, verifyBundledFile, type DownloadOptions } from '../download.js';
 import { extractTarGz, ExtractingSink, stagingDirFor } from '../archive/extract.js';
 import { applyMirror, offlineArchivePath, hasOfflineArchive, type Distribution } from '../python/distributions.js';
-import { cycloneDxJson } from '../sbom.js';
+import { cycloneDxJson } from '../cyclonedx.js';
 import { relocateSysconfig } from '../python/relocate.js';
 import { compileLayerBytecode } from '../python/bytecode.js';
 import { maskSecrets } from '../secrets.js';
