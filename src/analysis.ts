@@ -6,7 +6,8 @@
 import type { BuildContext } from './cnb/context.js';
 import type { Env } from './cnb/env.js';
 import type { UserEnv } from './cnb/user-env.js';
-import { checkForbiddenVariables } from './checks.js';
+import type { EnvOrigin } from './causes.js';
+import { checkEnvSize, checkForbiddenVariables, checkPlatformEnv } from './checks.js';
 import { readSettings, type Settings } from './settings.js';
 import { readS2iEnvironment } from './s2i/environment.js';
 
@@ -17,15 +18,21 @@ export interface Analysis {
   settings: Settings;
   /** The env for the tools this build runs, built up as layers are added. */
   env: Env;
+  /** Platform env files whose names are not variable names (not read; the build warns about them). */
+  ignoredPlatformFiles: string[];
 }
 
 /** `nested`: called from the app's .s2i/bin/assemble, whose env the outer build set up and checked. */
 export function analyse(ctx: BuildContext, nested = false): Analysis {
+  const { ignoredFiles } = nested ? { ignoredFiles: [] } : checkPlatformEnv(ctx.userEnv);
   const appEnv = readS2iEnvironment(ctx.appDir);
   const userEnv = ctx.userEnv.withAppSource({ name: '.s2i/environment', values: appEnv });
   if (!nested) checkForbiddenVariables(userEnv);
   const env: Env = {};
   for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v;
   for (const [k, v] of Object.entries(appEnv)) if (!ctx.userEnv.setOnPlatform(k)) env[k] = v;
-  return { appEnv, userEnv, settings: readSettings(userEnv), env };
+  const originOf = (name: string): EnvOrigin =>
+    ctx.userEnv.setOnPlatform(name) ? { kind: 'platform-env-file' } : name in appEnv ? { kind: 's2i-environment', line: undefined } : { kind: 'build-env' };
+  if (!nested) checkEnvSize(env, originOf);
+  return { appEnv, userEnv, settings: readSettings(userEnv), env, ignoredPlatformFiles: ignoredFiles };
 }

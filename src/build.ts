@@ -8,6 +8,7 @@ import { analyse, type Analysis } from './analysis.js';
 import { collectstatic } from './django.js';
 import type { Deps } from './deps.js';
 import { choosePython } from './python/choose.js';
+import { ignoredPlatformEnvFiles } from './messages.js';
 import { installedDistributions } from './python/installed.js';
 import { installPython, type InstalledPython } from './layers/python.js';
 import { preparePipCache } from './layers/pip-cache.js';
@@ -46,6 +47,10 @@ export async function build(ctx: BuildContext, deps: Deps): Promise<void> {
   const { log } = deps;
   const started = deps.clock.now();
   const a = analyse(ctx);
+  if (a.ignoredPlatformFiles.length > 0) {
+    const w = ignoredPlatformEnvFiles(a.ignoredPlatformFiles);
+    log.warning(w.title, w.body);
+  }
   if (Object.keys(a.appEnv).length > 0) log.info(`Read ${Object.keys(a.appEnv).join(', ')} from .s2i/environment`);
   const py = await python(ctx, a, deps);
 

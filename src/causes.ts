@@ -7,10 +7,19 @@
  * and masks credentials when it renders them.
  */
 
+import type { EnvValueProblem } from './cnb/env-value.js';
+
 /** User settings that cannot be used as given. */
 export type SettingsCause =
   /** A variable that would move installs out of the image or swap the interpreter (src/checks.ts). */
-  | { type: 'forbidden-variable'; name: string; why: string };
+  | { type: 'forbidden-variable'; name: string; why: string }
+  /** A variable's value that no program could be started with (src/cnb/env-value.ts says why each is refused). */
+  | { type: 'bad-env-value'; name: string; origin: EnvOrigin; problem: EnvValueProblem }
+  /** The env the build starts its tools with is larger than `limit` bytes; `largest` are its biggest variables. */
+  | { type: 'env-too-large'; bytes: number; limit: number; largest: Array<{ name: string; origin: EnvOrigin; bytes: number }> };
+
+/** Where a variable was set. */
+export type EnvOrigin = { kind: 'platform-env-file' } | { kind: 's2i-environment'; line: number | undefined } | { kind: 'build-env' };
 
 /** Choosing the Python version and archive. */
 export type VersionCause =

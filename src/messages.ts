@@ -4,7 +4,7 @@
  * short title (a finding, printed as `[Error: title]`) and a body that says what happened and what to do,
  * with numbered steps. Text the user supplied is shown with control characters escaped; URLs arrive masked.
  */
-import type { ArchiveCause, Cause, DownloadCause, ManifestProblem, UnreachableIndex } from './causes.js';
+import type { ArchiveCause, Cause, DownloadCause, EnvOrigin, ManifestProblem, UnreachableIndex } from './causes.js';
 import { CnbError, type CnbCause } from './cnb/error.js';
 import { BuildpackError } from './failure.js';
 import { escapeControl } from './secrets.js';
@@ -71,6 +71,16 @@ export function renderCause(c: Cause): Message {
         `The variable ${c.name} is set, but ${c.why}\n\n` +
           `Unset ${c.name} (in the platform env, .s2i/environment or the build env) and build again.\n` +
           `Dependencies are installed into the buildpack's own pip-deps layer; see ${DOCS}.`,
+      );
+    case 'bad-env-value':
+      return renderBadEnvValue(c);
+    case 'env-too-large':
+      return user(
+        'Environment too large',
+        `The variables the build starts pip and Python with take ${c.bytes.toLocaleString('en')} bytes, over the limit of ${c.limit.toLocaleString('en')} bytes ` +
+          `(${kib(c.limit)}): Linux refuses to start a program whose environment and arguments together exceed ARG_MAX (2 MiB with the usual 8 MiB stack).\n` +
+          `The largest:\n${c.largest.map((v) => `  ${shown(v.name, 80)}: ${v.bytes.toLocaleString('en')} bytes, from ${envOrigin(v.origin)}`).join('\n')}\n\n` +
+          steps('Keep large data in a file in the app (or a file the platform mounts) and set the variable to its path.', 'Remove variables the build does not need.'),
       );
 
     // ---- Python version -------------------------------------------------------------------------------------
@@ -239,6 +249,62 @@ export function renderCause(c: Cause): Message {
     case 'internal':
       return internal('Internal buildpack error', `${c.what}: ${escapeControl(c.detail)}\n\n${INTERNAL_ERROR_MESSAGE}`);
   }
+}
+
+/** Where a variable was set, as the user knows it; `name` gives the platform env file's path. */
+function envOrigin(o: EnvOrigin, name?: string): string {
+  switch (o.kind) {
+    case 'platform-env-file':
+      return name === undefined ? 'the platform env' : `the platform env ($CNB_PLATFORM_DIR/env/${name})`;
+    case 's2i-environment':
+      return o.line === undefined ? '.s2i/environment' : `line ${o.line} of .s2i/environment`;
+    case 'build-env':
+      return 'the build environment';
+  }
+}
+
+function renderBadEnvValue(c: Extract<Cause, { type: 'bad-env-value' }>): Message {
+  const name = shown(c.name, 80);
+  const where = envOrigin(c.origin, name);
+  const fixIn = c.origin.kind === 's2i-environment' ? `Fix ${where}` : `Change ${name} where you set it for the build (pack build --env, or your platform's build env)`;
+  switch (c.problem.kind) {
+    case 'nul':
+      return user(
+        `${name} contains a NUL byte`,
+        `The value of ${name}, set in ${where}, has a NUL byte (byte ${c.problem.offset + 1} of the value).\n` +
+          `Environment variables are NUL-terminated strings (POSIX), so no program can be started with this value; nothing was installed.\n\n` +
+          steps(`${fixIn}: remove the NUL byte from the value.`, 'To pass binary data, encode it (base64, for example) and decode it in the app.'),
+      );
+    case 'not-utf8':
+      return user(
+        `${name} is not UTF-8 text`,
+        `The value of ${name}, set in ${where}, has bytes that are not UTF-8 (the first at byte ${c.problem.offset + 1} of the value).\n` +
+          `The buildpack passes variables to pip, Python and the app as UTF-8 text and does not change a value behind your back; nothing was installed.\n\n` +
+          steps(`${fixIn}: write the value as UTF-8${c.origin.kind === 's2i-environment' ? ' (save the file as UTF-8)' : ''}.`, 'To pass binary data, encode it (base64, for example) and decode it in the app.'),
+      );
+    case 'too-long':
+      return user(
+        `${name} is too long`,
+        `${name}, set in ${where}, is ${c.problem.bytes.toLocaleString('en')} bytes long as NAME=value; the limit is ${c.problem.limit.toLocaleString('en')} bytes.\n` +
+          `Linux refuses to start a program with a longer variable (MAX_ARG_STRLEN, 128 KiB with the terminating NUL), so pip, Python and the app could not be started with it; nothing was installed.\n\n` +
+          steps(`${fixIn}: keep large data in a file in the app (or a file the platform mounts) and set ${name} to its path.`),
+      );
+  }
+}
+
+/** The warning for platform env files whose names are not variable names (src/checks.ts checkPlatformEnv). */
+export function ignoredPlatformEnvFiles(files: string[]): { title: string; body: string } {
+  return {
+    title: 'Platform env files not read',
+    body:
+      `These files in the platform env ($CNB_PLATFORM_DIR/env/) do not have variable names, so no setting is read from them: ` +
+      `${files.map((f) => `'${shown(f, 80)}'`).join(', ')}.\n` +
+      `A variable name is made of letters, digits and _, and does not start with a digit (BP_PYTHON_VERSION, not BP-PYTHON-VERSION).`,
+  };
+}
+
+function kib(bytes: number): string {
+  return `${Math.round(bytes / 1024)} KiB`;
 }
 
 function manifestProblem(p: ManifestProblem): string {

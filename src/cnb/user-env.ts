@@ -1,27 +1,53 @@
 /**
  * The user's variables (digest §4): `$CNB_PLATFORM_DIR/env/<NAME>` files, whose contents are the value byte
  * for byte, over the process env (which lacks them when clear-env is true). Further sources (such as the
- * app's .s2i/environment) can be layered under the user's own values with withFallback().
+ * app's .s2i/environment) can be layered under the user's own values with withAppSource().
+ *
+ * A file whose name is not a variable name, or whose value no program could be started with (env-value.ts),
+ * is not used as a variable: it is recorded in platformIssues() for the buildpack to report.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { decodeEnvValue, firstInvalidUtf8, PORTABLE_ENV_NAME, type EnvValueProblem } from './env-value.js';
 
 export type EnvSource = { name: string; values: Record<string, string> };
 
+/** A platform env file the buildpack does not use as a variable. */
+export type PlatformEnvIssue =
+  /**
+   * The file name is not a portable variable name (letters, digits and _, not starting with a digit; see
+   * env-value.ts), so no setting can be read from it. `file` is the name as read (invalid UTF-8 replaced).
+   */
+  | { kind: 'not-a-name'; file: string }
+  /** The value cannot be passed to any program as it is. */
+  | { kind: 'bad-value'; name: string; problem: EnvValueProblem };
+
 export class UserEnv {
-  private constructor(private readonly sources: EnvSource[]) {}
+  private constructor(
+    private readonly sources: EnvSource[],
+    private readonly issues: readonly PlatformEnvIssue[] = [],
+  ) {}
 
   static read(platformDir: string, processEnv: NodeJS.ProcessEnv): UserEnv {
-    return new UserEnv([
-      { name: 'platform', values: readPlatformEnv(platformDir) },
-      { name: 'environment', values: definedOnly(processEnv) },
-    ]);
+    const platform = readPlatformEnv(platformDir);
+    return new UserEnv(
+      [
+        { name: 'platform', values: platform.values },
+        { name: 'environment', values: definedOnly(processEnv) },
+      ],
+      platform.issues,
+    );
   }
 
   /** A new UserEnv that consults `source` right after the user's platform values (before the build env). */
   withAppSource(source: EnvSource): UserEnv {
     const [first, ...rest] = this.sources;
-    return new UserEnv(first?.name === 'platform' ? [first, source, ...rest] : [source, ...this.sources]);
+    return new UserEnv(first?.name === 'platform' ? [first, source, ...rest] : [source, ...this.sources], this.issues);
+  }
+
+  /** Platform env files left out (names sorted as the lifecycle reads them). */
+  platformIssues(): readonly PlatformEnvIssue[] {
+    return this.issues;
   }
 
   /** Whether the user set the variable on the platform (their own value, which wins over the app's files). */
@@ -58,23 +84,35 @@ export class UserEnv {
   }
 }
 
-function readPlatformEnv(platformDir: string): Record<string, string> {
-  const dir = path.join(platformDir, 'env');
-  const out: Record<string, string> = {};
-  let names: string[];
+/** Reads every file of `<platform>/env/` as raw bytes, in name order (lifecycle `eachEnvFile`). */
+function readPlatformEnv(platformDir: string): { values: Record<string, string>; issues: PlatformEnvIssue[] } {
+  const dir = Buffer.from(path.join(platformDir, 'env') + path.sep);
+  const values: Record<string, string> = {};
+  const issues: PlatformEnvIssue[] = [];
+  let names: Buffer[];
   try {
-    names = fs.readdirSync(dir);
+    names = fs.readdirSync(dir, { encoding: 'buffer' }).sort(Buffer.compare);
   } catch {
-    return out;
+    return { values, issues };
   }
-  for (const name of names) {
+  for (const rawName of names) {
+    let raw: Buffer;
     try {
-      out[name] = fs.readFileSync(path.join(dir, name), 'utf8');
+      // a directory (such as a Kubernetes volume's ..data) or an unreadable entry is not a variable
+      raw = fs.readFileSync(Buffer.concat([dir, rawName]));
     } catch {
-      // a directory or unreadable entry is not a variable
+      continue;
     }
+    const name = rawName.toString('utf8');
+    if (firstInvalidUtf8(rawName) >= 0 || !PORTABLE_ENV_NAME.test(name)) {
+      issues.push({ kind: 'not-a-name', file: name });
+      continue;
+    }
+    const decoded = decodeEnvValue(name, raw);
+    if (decoded.ok) values[name] = decoded.value;
+    else issues.push({ kind: 'bad-value', name, problem: decoded.problem });
   }
-  return out;
+  return { values, issues };
 }
 
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {

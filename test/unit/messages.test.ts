@@ -17,6 +17,11 @@ const URL = 'https://****@files.example.com/python.tar.gz';
 
 const EVERY_CAUSE: Table<Cause> = {
   'forbidden-variable': { type: 'forbidden-variable', name: 'PIP_TARGET', why: 'it makes pip install into that folder instead of the pip-deps layer.' },
+  'bad-env-value': { type: 'bad-env-value', name: 'SECRET_KEY', origin: { kind: 's2i-environment', line: 3 }, problem: { kind: 'nul', offset: 7 } },
+  'env-too-large': {
+    type: 'env-too-large', bytes: 1_200_000, limit: 1024 * 1024,
+    largest: [{ name: 'CERTS', origin: { kind: 'platform-env-file' }, bytes: 120_000 }, { name: 'BLOB', origin: { kind: 's2i-environment', line: undefined }, bytes: 100_000 }, { name: 'PATH', origin: { kind: 'build-env' }, bytes: 200 }],
+  },
   'bad-python-version-file': { type: 'bad-python-version-file', line: 'system' },
   'bad-runtime-txt': { type: 'bad-runtime-txt', text: 'python-three\x1b]0;owned\x07' },
   'bad-pyproject-toml': { type: 'bad-pyproject-toml', detail: 'Unexpected character at row 1, col 9' },
