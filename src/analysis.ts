@@ -4,7 +4,7 @@
  * inputs fails here, before any layer is touched.
  */
 import type { BuildContext } from './cnb/context.js';
-import type { Env } from './cnb/env.js';
+import { emptyEnv, type Env } from './cnb/env.js';
 import type { UserEnv } from './cnb/user-env.js';
 import type { EnvOrigin } from './causes.js';
 import { checkEnvSize, checkForbiddenVariables, checkPlatformEnv } from './checks.js';
@@ -28,11 +28,11 @@ export function analyse(ctx: BuildContext, nested = false): Analysis {
   const appEnv = readS2iEnvironment(ctx.appDir);
   const userEnv = ctx.userEnv.withAppSource({ name: '.s2i/environment', values: appEnv });
   if (!nested) checkForbiddenVariables(userEnv);
-  const env: Env = {};
+  const env = emptyEnv();
   for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v;
   for (const [k, v] of Object.entries(appEnv)) if (!ctx.userEnv.setOnPlatform(k)) env[k] = v;
   const originOf = (name: string): EnvOrigin =>
-    ctx.userEnv.setOnPlatform(name) ? { kind: 'platform-env-file' } : name in appEnv ? { kind: 's2i-environment', line: undefined } : { kind: 'build-env' };
+    ctx.userEnv.setOnPlatform(name) ? { kind: 'platform-env-file' } : Object.hasOwn(appEnv, name) ? { kind: 's2i-environment', line: undefined } : { kind: 'build-env' };
   if (!nested) checkEnvSize(env, originOf);
   return { appEnv, userEnv, settings: readSettings(userEnv), env, ignoredPlatformFiles: ignoredFiles };
 }

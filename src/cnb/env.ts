@@ -9,6 +9,14 @@ import { isNotFound } from './toml.js';
 
 export type Env = Record<string, string>;
 
+/**
+ * An empty Env with no prototype: every POSIX name is an own key, so `constructor` or `toString` are never
+ * taken for set variables, and `__proto__` is kept as a variable instead of being swallowed by the setter.
+ */
+export function emptyEnv(): Env {
+  return Object.create(null) as Env;
+}
+
 /** Where a modification applies: env/ (all), env.build/, env.launch/, or env.launch/<type>/. */
 export type Scope = { kind: 'all' } | { kind: 'build' } | { kind: 'launch' } | { kind: 'process'; type: ProcessType };
 export const Scope = {

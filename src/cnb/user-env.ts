@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { emptyEnv } from './env.js';
 import { decodeEnvValue, firstInvalidUtf8, PORTABLE_ENV_NAME, type EnvValueProblem } from './env-value.js';
 
 export type EnvSource = { name: string; values: Record<string, string> };
@@ -52,13 +53,13 @@ export class UserEnv {
 
   /** Whether the user set the variable on the platform (their own value, which wins over the app's files). */
   setOnPlatform(name: string): boolean {
-    return this.sources[0]?.name === 'platform' && this.sources[0].values[name] !== undefined;
+    return this.sources[0]?.name === 'platform' && own(this.sources[0].values, name) !== undefined;
   }
 
   /** The value verbatim, as the user wrote it (a file may end with a newline). */
   raw(name: string): string | undefined {
     for (const s of this.sources) {
-      const v = s.values[name];
+      const v = own(s.values, name);
       if (v !== undefined) return v;
     }
     return undefined;
@@ -78,16 +79,21 @@ export class UserEnv {
 
   /** Every name with a value, first source winning. */
   entries(): Record<string, string> {
-    const out: Record<string, string> = {};
+    const out = emptyEnv();
     for (const s of [...this.sources].reverse()) Object.assign(out, s.values);
     return out;
   }
 }
 
+/** A variable's own value: names such as `constructor` are variables, not Object.prototype's members. */
+function own(values: Record<string, string>, name: string): string | undefined {
+  return Object.hasOwn(values, name) ? values[name] : undefined;
+}
+
 /** Reads every file of `<platform>/env/` as raw bytes, in name order (lifecycle `eachEnvFile`). */
 function readPlatformEnv(platformDir: string): { values: Record<string, string>; issues: PlatformEnvIssue[] } {
   const dir = Buffer.from(path.join(platformDir, 'env') + path.sep);
-  const values: Record<string, string> = {};
+  const values = emptyEnv();
   const issues: PlatformEnvIssue[] = [];
   let names: Buffer[];
   try {
@@ -116,7 +122,7 @@ function readPlatformEnv(platformDir: string): { values: Record<string, string>;
 }
 
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = emptyEnv();
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
 }

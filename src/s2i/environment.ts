@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { emptyEnv } from '../cnb/env.js';
 import { decodeEnvValue, PORTABLE_ENV_NAME } from '../cnb/env-value.js';
 import { BuildpackError } from '../failure.js';
 
@@ -18,7 +19,7 @@ const EQUALS = 0x3d;
 
 export function parseS2iEnvironment(content: string | Uint8Array): Record<string, string> {
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content.buffer, content.byteOffset, content.length);
-  const out: Record<string, string> = {};
+  const out = emptyEnv();
   let start = 0;
   for (let lineNo = 1; start <= bytes.length; lineNo++) {
     const nl = bytes.indexOf(NEWLINE, start);
@@ -45,7 +46,7 @@ export function readS2iEnvironment(appDir: string): Record<string, string> {
   try {
     content = fs.readFileSync(path.join(appDir, '.s2i', 'environment'));
   } catch {
-    return {};
+    return emptyEnv();
   }
   return parseS2iEnvironment(content);
 }

@@ -7,14 +7,32 @@ import fc from 'fast-check';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { BuildContext } from '../../src/cnb/context.js';
 import { BuildpackError } from '../../src/failure.js';
 import { renderCause } from '../../src/messages.js';
 import { parsePythonVersionFile, parseRuntimeTxt, readVersionRequest, toSpecifier } from '../../src/python/version-request.js';
 import { parseManifest, resolveDistribution, type Distribution } from '../../src/python/distributions.js';
-import { parseS2iEnvironment } from '../../src/s2i/environment.js';
+import { parseS2iEnvironment, readS2iEnvironment } from '../../src/s2i/environment.js';
+import { analyse } from '../../src/analysis.js';
+import { checkPlatformEnv } from '../../src/checks.js';
+import { MAX_ENV_ENTRY_BYTES } from '../../src/cnb/env-value.js';
+import { Layers } from '../../src/cnb/layers.js';
+import { UserEnv } from '../../src/cnb/user-env.js';
 import { collectRequirementInputs, hashInputs } from '../../src/python/requirements.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5000);
+
+/** A build context over `root`/app and `root`/platform, for the readers analyse() runs before any layer. */
+function fuzzContext(root: string): BuildContext {
+  const appDir = path.join(root, 'app');
+  const platformDir = path.join(root, 'platform');
+  fs.mkdirSync(appDir, { recursive: true });
+  return {
+    appDir, buildpackDir: root, platformDir, target: { os: 'linux', arch: 'amd64' },
+    buildpack: { api: '0.10', id: 'ausnimbus/python', version: '0.1.0', metadata: {} },
+    userEnv: UserEnv.read(platformDir, {}), env: { PATH: '/usr/bin:/bin' }, layers: new Layers(path.join(root, 'layers')), buildpackPlanPath: undefined,
+  };
+}
 const counts: Record<string, number> = {};
 
 /** Runs `fn`; anything thrown must be a BuildpackError whose cause renders as a user error with a title and a body. */
@@ -96,6 +114,78 @@ describe('fuzz: parsers of user input', () => {
     fc.assert(fc.property(fc.array(line, { maxLength: 8 }), (lines) => {
       userErrorOrResult('s2i-environment', () => parseS2iEnvironment(lines.join(fc.sample(fc.constantFrom('\n', '\r\n'), 1)[0] ?? '\n')));
     }), { numRuns: RUNS });
+  });
+
+  /** `n` bytes of `byte`, printed short in a counterexample. */
+  const filler = (n: number, byte: number): Buffer => Object.assign(Buffer.alloc(n, byte), { [fc.toStringMethod]: () => `Buffer.alloc(${n}, ${byte})` });
+  /** Bytes of a variable's value: text, NUL, CR, invalid UTF-8, and lengths around the 128 KiB limit. */
+  const valueBytes = fc.oneof(
+    { weight: 4, arbitrary: fc.uint8Array({ maxLength: 24 }) },
+    { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 24 }).map((t) => Buffer.from(t)) },
+    { weight: 2, arbitrary: fc.constantFrom(...['a\0b', '\r', 'x\r\n', '\0', 'caf\xe9', '\xff\xfe', '\xed\xa0\x80', '\xc0\x80'].map((t) => Buffer.from(t, 'latin1'))) },
+    { weight: 1, arbitrary: fc.integer({ min: MAX_ENV_ENTRY_BYTES - 40, max: MAX_ENV_ENTRY_BYTES + 8 }).map((n) => filler(n, 0x61)) },
+    { weight: 1, arbitrary: fc.constant(filler(300_000, 0x7a)) },
+  );
+  /** Variable names: valid ones, and what else a file or a line may start with. */
+  const nameText = fc.oneof(
+    fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/),
+    fc.constantFrom('BP-PYTHON-VERSION', '1ST', '.gitkeep', '..data', 'A B', 'CNB_X', 'PIP_INDEX_URL', 'A=B', 'é', ' A', '__proto__', 'constructor', 'toString'),
+    fc.string({ minLength: 1, maxLength: 8 }),
+  );
+  /** Every value returned is one a program can be started with. */
+  const startable = (values: Record<string, string>): void => {
+    for (const [k, v] of Object.entries(values)) {
+      expect(v, k).to.not.include('\0');
+      expect(Buffer.byteLength(`${k}=${v}`), k).to.be.at.most(MAX_ENV_ENTRY_BYTES);
+      expect(v, k).to.not.include('\ufffd');
+    }
+  };
+
+  it('.s2i/environment as bytes (NUL, CR, invalid UTF-8, very long values, odd names), read from the file and through analyse', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-s2i-env-'));
+    const ctx = fuzzContext(root);
+    fs.mkdirSync(path.join(ctx.appDir, '.s2i'));
+    const line = fc.oneof(
+      fc.tuple(nameText, valueBytes).map(([n, v]) => Buffer.concat([Buffer.from(`${n}=`), v])),
+      fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b)),
+      fc.constantFrom('# comment \xff\0', '', '  ', '=v', 'export A=1').map((t) => Buffer.from(t, 'latin1')),
+    );
+    fc.assert(fc.property(fc.array(line, { maxLength: 6 }), fc.constantFrom('\n', '\r\n'), (lines, eol) => {
+      const bytes = Buffer.concat(lines.flatMap((l) => [l, Buffer.from(eol)]));
+      fs.writeFileSync(path.join(ctx.appDir, '.s2i', 'environment'), bytes);
+      userErrorOrResult('s2i-environment-bytes', () => {
+        startable(readS2iEnvironment(ctx.appDir));
+        startable(parseS2iEnvironment(bytes));
+        analyse(ctx);
+      });
+    }), { numRuns: Math.min(RUNS, 1000) });
+  });
+
+  it('platform env files as bytes (NUL, CR, invalid UTF-8, very long values, odd and non-UTF-8 names), through the reader and analyse', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-platform-env-'));
+    const envDir = path.join(root, 'platform', 'env');
+    const fileName = fc.oneof(
+      nameText.filter((n) => n !== '.' && n !== '..' && !n.includes('/') && !n.includes('\0')).map((n) => Buffer.from(n)),
+      fc.uint8Array({ minLength: 1, maxLength: 6 }).map((b) => Buffer.from(b.map((c) => (c === 0 || c === 0x2f ? 0x41 : c)))).filter((b) => !['.', '..'].includes(b.toString('latin1'))),
+    );
+    fc.assert(fc.property(fc.array(fc.tuple(fileName, valueBytes), { maxLength: 5 }), (files) => {
+      fs.rmSync(envDir, { recursive: true, force: true });
+      fs.mkdirSync(envDir, { recursive: true });
+      for (const [name, value] of files) fs.writeFileSync(Buffer.concat([Buffer.from(`${envDir}/`), name]), value);
+      userErrorOrResult('platform-env', () => {
+        const userEnv = UserEnv.read(path.join(root, 'platform'), {});
+        const platformValues: Record<string, string> = {};
+        for (const [name, value] of files) {
+          const v = userEnv.raw(name.toString('utf8'));
+          if (v !== undefined) platformValues[name.toString('utf8')] = v;
+          if (v !== undefined) expect(Buffer.from(v).equals(fs.readFileSync(Buffer.concat([Buffer.from(`${envDir}/`), name]))), 'byte for byte').to.equal(true);
+          void value;
+        }
+        startable(platformValues);
+        checkPlatformEnv(userEnv);
+        analyse({ ...fuzzContext(root), userEnv });
+      });
+    }), { numRuns: Math.min(RUNS, 1000) });
   });
 
   it('requirement files with includes and local paths', () => {
