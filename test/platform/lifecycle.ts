@@ -60,8 +60,11 @@ export type AppFiles = Record<string, AppFile>;
 
 /** Options shared by detect and build. */
 export interface PhaseOptions {
-  /** User variables, written to `<platform>/env/<NAME>` without a trailing newline. */
-  platformEnv?: Record<string, string>;
+  /**
+   * User variables, written to `<platform>/env/<NAME>` without a trailing newline. A Buffer is written byte for
+   * byte (a value that is not UTF-8); the process env then gets it decoded as UTF-8, as Node can only pass text.
+   */
+  platformEnv?: Record<string, string | Buffer>;
   /** Extra files under the platform dir (path relative to it, e.g. `bindings/x/type`). */
   platformFiles?: Record<string, string>;
   /** Operator variables: files in `<build-config>/env/` (names may carry suffixes). */
