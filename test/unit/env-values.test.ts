@@ -39,7 +39,6 @@ function contextWith(opts: { s2i?: string | Buffer; platform?: Record<string, st
     userEnv: UserEnv.read(platformDir, env),
     env,
     layers: new Layers(path.join(root, 'layers')),
-    buildpackPlanPath: undefined,
   };
 }
 
@@ -166,10 +165,10 @@ describe('env values', () => {
     });
 
     it('platform env files without a variable name are not read, and are returned for a warning', () => {
-      const a = analyse(contextWith({ platform: { 'BP-PYTHON-VERSION': '3.12', BP_LOG_LEVEL: 'DEBUG' } }));
+      const a = analyse(contextWith({ platform: { 'BP-PYTHON-VERSION': '3.12', PIP_UPGRADE: 'TRUE' } }));
       expect(a.ignoredPlatformFiles).to.deep.equal(['BP-PYTHON-VERSION']);
       expect(a.settings.pythonVersion).to.equal(undefined);
-      expect(a.settings.debug).to.equal(true);
+      expect(a.settings.pipUpgrade).to.equal(true);
       const w = ignoredPlatformEnvFiles(a.ignoredPlatformFiles);
       expect(w.body).to.contain("'BP-PYTHON-VERSION'").and.contain('letters, digits and _');
     });

@@ -30,7 +30,7 @@ function fuzzContext(root: string): BuildContext {
   return {
     appDir, buildpackDir: root, platformDir, target: { os: 'linux', arch: 'amd64' },
     buildpack: { api: '0.10', id: 'ausnimbus/python', version: '0.1.0', metadata: {} },
-    userEnv: UserEnv.read(platformDir, {}), env: { PATH: '/usr/bin:/bin' }, layers: new Layers(path.join(root, 'layers')), buildpackPlanPath: undefined,
+    userEnv: UserEnv.read(platformDir, {}), env: { PATH: '/usr/bin:/bin' }, layers: new Layers(path.join(root, 'layers')),
   };
 }
 const counts: Record<string, number> = {};
