@@ -30,7 +30,7 @@ async function python(ctx: BuildContext, a: Analysis, deps: Deps): Promise<Insta
  */
 async function defaultSteps(ctx: BuildContext, a: Analysis, py: InstalledPython, deps: Deps, withinCustomAssemble = false): Promise<void> {
   deps.log.header('Installing dependencies');
-  const pipCache = await preparePipCache(ctx);
+  const pipCache = await preparePipCache(ctx, deps.log);
   const pipDeps = await installDependencies(ctx, a.env, py, a.settings, pipCache, deps, { withinCustomAssemble });
   await collectstatic({
     appDir: ctx.appDir,
