@@ -91,7 +91,11 @@ export function cacheInvalidationReasons(cached: PipDepsLayerMetadata, next: Pip
   return (Object.keys(COMPARATORS) as Array<keyof PipDepsLayerMetadata>).filter((k) => cached[k] !== next[k]).map((k) => COMPARATORS[k]);
 }
 
-function parseMetadata(raw: TomlTable): PipDepsLayerMetadata | undefined {
+/** The reason a layer filled by the app's .s2i/bin/assemble is discarded by a build with the default steps. */
+const CUSTOM_ASSEMBLE_REASON = "The layer was filled by the app's .s2i/bin/assemble (what a custom script installs cannot be keyed)";
+
+function parseMetadata(raw: TomlTable): PipDepsLayerMetadata | typeof CUSTOM_ASSEMBLE_METADATA | undefined {
+  if (raw.assemble === CUSTOM_ASSEMBLE_METADATA.assemble) return CUSTOM_ASSEMBLE_METADATA;
   const keys = Object.keys(COMPARATORS) as Array<keyof PipDepsLayerMetadata>;
   if (!keys.every((k) => typeof raw[k] === 'string')) return undefined;
   return Object.fromEntries(keys.map((k) => [k, raw[k] as string])) as unknown as PipDepsLayerMetadata;
@@ -163,7 +167,7 @@ export async function installDependencies(
       launch: true,
       parseMetadata,
       onRestored: (cached) => {
-        const reasons = cacheInvalidationReasons(cached, next);
+        const reasons = 'assemble' in cached ? [CUSTOM_ASSEMBLE_REASON] : cacheInvalidationReasons(cached, next);
         return reasons.length === 0 ? { action: 'keep', cause: reasons } : { action: 'delete', cause: reasons };
       },
     });
@@ -175,6 +179,8 @@ export async function installDependencies(
     if (state.cause.kind === 'rejected') {
       log.info('Discarding cached dependencies since:');
       for (const r of state.cause.cause) log.detail(`- ${r}`);
+    } else if (state.cause.kind === 'invalid-metadata') {
+      log.info("Discarding cached dependencies since their layer metadata can't be parsed");
     }
     const pipEnv: Env = { ...layerEnv.apply('build', env), ...settings.pipVariables, PIP_CACHE_DIR: pipCacheDir, ...PIP_RUN_ENV };
     delete pipEnv.PYTHONPATH; // the build uses only its own packages

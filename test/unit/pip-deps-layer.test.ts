@@ -1,0 +1,199 @@
+/**
+ * The pip-deps layer's cache decisions (src/layers/pip-deps.ts installDependencies) on a real layers dir with
+ * the real src/cnb/layers.ts: each part of the key that discards a restored layer, with the lines the user
+ * reads; a kept layer left as it was with pip not run; and a failed pip run leaving nothing a later build
+ * would trust. pip is the recording executor: a successful "install" writes a distribution into the
+ * PYTHONUSERBASE it was given, as pip's user scheme would.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Execution } from '../../src/deps.js';
+import { installDependencies } from '../../src/layers/pip-deps.js';
+import type { InstalledPython } from '../../src/layers/python.js';
+import { readSettings } from '../../src/settings.js';
+import { TempBuild, type ContextOptions } from '../fakes/context.js';
+import { fakeDeps, type FakeDeps } from '../fakes/deps.js';
+import { exit, io, ok, type ScriptStep } from '../fakes/executor.js';
+import { rejectedCause } from '../fakes/thrown.js';
+import { layerToml, restoreLayer, snapshot } from '../helpers/layers.js';
+
+const PYTHON: InstalledPython = { version: '3.12.7', sha256: 'a'.repeat(64), layerPath: '/layers/python', python: '/layers/python/bin/python' };
+const PIP_CACHE = '/layers/pip-cache';
+
+/** What `pip install --user` leaves under PYTHONUSERBASE: a distribution's metadata and a console script. */
+function installs(name: string, version: string): (e: Execution) => void {
+  return (e) => {
+    const base = e.env.PYTHONUSERBASE as string;
+    const info = path.join(base, 'lib', 'python3.12', 'site-packages', `${name}-${version}.dist-info`);
+    fs.mkdirSync(info, { recursive: true });
+    fs.writeFileSync(path.join(info, 'METADATA'), `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`);
+    fs.mkdirSync(path.join(base, 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(base, 'bin', name), '#!/bin/sh\n', { mode: 0o755 });
+  };
+}
+const pipOk = (): ScriptStep => ok('Successfully installed flask-3.0.0\n', installs('flask', '3.0.0'));
+
+interface BuildInputs {
+  ctx?: ContextOptions;
+  python?: InstalledPython;
+  withinCustomAssemble?: boolean;
+}
+
+describe('pip-deps layer: cache decisions', () => {
+  let b: TempBuild;
+  beforeEach(() => {
+    b = new TempBuild();
+    b.writeApp({ 'requirements.txt': 'flask==3.0.0\n' });
+  });
+  afterEach(() => b.cleanup());
+
+  async function build(inputs: BuildInputs = {}, script: ScriptStep[] = [pipOk()]): Promise<FakeDeps> {
+    const f = fakeDeps(script);
+    const ctx = b.context(inputs.ctx);
+    await installDependencies(ctx, { PATH: '/usr/bin:/bin' }, inputs.python ?? PYTHON, readSettings(ctx.userEnv), PIP_CACHE, f.deps, {
+      withinCustomAssemble: inputs.withinCustomAssemble,
+    });
+    return f;
+  }
+
+  /** A first build, restored by the lifecycle for the next one, with a file the next build must keep or drop. */
+  async function cached(inputs: BuildInputs = {}): Promise<void> {
+    await build(inputs);
+    restoreLayer(b.layersDir, 'pip-deps');
+    fs.writeFileSync(path.join(b.layerPath('pip-deps'), 'from-the-previous-build'), '');
+  }
+
+  /** pip ran once more, into a layer emptied first, and the layer now describes this build. */
+  function expectReinstalled(f: FakeDeps, previousMetadata: unknown): void {
+    expect(f.exec.executions.map((e) => e.args.slice(0, 3)), 'pip runs').to.deep.equal([['-m', 'pip', 'install']]);
+    expect(fs.existsSync(path.join(b.layerPath('pip-deps'), 'from-the-previous-build'))).to.equal(false);
+    const toml = layerToml(b.layersDir, 'pip-deps');
+    expect(toml?.types).to.deep.equal({ build: true, launch: true, cache: true });
+    expect(toml?.metadata).to.not.deep.equal(previousMetadata);
+  }
+
+  it('keeps an unchanged layer: contents untouched and pip not run', async () => {
+    await cached();
+    const before = snapshot(b.layerPath('pip-deps'));
+    const metadata = layerToml(b.layersDir, 'pip-deps')?.metadata;
+    const f = await build({}, []);
+    expect(f.log.stdout).to.equal('- Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)\n');
+    expect(f.log.stderr).to.equal('');
+    expect(f.exec.executions).to.deep.equal([]);
+    expect(snapshot(b.layerPath('pip-deps'))).to.deep.equal(before);
+    expect(layerToml(b.layersDir, 'pip-deps')).to.deep.equal({ types: { build: true, launch: true, cache: true }, metadata });
+  });
+
+  it('keeps the layer when only the credentials in a PIP_* URL changed (a rotated token installs the same)', async () => {
+    await cached({ ctx: { processEnv: { PIP_INDEX_URL: 'https://ci:old-token@pypi.internal/simple' } } });
+    const f = await build({ ctx: { processEnv: { PIP_INDEX_URL: 'https://ci:new-token@pypi.internal/simple' } } }, []);
+    expect(f.log.lines).to.deep.equal(['- Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)']);
+    expect(f.exec.executions).to.deep.equal([]);
+  });
+
+  const REASONS: Array<{ what: string; first?: BuildInputs; change?: () => void; next?: BuildInputs; reason: string }> = [
+    { what: 'requirements.txt changed', change: () => b.writeApp({ 'requirements.txt': 'flask==3.0.1\n' }), reason: 'The requirements (or the files they include) have changed' },
+    { what: 'the Python version changed', next: { python: { ...PYTHON, version: '3.12.8' } }, reason: 'The Python version or build has changed' },
+    { what: 'the Python archive changed (same version)', next: { python: { ...PYTHON, sha256: 'b'.repeat(64) } }, reason: 'The Python version or build has changed' },
+    { what: 'a PIP_* variable was added', next: { ctx: { processEnv: { PIP_INDEX_URL: 'https://pypi.internal/simple' } } }, reason: 'The pip settings (PIP_* variables) have changed' },
+    { what: 'a PIP_* value changed', first: { ctx: { processEnv: { PIP_NO_BINARY: ':none:' } } }, next: { ctx: { processEnv: { PIP_NO_BINARY: ':all:' } } }, reason: 'The pip settings (PIP_* variables) have changed' },
+    { what: 'the index host changed behind the same credentials', first: { ctx: { processEnv: { PIP_INDEX_URL: 'https://ci:t@a.internal/simple' } } }, next: { ctx: { processEnv: { PIP_INDEX_URL: 'https://ci:t@b.internal/simple' } } }, reason: 'The pip settings (PIP_* variables) have changed' },
+    { what: 'the architecture changed', first: { ctx: { arch: 'arm64' } }, reason: 'The architecture has changed' },
+    { what: 'the buildpack version changed', first: { ctx: { buildpackVersion: '0.0.9' } }, reason: 'The buildpack version has changed' },
+  ];
+  for (const r of REASONS) {
+    it(`discards the layer when ${r.what}, and says so`, async () => {
+      await cached(r.first);
+      const previous = layerToml(b.layersDir, 'pip-deps')?.metadata;
+      r.change?.();
+      const f = await build(r.next);
+      expect(f.log.block('- Discarding cached')).to.deep.equal(['- Discarding cached dependencies since:', `  - ${r.reason}`]);
+      expect(f.log.stderr).to.equal('');
+      expectReinstalled(f, previous);
+    });
+  }
+
+  it('discards the layer when PIP_UPGRADE is turned on, and runs the upgrade before the install', async () => {
+    await cached();
+    const f = await build({ ctx: { processEnv: { PIP_UPGRADE: 'TRUE' } } }, [ok(), pipOk()]);
+    expect(f.log.block('- Discarding cached')).to.deep.equal(['- Discarding cached dependencies since:', '  - The pip settings (PIP_* variables) have changed']);
+    expect(f.exec.executions.map((e) => e.args.slice(-3))).to.deep.equal([['pip', 'setuptools', 'wheel'], ['--no-warn-script-location', '-r', 'requirements.txt']]);
+  });
+
+  it('lists every reason at once, in a fixed order', async () => {
+    await cached({ ctx: { arch: 'arm64', buildpackVersion: '0.0.9' } });
+    b.writeApp({ 'requirements.txt': 'flask==3.0.1\n' });
+    const f = await build({ python: { ...PYTHON, version: '3.12.8' }, ctx: { processEnv: { PIP_INDEX_URL: 'https://pypi.internal/simple' } } });
+    expect(f.log.block('- Discarding cached')).to.deep.equal([
+      '- Discarding cached dependencies since:',
+      '  - The requirements (or the files they include) have changed',
+      '  - The Python version or build has changed',
+      '  - The pip settings (PIP_* variables) have changed',
+      '  - The architecture has changed',
+      '  - The buildpack version has changed',
+    ]);
+  });
+
+  it("never reuses a layer filled by the app's .s2i/bin/assemble, even with the same inputs", async () => {
+    await cached({ withinCustomAssemble: true });
+    expect(layerToml(b.layersDir, 'pip-deps')?.metadata).to.deep.equal({ assemble: 'custom' });
+    const f = await build();
+    expect(f.log.block('- Discarding cached')).to.deep.equal([
+      '- Discarding cached dependencies since:',
+      "  - The layer was filled by the app's .s2i/bin/assemble (what a custom script installs cannot be keyed)",
+    ]);
+    expectReinstalled(f, { assemble: 'custom' });
+  });
+
+  for (const [what, metadata] of [
+    ['a field of the wrong type', '[metadata]\ninputs = 1\npython = "x"\npipSettings = "x"\narch = "amd64"\nbuildpackVersion = "0.1.0"\n'],
+    ['a missing field', '[metadata]\ninputs = "x"\npython = "x"\narch = "amd64"\nbuildpackVersion = "0.1.0"\n'],
+    ['no [metadata] at all', ''],
+  ] as const) {
+    it(`discards a layer whose metadata cannot be parsed (${what})`, async () => {
+      await cached();
+      fs.writeFileSync(b.tomlPath('pip-deps'), metadata);
+      const f = await build();
+      expect(f.log.lines[0]).to.equal("- Discarding cached dependencies since their layer metadata can't be parsed");
+      expectReinstalled(f, undefined);
+    });
+  }
+});
+
+describe('pip-deps layer: a failed pip run leaves nothing behind', () => {
+  let b: TempBuild;
+  beforeEach(() => {
+    b = new TempBuild();
+    b.writeApp({ 'requirements.txt': 'flask==3.0.0\nnope==1\n' });
+  });
+  afterEach(() => b.cleanup());
+
+  /** pip got as far as writing one distribution into the layer before it failed. */
+  const halfway = installs('flask', '3.0.0');
+  const CASES: Array<{ what: string; env?: Record<string, string>; script: ScriptStep[]; cause: string }> = [
+    { what: 'pip install exits 1', script: [exit(1, 'ERROR: No matching distribution found for nope==1\n', halfway)], cause: 'pip-install-failed' },
+    { what: 'the PIP_UPGRADE step exits 1', env: { PIP_UPGRADE: '1' }, script: [exit(1, 'ERROR: could not upgrade\n', halfway)], cause: 'pip-upgrade-failed' },
+    { what: 'pip install fails after the upgrade', env: { PIP_UPGRADE: '1' }, script: [ok('', halfway), exit(1, 'ERROR: No matching distribution found for nope==1\n')], cause: 'pip-install-failed' },
+    { what: 'the interpreter cannot be started', script: [io('spawn /layers/python/bin/python ENOENT')], cause: 'pip-command-io' },
+  ];
+  for (const c of CASES) {
+    for (const previous of [false, true]) {
+      it(`${c.what}${previous ? ', over a discarded layer' : ''}: no pip-deps.toml, no contents, no SBOM`, async () => {
+        if (previous) {
+          b.writeApp({ 'requirements.txt': 'six==1.16.0\n' });
+          const ctx = b.context();
+          await installDependencies(ctx, {}, PYTHON, readSettings(ctx.userEnv), PIP_CACHE, fakeDeps([ok('', installs('six', '1.16.0'))]).deps);
+          restoreLayer(b.layersDir, 'pip-deps');
+          b.writeApp({ 'requirements.txt': 'flask==3.0.0\nnope==1\n' });
+        }
+        const f = fakeDeps(c.script);
+        const ctx = b.context({ processEnv: c.env });
+        const cause = await rejectedCause(installDependencies(ctx, {}, PYTHON, readSettings(ctx.userEnv), PIP_CACHE, f.deps));
+        expect(cause.type).to.equal(c.cause);
+        expect(f.exec.executions).to.have.length(c.script.length);
+        expect(fs.readdirSync(b.layersDir)).to.deep.equal([]);
+      });
+    }
+  }
+});
