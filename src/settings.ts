@@ -1,6 +1,7 @@
 /**
  * Every user setting the buildpack reads at build, in one place: name, meaning and default. Values come from
- * the user's variables (platform env files first, then the build env, then .s2i/environment).
+ * the user's variables: platform env files first, then the app's .s2i/environment, then the build's process
+ * env (src/cnb/user-env.ts withAppSource).
  */
 import type { UserEnv } from './cnb/user-env.js';
 import { DEFAULT_DOWNLOAD_OPTIONS, type DownloadOptions } from './download.js';

@@ -1,0 +1,161 @@
+/**
+ * Every setting read at build (src/settings.ts readSettings), through the user's variables as a build sees
+ * them (src/analysis.ts analyse: src/cnb/user-env.ts over the platform's env files, the app's
+ * .s2i/environment and the build's process env): defaults, flags, trimming, which name and which source wins.
+ */
+import { expect } from 'chai';
+import { analyse } from '../../src/analysis.js';
+import { DEFAULT_DOWNLOAD_OPTIONS } from '../../src/download.js';
+import type { Settings } from '../../src/settings.js';
+import { TempBuild } from '../fakes/context.js';
+
+interface Sources {
+  /** `$CNB_PLATFORM_DIR/env/<NAME>` files (pack --env, kpack, Tekton), contents verbatim. */
+  platform?: Record<string, string>;
+  /** The app's .s2i/environment, as its text. */
+  s2i?: string;
+  /** The build's process env. */
+  process?: Record<string, string>;
+}
+
+describe('settings', () => {
+  let b: TempBuild;
+  beforeEach(() => {
+    b = new TempBuild();
+  });
+  afterEach(() => b.cleanup());
+
+  function settings(s: Sources): Settings {
+    if (s.platform) b.writePlatformEnv(s.platform);
+    if (s.s2i !== undefined) b.writeApp({ '.s2i/environment': s.s2i });
+    return analyse(b.context({ processEnv: s.process ?? {} })).settings;
+  }
+
+  const DEFAULTS: Settings = {
+    pythonVersion: undefined,
+    pythonDistributions: undefined,
+    dependencyMirror: undefined,
+    download: DEFAULT_DOWNLOAD_OPTIONS,
+    pipUpgrade: false,
+    pipRequirements: undefined,
+    pipVariables: {},
+    appRun: undefined,
+    gunicornAppModule: undefined,
+    gunicornConfig: undefined,
+    disableCollectstatic: false,
+  };
+
+  it('defaults when nothing is set, and a 30 s download timeout', () => {
+    expect(settings({ process: { PATH: '/usr/bin:/bin', HOME: '/home/cnb' } })).to.deep.equal(DEFAULTS);
+    expect(DEFAULTS.download.timeoutSeconds).to.equal(30);
+  });
+
+  it('every variable, from platform files ending with a newline: values trimmed, PIP_* values only lose that newline (pip reads them as they are)', () => {
+    const platform = {
+      BP_PYTHON_VERSION: '3.12\n',
+      BP_PYTHON_DISTRIBUTIONS: ' manifests/python.toml\n',
+      BP_DEPENDENCY_MIRROR: 'https://mirror.internal/deps\n',
+      BP_DOWNLOAD_TIMEOUT: '90\n',
+      PIP_UPGRADE: 'TRUE\n',
+      BP_PIP_REQUIREMENT: 'requirements/base.txt requirements/prod.txt\n',
+      PIP_INDEX_URL: 'https://pypi.internal/simple\n',
+      PIP_EXTRA_INDEX_URL: 'https://a.internal/simple https://b.internal/simple\n',
+      APP_RUN: 'python server.py --port $PORT\n',
+      GUNICORN_APP_MODULE: 'myproject.wsgi:app\n',
+      GUNICORN_CONFIG: 'config/gunicorn.py\n',
+      DISABLE_COLLECTSTATIC: '1\n',
+    };
+    expect(settings({ platform })).to.deep.equal({
+      pythonVersion: '3.12',
+      pythonDistributions: 'manifests/python.toml',
+      dependencyMirror: 'https://mirror.internal/deps',
+      download: { ...DEFAULT_DOWNLOAD_OPTIONS, timeoutSeconds: 90 },
+      pipUpgrade: true,
+      pipRequirements: ['requirements/base.txt', 'requirements/prod.txt'],
+      pipVariables: { PIP_INDEX_URL: 'https://pypi.internal/simple', PIP_EXTRA_INDEX_URL: 'https://a.internal/simple https://b.internal/simple' },
+      appRun: 'python server.py --port $PORT',
+      gunicornAppModule: 'myproject.wsgi:app',
+      gunicornConfig: { name: 'GUNICORN_CONFIG', value: 'config/gunicorn.py' },
+      disableCollectstatic: true,
+    } satisfies Settings);
+  });
+
+  it('blank values count as unset', () => {
+    expect(settings({ platform: { BP_PYTHON_VERSION: ' \n', APP_RUN: '', BP_PIP_REQUIREMENT: '  \t\n', GUNICORN_CONFIG: '\n' } })).to.deep.equal(DEFAULTS);
+  });
+
+  describe('flags (PIP_UPGRADE, DISABLE_COLLECTSTATIC)', () => {
+    for (const value of ['TRUE', 'true', 'True', '1', 'yes', 'YES', ' TRUE\n']) {
+      it(`${JSON.stringify(value)} is on`, () => {
+        expect(settings({ platform: { PIP_UPGRADE: value, DISABLE_COLLECTSTATIC: value } })).to.include({ pipUpgrade: true, disableCollectstatic: true });
+      });
+    }
+    for (const value of ['FALSE', 'false', '0', 'no', 'off', 'on', 'y', 'enabled', '2', '01', 'true!', 'TRUE 1', '']) {
+      it(`${JSON.stringify(value)} is off`, () => {
+        expect(settings({ platform: { PIP_UPGRADE: value, DISABLE_COLLECTSTATIC: value } })).to.include({ pipUpgrade: false, disableCollectstatic: false });
+      });
+    }
+  });
+
+  it('BP_DOWNLOAD_TIMEOUT: a positive number of seconds, else the default', () => {
+    const timeout = (v: string): number => settings({ process: { BP_DOWNLOAD_TIMEOUT: v } }).download.timeoutSeconds;
+    expect(timeout('5')).to.equal(5);
+    expect(timeout(' 2.5 ')).to.equal(2.5);
+    for (const bad of ['0', '-5', 'ten', '30s', 'Infinity', '']) expect(timeout(bad), bad).to.equal(30);
+  });
+
+  it('BP_PIP_REQUIREMENT: split on any whitespace, order kept', () => {
+    expect(settings({ process: { BP_PIP_REQUIREMENT: 'a.txt' } }).pipRequirements).to.deep.equal(['a.txt']);
+    expect(settings({ platform: { BP_PIP_REQUIREMENT: '  b.txt\t a.txt\n\nreqs/c.txt  \n' } }).pipRequirements).to.deep.equal(['b.txt', 'a.txt', 'reqs/c.txt']);
+  });
+
+  it('GUNICORN_CONFIG wins over APP_CONFIG (the seed name), which is used alone or when GUNICORN_CONFIG is blank', () => {
+    expect(settings({ process: { GUNICORN_CONFIG: 'g.py', APP_CONFIG: 'a.py' } }).gunicornConfig).to.deep.equal({ name: 'GUNICORN_CONFIG', value: 'g.py' });
+    expect(settings({ s2i: 'APP_CONFIG=a.py\n' }).gunicornConfig).to.deep.equal({ name: 'APP_CONFIG', value: 'a.py' });
+    expect(settings({ platform: { GUNICORN_CONFIG: ' \n', APP_CONFIG: 'a.py\n' } }).gunicornConfig).to.deep.equal({ name: 'APP_CONFIG', value: 'a.py' });
+  });
+
+  it("PIP_*: every PIP_ variable of every source, but PIP_UPGRADE (a buildpack flag, not pip's)", () => {
+    const s = settings({
+      platform: { PIP_INDEX_URL: 'https://user:token@pypi.internal/simple\n', PIP_UPGRADE: 'TRUE' },
+      s2i: 'PIP_DEFAULT_TIMEOUT=60\n',
+      process: { PIP_TRUSTED_HOST: 'pypi.internal', PIPX_HOME: '/x', pip_index_url: 'lower', PYTHON_PIP: 'no', PATH: '/usr/bin' },
+    });
+    expect(s.pipVariables).to.deep.equal({
+      PIP_INDEX_URL: 'https://user:token@pypi.internal/simple',
+      PIP_DEFAULT_TIMEOUT: '60',
+      PIP_TRUSTED_HOST: 'pypi.internal',
+    });
+    expect(s.pipUpgrade).to.equal(true);
+  });
+
+  describe('which source wins: platform env files, then .s2i/environment, then the process env', () => {
+    it('for values', () => {
+      const s = settings({
+        platform: { BP_PYTHON_VERSION: '3.13\n' },
+        s2i: 'BP_PYTHON_VERSION=3.12\nAPP_RUN=python from-s2i.py\n',
+        process: { BP_PYTHON_VERSION: '3.11', APP_RUN: 'python from-process.py', GUNICORN_APP_MODULE: 'from_process' },
+      });
+      expect(s).to.include({ pythonVersion: '3.13', appRun: 'python from-s2i.py', gunicornAppModule: 'from_process' });
+    });
+
+    it('for flags: a platform "false" turns off what .s2i/environment turns on', () => {
+      expect(settings({ platform: { PIP_UPGRADE: 'false' }, s2i: 'PIP_UPGRADE=TRUE\n' }).pipUpgrade).to.equal(false);
+      expect(settings({ s2i: 'DISABLE_COLLECTSTATIC=0\n', process: { DISABLE_COLLECTSTATIC: '1' } }).disableCollectstatic).to.equal(false);
+      expect(settings({ s2i: 'DISABLE_COLLECTSTATIC=1\n', process: { DISABLE_COLLECTSTATIC: '0' } }).disableCollectstatic).to.equal(true);
+    });
+
+    it('for PIP_* variables', () => {
+      const s = settings({
+        platform: { PIP_INDEX_URL: 'https://platform/simple' },
+        s2i: 'PIP_INDEX_URL=https://s2i/simple\nPIP_EXTRA_INDEX_URL=https://s2i-extra/simple\n',
+        process: { PIP_INDEX_URL: 'https://process/simple', PIP_EXTRA_INDEX_URL: 'https://process-extra/simple' },
+      });
+      expect(s.pipVariables).to.deep.equal({ PIP_INDEX_URL: 'https://platform/simple', PIP_EXTRA_INDEX_URL: 'https://s2i-extra/simple' });
+    });
+
+    it('a blank value on the platform clears the variable: the app and process values are not used', () => {
+      expect(settings({ platform: { BP_PYTHON_VERSION: '' }, s2i: 'BP_PYTHON_VERSION=3.12\n', process: { BP_PYTHON_VERSION: '3.11' } }).pythonVersion).to.equal(undefined);
+    });
+  });
+});
