@@ -19,7 +19,7 @@ import { TempBuild } from '../fakes/context.js';
 import { fakeDeps } from '../fakes/deps.js';
 import { ok } from '../fakes/executor.js';
 import { offlinePythonArchive } from '../fakes/python-archive.js';
-import { lifecycleEnv, restoreLayer, sorted } from '../helpers/layers.js';
+import { layerToml, lifecycleEnv, restoreLayer, sorted } from '../helpers/layers.js';
 
 /** What a build image or a user could have set, each wrong for the buildpack's needs. */
 const POISONED = { PATH: '/invalid', PYTHONPATH: '/invalid', PYTHONUSERBASE: '/elsewhere', PORT: '1' };
@@ -143,6 +143,7 @@ describe('layer env over a poisoned base env', () => {
 
     it('build: nothing (a launch-only layer)', async () => {
       await contribute();
+      expect(layerToml(b.layersDir, 'gunicorn-config')?.types).to.deep.equal({ build: false, launch: true, cache: false });
       expect(await lifecycleEnv(b.layersDir, 'build', POISONED)).to.deep.equal(sorted(POISONED));
     });
 
