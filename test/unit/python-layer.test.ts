@@ -13,7 +13,7 @@ import { installPython, type PythonInstallOptions } from '../../src/layers/pytho
 import type { Distribution } from '../../src/python/distributions.js';
 import { TempBuild, type ContextOptions } from '../fakes/context.js';
 import { fakeDeps, type FakeDeps } from '../fakes/deps.js';
-import { ok } from '../fakes/executor.js';
+import { exit, io, ok } from '../fakes/executor.js';
 import { offlinePythonArchive } from '../fakes/python-archive.js';
 import { layerToml, restoreLayer, snapshot } from '../helpers/layers.js';
 
@@ -59,9 +59,16 @@ describe('python layer: cache decisions', () => {
   afterEach(() => b.cleanup());
 
   it('a new layer is installed without a discard line, then kept on an unchanged rebuild: contents untouched, no tool run, no download', async () => {
-    const first = await build(dist());
-    expect(first.log.lines[0]).to.equal('- Using the Python 3.12.7 archive bundled in the buildpack (offline package)');
-    expect(first.log.block('- Discarding cached')).to.deep.equal([]);
+    const first = fakeDeps();
+    first.exec.answer(ok('', () => first.clock.advance(1500))); // compileall takes 1.5 s
+    await build(dist(), {}, first);
+    expect(first.log.stdout).to.equal([
+      '- Using the Python 3.12.7 archive bundled in the buildpack (offline package)',
+      `  Verified sha256 ${shaA}`,
+      '  Compiled the standard library to hash-based bytecode (valid in the image whatever its timestamps)',
+      '- Installed Python 3.12.7 (finished in 1.5s)',
+      '',
+    ].join('\n'));
     const layer = b.layerPath('python');
     expect(first.exec.executions.map(({ mode, command, cwd, env, args }) => ({ mode, command, cwd, env, lib: args.at(-1) }))).to.deep.equal([
       { mode: 'capture', command: path.join(layer, 'bin', 'python'), cwd: layer, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' }, lib: path.join(layer, 'lib', 'python3.12') },
@@ -148,4 +155,22 @@ describe('python layer: cache decisions', () => {
       expectReinstalled(f, dist());
     });
   }
+
+  for (const [what, step, detail] of [
+    ['exits 1', exit(1, '*** Error compiling broken.py'), 'exit status 1'],
+    ['cannot be started', io('spawn ENOEXEC'), 'spawn ENOEXEC'],
+  ] as const) {
+    it(`a compileall that ${what} still leaves a complete layer that later builds trust, and says so`, async () => {
+      const f = await build(dist(), {}, fakeDeps([step]));
+      expect(f.log.lines).to.include(`  Some standard library modules were not precompiled (${detail}); they are compiled when imported`);
+      expect(f.log.stderr).to.equal('');
+      expect(layerToml(b.layersDir, 'python')?.metadata).to.deep.equal({ version: '3.12.7', sha256: shaA, arch: 'amd64', buildpackVersion: '0.1.0' });
+    });
+  }
+
+  it('Pythons before 3.7 (no hash-based .pyc, PEP 552) run no compileall', async () => {
+    const f = await build(dist({ version: '3.6.15' }), {}, fakeDeps());
+    expect(f.exec.executions).to.deep.equal([]);
+    expect(layerToml(b.layersDir, 'python')?.metadata).to.include({ version: '3.6.15' });
+  });
 });
