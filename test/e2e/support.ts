@@ -29,23 +29,24 @@ export function requireWheelhouse(): void {
   }
 }
 
-export class E2E {
+/**
+ * The loopback servers every e2e build takes its inputs from, whatever runs the build (the local platform,
+ * or the real lifecycle in real-lifecycle.test.ts): Python archives packed from pyenv with a manifest, and
+ * the machine's wheelhouse as a package index.
+ */
+export class BuildSources {
   private archives = new Map<string, PythonArchive>();
 
   private constructor(
-    readonly platform: LocalPlatform,
     readonly dists: FileServer,
     readonly index: PackageIndexServer,
   ) {}
 
-  static async start(opts: { indexAuth?: { username: string; password: string } } = {}): Promise<E2E> {
+  static async start(opts: { indexAuth?: { username: string; password: string } } = {}): Promise<BuildSources> {
     requireWheelhouse();
-    const staged = stageBuildpack(REPO, fs.mkdtempSync(path.join(os.tmpdir(), 'bp-staged-')));
-    // HOSTILE=1: every build on a hostile build host (see hostile-env.ts)
-    const platform = await LocalPlatform.create({ buildpackDir: staged, ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}) });
     const dists = await FileServer.start({ files: {} });
     const index = await PackageIndexServer.start({ root: WHEELHOUSE, auth: opts.indexAuth });
-    return new E2E(platform, dists, index);
+    return new BuildSources(dists, index);
   }
 
   /** Packs (cached) and serves the pyenv Python matching `spec`, e.g. '3.11' or '2.7'. */
@@ -85,6 +86,53 @@ export class E2E {
     };
   }
 
+  async close(): Promise<void> {
+    await this.dists.close();
+    await this.index.close();
+  }
+}
+
+/** The buildpack as packaged (buildpack.toml, bin/, layers/), staged from this repository into a fresh temp dir. */
+export function stagedBuildpack(): string {
+  return stageBuildpack(REPO, fs.mkdtempSync(path.join(os.tmpdir(), 'bp-staged-')));
+}
+
+export class E2E {
+  private constructor(
+    readonly platform: LocalPlatform,
+    readonly sources: BuildSources,
+  ) {}
+
+  static async start(opts: { indexAuth?: { username: string; password: string } } = {}): Promise<E2E> {
+    const sources = await BuildSources.start(opts);
+    // HOSTILE=1: every build on a hostile build host (see hostile-env.ts)
+    const platform = await LocalPlatform.create({ buildpackDir: stagedBuildpack(), ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}) });
+    return new E2E(platform, sources);
+  }
+
+  get dists(): FileServer {
+    return this.sources.dists;
+  }
+
+  get index(): PackageIndexServer {
+    return this.sources.index;
+  }
+
+  /** See BuildSources.python. */
+  python(spec: string): Promise<PythonArchive> {
+    return this.sources.python(spec);
+  }
+
+  /** See BuildSources.manifest. */
+  manifest(specs: string[], name?: string): Promise<string> {
+    return this.sources.manifest(specs, name);
+  }
+
+  /** See BuildSources.env. */
+  env(spec?: string, extra?: Record<string, string>): Promise<Record<string, string>> {
+    return this.sources.env(spec, extra);
+  }
+
   async app(source: string | Record<string, string>): Promise<AppSession> {
     return this.platform.app(typeof source === 'string' && !source.includes('/') ? fixture(source) : source);
   }
@@ -104,8 +152,7 @@ export class E2E {
 
   async stop(): Promise<void> {
     await this.platform.cleanup();
-    await this.dists.close();
-    await this.index.close();
+    await this.sources.close();
   }
 }
 

@@ -222,7 +222,7 @@ export async function launchImage(ctx: LaunchContext, o: LaunchOptions = {}): Pr
 }
 
 /** The host pid of unshare's forked child (PID 1 inside the namespace). */
-async function namespaceInitPid(unsharePid: number): Promise<number> {
+export async function namespaceInitPid(unsharePid: number): Promise<number> {
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
     const children = await fsp.readFile(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').catch(() => undefined);

@@ -165,7 +165,8 @@ export class AppSession {
   }
 }
 
-async function writeAppFile(dir: string, rel: string, f: AppFile): Promise<void> {
+/** Writes one AppFile at `dir/rel` (parents created, anything there replaced). */
+export async function writeAppFile(dir: string, rel: string, f: AppFile): Promise<void> {
   const p = path.join(dir, rel);
   await fsp.mkdir(path.dirname(p), { recursive: true });
   await fsp.rm(p, { force: true, recursive: true });
