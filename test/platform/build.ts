@@ -65,7 +65,11 @@ export interface BuildResult {
   app: AppSession;
   /** Detect passed, bin/build exited 0, and the export succeeded. */
   success: boolean;
-  /** 0, 20/21 (detect), 51 (bin/build failed), 62 (export failed; only with strict=false), 137 (interrupted). */
+  /**
+   * What the lifecycle exits with for this build: 0, 20/21 (detect), 51 (bin/build failed), 52 (the builder
+   * refuses the output files), 62 (the export fails), 137 (interrupted). 52 and 62 only with strict=false.
+   * Violations of §15 rules the lifecycle does not enforce (`stricterThanLifecycle`) leave it at 0.
+   */
   lifecycleExitCode: number;
   detect: DetectResult;
   /** bin/build's exit code (null: not run). */
@@ -89,7 +93,10 @@ export interface BuildResult {
   /** The exported image (success only). */
   image?: Image;
   cache?: Cache;
+  /** Every rule broken (strict mode throws on any). */
   violations: string[];
+  /** The part of `violations` the lifecycle does not enforce (§15 conformance): it would accept the build. */
+  stricterThanLifecycle: string[];
   warnings: string[];
   durationMs: number;
 }
@@ -120,11 +127,12 @@ export async function runBuild(platform: LocalPlatform, app: AppSession, ctx: Ph
     processes: [],
     labels: [],
     violations: [...detect.violations],
+    stricterThanLifecycle: [...detect.stricterThanLifecycle],
     warnings: [],
     durationMs: 0,
   };
   const done = (): BuildResult => ({ ...result, durationMs: Date.now() - t0 });
-  if (detect.violations.length > 0 && strict) throw new PlatformValidationError('detect', detect.violations, detect.output);
+  if (detect.violations.length > 0 && strict) throw new PlatformValidationError('detect', detect.violations, detect.output, detect.stricterThanLifecycle);
   if (detect.status !== 'pass') return done();
 
   // restorer
@@ -160,7 +168,11 @@ export async function runBuild(platform: LocalPlatform, app: AppSession, ctx: Ph
   result.code = run.code;
   result.buildOutput = run.output;
   result.output = detect.output + run.output;
-  if ((await treeDigest(ctx.buildpackDir)) !== bpBefore) result.violations.push(`bin/build modified the buildpack dir (${ctx.buildpackDir})`);
+  if ((await treeDigest(ctx.buildpackDir)) !== bpBefore) {
+    const msg = `bin/build modified the buildpack dir (${ctx.buildpackDir})`;
+    result.violations.push(msg);
+    result.stricterThanLifecycle.push(msg);
+  }
   if (run.interrupted) {
     // the lifecycle dies with it: nothing is exported or cached; keep the layers dir for inspection and restoreFrom
     const kept = path.join(app.root, 'interrupted', String(app.builds.length + 1));
@@ -175,7 +187,7 @@ export async function runBuild(platform: LocalPlatform, app: AppSession, ctx: Ph
   if (run.code !== 0) {
     result.lifecycleExitCode = 51;
     if (run.spawnError) result.output += `\n[platform] bin/build: ${run.spawnError}`;
-    if (result.violations.length > 0 && strict) throw new PlatformValidationError('build', result.violations, result.output);
+    if (result.violations.length > 0 && strict) throw new PlatformValidationError('build', result.violations, result.output, result.stricterThanLifecycle);
     return done();
   }
 
@@ -185,7 +197,8 @@ export async function runBuild(platform: LocalPlatform, app: AppSession, ctx: Ph
   result.processes = outputs.processes;
   result.labels = outputs.labels;
   result.warnings.push(...outputs.warnings);
-  result.violations.push(...outputs.violations);
+  result.violations.push(...outputs.violations, ...outputs.conformance);
+  result.stricterThanLifecycle.push(...outputs.conformance);
   for (const l of outputs.layers.values()) {
     const report: LayerReport = { types: l.types, hasDir: l.hasDir, cached: false };
     if (l.metadata) report.metadata = l.metadata;
@@ -211,9 +224,15 @@ export async function runBuild(platform: LocalPlatform, app: AppSession, ctx: Ph
   };
   const problems = exportProblems(exportOpts);
   result.violations.push(...problems);
-  if (result.violations.length > 0) {
-    result.lifecycleExitCode = problems.length > 0 && outputs.violations.length === 0 ? 62 : 51;
-    if (strict) throw new PlatformValidationError(problems.length > 0 && outputs.violations.length === 0 ? 'export' : 'build', result.violations, result.output);
+  if (result.violations.length > 0 && strict) {
+    const phase = problems.length > 0 && result.violations.length === problems.length ? 'export' : 'build';
+    throw new PlatformValidationError(phase, result.violations, result.output, result.stricterThanLifecycle);
+  }
+  // The lifecycle: the builder exits 52 on output files it refuses, else the exporter fails (62) on problems.
+  // Only §15 rules broken (strict=false): the lifecycle would export, and so do we.
+  const refused = outputs.violations.length > 0 ? 52 : problems.length > 0 ? 62 : 0;
+  if (refused !== 0) {
+    result.lifecycleExitCode = refused;
     return done();
   }
 

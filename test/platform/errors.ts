@@ -3,7 +3,8 @@
  *
  * - PlatformError: the platform itself could not do something (bad options, missing tools).
  * - PlatformValidationError: the buildpack broke a rule of the Buildpack API (cnb-spec.md §15).
- *   `violations` lists every broken rule, `output` holds the detect/build output for context.
+ *   `violations` lists every broken rule, `output` holds the detect/build output for context,
+ *   `stricterThanLifecycle` the rules among them that the lifecycle itself does not enforce.
  * - LaunchError: the launcher emulation failed before the app started (lifecycle exit code 82),
  *   e.g. an exec.d program exited non-zero or printed invalid TOML.
  * - BuildFailedError: thrown only by `LocalPlatform.buildOk()` when detect/build did not succeed.
@@ -19,10 +20,12 @@ export class PlatformValidationError extends Error {
     readonly phase: 'buildpack.toml' | 'detect' | 'build' | 'export',
     readonly violations: string[],
     readonly output = '',
+    /** The part of `violations` the lifecycle itself accepts (§15 conformance rules). */
+    readonly stricterThanLifecycle: string[] = [],
   ) {
     super(
       `buildpack violated the Buildpack API during ${phase} (${violations.length} violation(s)):\n` +
-        violations.map((v) => `  - ${v}`).join('\n') +
+        violations.map((v) => `  - ${v}${stricterThanLifecycle.includes(v) ? ' [§15; the lifecycle itself accepts this]' : ''}`).join('\n') +
         (output ? `\n--- ${phase} output ---\n${output.trimEnd()}` : ''),
     );
   }

@@ -290,7 +290,7 @@ export class LocalPlatform {
   async detect(app: AppSession, o: PhaseOptions = {}): Promise<DetectResult> {
     const ctx = await this.prepare(app, o);
     const res = await detectPhase(ctx);
-    if (res.violations.length > 0 && (o.strict ?? true)) throw new PlatformValidationError('detect', res.violations, res.output);
+    if (res.violations.length > 0 && (o.strict ?? true)) throw new PlatformValidationError('detect', res.violations, res.output, res.stricterThanLifecycle);
     return res;
   }
 

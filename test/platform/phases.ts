@@ -255,14 +255,17 @@ export interface DetectResult {
   entries: PlanEntry[];
   /** Explanation for fail/error beyond the exit code. */
   error?: string;
+  /** Every rule broken (strict mode throws on any). */
   violations: string[];
+  /** The part of `violations` the lifecycle does not enforce (§15): it does not change `lifecycleExitCode`. */
+  stricterThanLifecycle: string[];
   durationMs: number;
 }
 
 /** Runs bin/detect in a prepared container and interprets the result (cnb-spec.md §3, §5, §15). */
 export async function detectPhase(ctx: PhaseContext): Promise<DetectResult> {
   const t0 = Date.now();
-  const base = { planText: '', entries: [] as PlanEntry[], violations: [] as string[] };
+  const base = { planText: '', entries: [] as PlanEntry[], violations: [] as string[], stricterThanLifecycle: [] as string[] };
   if (!targetSatisfied(ctx.descriptor, ctx.target)) {
     const t = ctx.target;
     const error = `unable to satisfy target os/arch constraints (${t.os}/${t.arch} ${t.distroName ?? ''} ${t.distroVersion ?? ''})`;
@@ -283,11 +286,16 @@ export async function detectPhase(ctx: PhaseContext): Promise<DetectResult> {
   const run = await runBinary(ctx, 'detect', [ctx.platformDir, planPath], env);
   const after = await Promise.all(watched.map(([, d]) => treeDigest(d)));
   const violations: string[] = [];
+  const stricterThanLifecycle: string[] = [];
   watched.forEach(([what, dir], i) => {
-    if (before[i] !== after[i]) violations.push(`bin/detect modified the ${what} (${dir}); detect must not write there`);
+    if (before[i] === after[i]) return;
+    // §15; the lifecycle's detector does not check it
+    const msg = `bin/detect modified the ${what} (${dir}); detect must not write there`;
+    violations.push(msg);
+    stricterThanLifecycle.push(msg);
   });
   const planText = await fsp.readFile(planPath, 'utf8').catch(() => '');
-  const common = { output: run.output, planText, violations, durationMs: Date.now() - t0 };
+  const common = { output: run.output, planText, violations, stricterThanLifecycle, durationMs: Date.now() - t0 };
   if (run.code === 100) return { ...common, status: 'fail', code: 100, lifecycleExitCode: 20, entries: [] };
   if (run.code !== 0) {
     const error = run.spawnError ?? (run.signal ? `killed by ${run.signal}` : `exit code ${run.code} (only 0 and 100 are valid)`);

@@ -223,8 +223,10 @@ export function exportProblems(o: ExportOptions): string[] {
   const problems: string[] = [];
   const id = o.descriptor.id;
   for (const layer of o.outputs.layers.values()) {
-    if (!layer.types.launch || layer.hasDir || layer.types.cache) continue; // cache=true w/o dir: validate.ts
-    if (!o.previous?.layers[layer.name]) {
+    if (!layer.types.launch || layer.hasDir) continue;
+    // lifecycle phase/exporter.go: the builder accepts these; the exporter refuses them
+    if (layer.types.cache) problems.push(`layer '${id}:${layer.name}' is cache=true but has no contents`);
+    else if (!o.previous?.layers[layer.name]) {
       problems.push(`cannot reuse '${id}:${layer.name}', previous image has no metadata for layer '${id}:${layer.name}'`);
     }
   }

@@ -1,10 +1,16 @@
-/** Helpers for the platform's own tests (sh buildpacks in temp dirs, rejection assertions). */
+/**
+ * Helpers for the platform's own tests: sh buildpacks in temp dirs, for this platform and for the real
+ * lifecycle (to compare their verdicts), and rejection assertions.
+ */
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
+import { RealLifecycle } from '../lifecycle/index.js';
+import type { RealBuildResult } from '../lifecycle/index.js';
+import type { BuildResult } from './build.js';
 import { LocalPlatform } from './lifecycle.js';
-import type { PlatformOptions } from './lifecycle.js';
+import type { PhaseOptions, PlatformOptions } from './lifecycle.js';
 import { writeShBuildpack } from './sh-buildpack.js';
 import type { ShBuildpackSpec } from './sh-buildpack.js';
 
@@ -18,6 +24,43 @@ export async function shPlatform(spec: ShBuildpackSpec, opts: Omit<PlatformOptio
   const platform = await LocalPlatform.create({ buildpackDir: dir, ...opts });
   cleanups.push(() => platform.cleanup());
   return platform;
+}
+
+/** The same kind of sh buildpack installed for the real lifecycle (test/lifecycle/); cleaned up by `cleanupPlatforms()`. */
+export async function shRealLifecycle(spec: ShBuildpackSpec): Promise<RealLifecycle> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sh-buildpack-'));
+  cleanups.push(() => fsp.rm(dir, { recursive: true, force: true }));
+  await writeShBuildpack(dir, spec);
+  const lifecycle = await RealLifecycle.create({ buildpackDir: dir });
+  cleanups.push(() => lifecycle.cleanup());
+  return lifecycle;
+}
+
+/**
+ * Builds `files` with the sh buildpack twice: through this platform with strict=false (its result says what
+ * it predicts the lifecycle does: `lifecycleExitCode`) and through the real detector and builder.
+ */
+export async function buildBoth(
+  spec: ShBuildpackSpec,
+  files: Record<string, string> = {},
+  o: Pick<PhaseOptions, 'platformEnv'> = {},
+): Promise<{ emulator: BuildResult; real: RealBuildResult }> {
+  const platform = await shPlatform(spec);
+  const emulator = await platform.build(await platform.app(files), { ...o, strict: false });
+  const lifecycle = await shRealLifecycle(spec);
+  const real = await lifecycle.build(await lifecycle.app(files), o);
+  return { emulator, real };
+}
+
+/**
+ * Asserts that the real lifecycle ends the build with `exitCode` (its detector's or builder's, or 62 when
+ * the export refuses what the builder accepted) and that this platform predicts the same code.
+ */
+export async function expectSameVerdict(spec: ShBuildpackSpec, exitCode: number, files: Record<string, string> = {}): Promise<{ emulator: BuildResult; real: RealBuildResult }> {
+  const both = await buildBoth(spec, files);
+  expect(both.real.exitCode, `the real lifecycle's exit code\n${both.real.output}`).to.equal(exitCode);
+  expect(both.emulator.lifecycleExitCode, `this platform's prediction (violations: ${both.emulator.violations.join('; ')})`).to.equal(exitCode);
+  return both;
 }
 
 export async function cleanupPlatforms(): Promise<void> {

@@ -1,8 +1,11 @@
 /**
  * Reads and validates everything a buildpack leaves in `$CNB_LAYERS_DIR` after bin/build
  * (cnb-spec.md §5, §6, §7, §8, §10 and the §15 checklist). Returns the decoded outputs plus
- * `violations` (broken rules: the build must fail) and `warnings` (allowed but suspicious).
- * Messages quote the lifecycle's own wording where it has one.
+ * `violations` (rules the lifecycle's builder enforces: it exits 52), `conformance` (§15 rules the
+ * builder does not check: the lifecycle accepts the build, this platform refuses it all the same), and
+ * `warnings` (allowed but suspicious). Which rule is which was checked against the lifecycle's own
+ * builder (test/platform/platform.validation.test.ts compares every case). Messages quote the
+ * lifecycle's own wording where it has one.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -36,7 +39,10 @@ export interface BuildOutputs {
   unmet: string[];
   store?: TomlTable;
   sboms: SbomFile[];
+  /** Rules the lifecycle's builder enforces (it fails with exit 52). */
   violations: string[];
+  /** §15 rules the builder does not enforce (it exits 0); refused here all the same (strict mode). */
+  conformance: string[];
   warnings: string[];
 }
 
@@ -55,8 +61,9 @@ export async function readBuildOutputs(
   descriptor: BuildpackDescriptor,
   plan: PlanEntry[],
 ): Promise<BuildOutputs> {
-  const out: BuildOutputs = { layers: new Map(), processes: [], labels: [], slices: [], unmet: [], sboms: [], violations: [], warnings: [] };
+  const out: BuildOutputs = { layers: new Map(), processes: [], labels: [], slices: [], unmet: [], sboms: [], violations: [], conformance: [], warnings: [] };
   const v = (msg: string): void => void out.violations.push(msg);
+  const c = (msg: string): void => void out.conformance.push(msg);
   const id = descriptor.id;
   const entries = await readDirSorted(bpLayersDir);
   const dirNames = new Set<string>();
@@ -77,11 +84,11 @@ export async function readBuildOutputs(
     if ('launch' in t || 'build' in t || 'cache' in t) {
       v(`${file}: the launch, cache and build flags should be in the types table of ${file} (top-level keys fail the build)`);
     }
-    if (name.includes('.')) v(`${file}: layer name '${name}' contains a dot (the lifecycle cuts SBOM names at the first '.')`);
-    if (name === '') v(`${file}: empty layer name`);
+    if (name.includes('.')) c(`${file}: layer name '${name}' contains a dot (the lifecycle cuts SBOM names at the first '.')`);
+    if (name === '') c(`${file}: empty layer name`);
     const types: LayerTypes = { launch: false, build: false, cache: false };
     if (t.types === undefined) {
-      v(`${file}: no [types] table (restored metadata must be re-declared with [types], or the file deleted)`);
+      c(`${file}: no [types] table (restored metadata must be re-declared with [types], or the file deleted)`);
     } else if (!isTable(t.types)) {
       v(`${file}: [types] must be a table`);
     } else {
@@ -92,14 +99,13 @@ export async function readBuildOutputs(
         else types[k] = val;
       }
     }
-    if (t.metadata !== undefined && !isTable(t.metadata)) v(`${file}: [metadata] must be a table`);
+    if (t.metadata !== undefined && !isTable(t.metadata)) c(`${file}: [metadata] must be a table`);
     let hasDir = false;
-    if (fileNames.has(name)) v(`${name}: layer path exists but is not a directory`);
+    if (fileNames.has(name)) c(`${name}: layer path exists but is not a directory`);
     else hasDir = dirNames.has(name);
-    if (types.cache && !hasDir) {
-      v(types.launch
-        ? `layer '${ident}' is cache=true but has no contents`
-        : `layer '${ident}' is cache=true but has no directory (the lifecycle warns "Failed to cache layer" and caches nothing)`);
+    // launch + cache without a directory fails the export (store.ts exportProblems)
+    if (types.cache && !types.launch && !hasDir) {
+      c(`layer '${ident}' is cache=true but has no directory (the lifecycle warns "Failed to cache layer" and caches nothing)`);
     }
     const layer: LayerToml = { name, types, hasDir };
     if (isTable(t.metadata)) layer.metadata = t.metadata;
@@ -108,7 +114,7 @@ export async function readBuildOutputs(
 
   // ---- layer directories ----------------------------------------------------------------------
   for (const dir of dirNames) {
-    if (RESERVED_LAYER_NAMES.has(dir)) v(`${dir}/: layer names build, launch and store are reserved`);
+    if (RESERVED_LAYER_NAMES.has(dir)) c(`${dir}/: layer names build, launch and store are reserved`);
     const layer = out.layers.get(dir);
     if (!layer) {
       out.warnings.push(`${dir}/: directory without ${dir}.toml is ignored (not exported, not cached)`);
@@ -136,7 +142,7 @@ export async function readBuildOutputs(
   const store = await readTomlFile(path.join(bpLayersDir, 'store.toml'));
   if (store && !store.ok) v(`store.toml: invalid TOML: ${store.error}`);
   if (store?.ok) {
-    if (store.value.metadata !== undefined && !isTable(store.value.metadata)) v('store.toml: [metadata] must be a table');
+    if (store.value.metadata !== undefined && !isTable(store.value.metadata)) c('store.toml: [metadata] must be a table');
     else out.store = store.value;
   }
 
@@ -146,7 +152,7 @@ export async function readBuildOutputs(
     if (!file.includes('.sbom.')) continue;
     const owner = file.slice(0, file.indexOf('.'));
     if (!file.endsWith('.json')) {
-      v(`${file}: not an SBOM file name the lifecycle recognises (*.sbom.<cdx|spdx|syft>.json); it would be silently ignored`);
+      c(`${file}: not an SBOM file name the lifecycle recognises (*.sbom.<cdx|spdx|syft>.json); it would be silently ignored`);
       continue;
     }
     if (owner !== 'launch' && owner !== 'build' && !out.layers.has(owner)) {
@@ -170,7 +176,7 @@ async function validateLayerDir(dir: string, name: string, layer: LayerToml, out
     const p = path.join(dir, sub);
     if (!(await fsp.stat(p).catch(() => undefined))?.isDirectory()) continue;
     const res = await validateEnvDir(p, `${name}/${sub}`, typeDirs);
-    out.violations.push(...res.violations);
+    out.conformance.push(...res.violations); // the builder never checks env files; the launcher uses them as they are
     out.warnings.push(...res.warnings);
     if (sub === 'env.launch' && !layer.types.launch) out.warnings.push(`${name}/env.launch: layer is not launch=true; ignored`);
     if (sub === 'env.build' && !layer.types.build) out.warnings.push(`${name}/env.build: layer is not build=true; ignored`);
@@ -182,11 +188,11 @@ async function validateLayerDir(dir: string, name: string, layer: LayerToml, out
       for (const e of await readDirSorted(d)) {
         const p = path.join(d, e.name);
         const st = await fsp.stat(p).catch(() => undefined);
-        if (!st) out.violations.push(`${label}/${e.name}: dangling symlink`);
+        if (!st) out.conformance.push(`${label}/${e.name}: dangling symlink`);
         else if (st.isDirectory()) {
           if (depth === 0) await checkFiles(p, `${label}/${e.name}`, 1);
           else out.warnings.push(`${label}/${e.name}/: nested directory is ignored`);
-        } else if ((st.mode & 0o111) === 0) out.violations.push(`${label}/${e.name}: exec.d file is not executable`);
+        } else if ((st.mode & 0o111) === 0) out.conformance.push(`${label}/${e.name}: exec.d file is not executable (the launcher fails with exit 82)`);
       }
     };
     await checkFiles(execd, `${name}/exec.d`, 0);
@@ -198,6 +204,7 @@ async function validateLayerDir(dir: string, name: string, layer: LayerToml, out
 
 async function readLaunchToml(file: string, out: BuildOutputs): Promise<void> {
   const v = (msg: string): void => void out.violations.push(`launch.toml: ${msg}`);
+  const c = (msg: string): void => void out.conformance.push(`launch.toml: ${msg}`);
   const read = await readTomlFile(file);
   if (!read) return;
   if (!read.ok) return v(`invalid TOML: ${read.error}`);
@@ -212,14 +219,14 @@ async function readLaunchToml(file: string, out: BuildOutputs): Promise<void> {
     }
     const type = typeof p.type === 'string' ? p.type : '';
     const where = `process '${type || `#${i}`}'`;
-    if (!/^[A-Za-z0-9._-]+$/.test(type)) v(`${where}: type must match [A-Za-z0-9._-]+`);
-    if (seen.has(type)) v(`${where}: duplicate process type`);
+    if (!/^[A-Za-z0-9._-]+$/.test(type)) c(`${where}: type must match [A-Za-z0-9._-]+`);
+    if (seen.has(type)) c(`${where}: duplicate process type`);
     seen.add(type);
     if ('direct' in p) v(`${where}: process.direct is not supported on this buildpack version`);
     let command: string[] = [];
     if (typeof p.command === 'string') v(`${where}: command must be an array of strings (a string command fails to parse for Buildpack API >= 0.9)`);
     else if (!isStringArray(p.command)) v(`${where}: command must be an array of strings`);
-    else if (p.command.length === 0) v(`${where}: command is empty (launcher: no command provided for process type)`);
+    else if (p.command.length === 0) c(`${where}: command is empty (launcher: no command provided for process type)`);
     else command = p.command;
     if (p.args !== undefined && !isStringArray(p.args)) v(`${where}: args must be an array of strings`);
     if (p.default !== undefined && typeof p.default !== 'boolean') v(`${where}: default must be a boolean`);
@@ -228,7 +235,7 @@ async function readLaunchToml(file: string, out: BuildOutputs): Promise<void> {
     const args = isStringArray(p.args) ? p.args : [];
     const argv = [...command, ...args];
     if (command[0] && !SHELLS.has(path.basename(command[0])) && argv.some((a) => /\$\{?[A-Za-z_]/.test(a))) {
-      v(`${where}: argv contains a $VARIABLE but processes are exec'd without a shell (no expansion)`);
+      c(`${where}: argv contains a $VARIABLE but processes are exec'd without a shell (no expansion)`);
     }
     const spec: ProcessSpec = { type, command, args, default: p.default === true };
     if (typeof p['working-dir'] === 'string') spec.workingDir = p['working-dir'];
