@@ -23,7 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LayerReport } from '../platform/build.js';
 import type { BuildpackDescriptor } from '../platform/descriptor.js';
-import { IS_ROOT, chmodTree, chownTree, copyTree, isTable, makeDir, parseToml, removeTree, writeFileExact } from '../platform/fsutil.js';
+import { IS_ROOT, chmodTree, chownTree, copyTree, exists, isTable, makeDir, parseToml, removeTree, writeFileExact } from '../platform/fsutil.js';
 import { writeAppFile } from '../platform/lifecycle.js';
 import type { AppFiles } from '../platform/lifecycle.js';
 import { DEFAULT_BUILD_PATH } from '../platform/phases.js';
@@ -338,7 +338,8 @@ export class RealLifecycle {
       platformApi14: true,
       buildUser: this.buildUser,
     });
-    await makeDir(bpLayersDir, 0o755, this.buildUser);
+    // what the restore wrote belongs to the build user; without it the builder creates the folder itself
+    if (await exists(bpLayersDir)) await chownTree(bpLayersDir, this.buildUser);
 
     const builder = await runPhase({
       binary: this.layout.builder,

@@ -156,7 +156,8 @@ export async function runBuild(platform: LocalPlatform, app: AppSession, ctx: Ph
   }
 
   // builder
-  await makeDir(bpLayersDir, 0o777, platform.buildUser);
+  // the builder's os.MkdirAll(dir, 0777) under the usual umask 022 (the real builder's folder is 0755)
+  await makeDir(bpLayersDir, 0o755, platform.buildUser);
   const planDir = await fsp.mkdtemp(path.join(ctx.tmpDir, `${descriptor.escapedId}-`));
   await makeDir(planDir, 0o700, platform.buildUser);
   await makeDir(path.join(planDir, descriptor.escapedId), 0o755, platform.buildUser);

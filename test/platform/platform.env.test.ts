@@ -1,13 +1,14 @@
 /**
  * bin/detect and bin/build get exactly what the lifecycle gives them (cnb-spec.md §3, §4, §5):
- * argv, cwd, stdin, uid, the filtered environment, platform env files and the plans.
+ * argv, cwd, stdin, uid, the filtered environment, platform env files and the plans. The same dump, made
+ * by the real lifecycle's detector and builder (test/lifecycle/), must match this platform's line for line.
  */
 import * as fsp from 'node:fs/promises';
 import { expect } from 'chai';
 import { IS_ROOT } from './fsutil.js';
 import { hostileBaseEnv } from './lifecycle.js';
 import type { LocalPlatform } from './lifecycle.js';
-import { SLEEP_WEB, cleanupPlatforms, shPlatform } from './test-helpers.js';
+import { SLEEP_WEB, cleanupPlatforms, shPlatform, shRealLifecycle } from './test-helpers.js';
 
 const DUMP = `echo "ARGV0=$0"
 echo "ARGS=$*"
@@ -92,7 +93,7 @@ describe('platform: the detect/build contract', function () {
     expect(env.PATH).to.equal('/user/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
     expect(env.BP_FOO).to.equal('bar');
     expect(out).to.include('0000000   b   a   r\n'); // no trailing newline in the env file
-    expect(out).to.include('platform read-only').and.include('buildpack read-only').and.include('LAYERSMODE=777');
+    expect(out).to.include('platform read-only').and.include('buildpack read-only').and.include('LAYERSMODE=755');
     const plan = out.split('--- plan\n')[1]?.split('--- platform')[0] ?? '';
     expect(plan).to.match(/\[\[entries\]\]\s+name = "python"\s+\[entries\.metadata\]\s+version = "3\.12"\s+\[\[entries\]\]\s+name = "python"\s*$/);
   });
@@ -146,5 +147,61 @@ describe('platform: the detect/build contract', function () {
     const det = await p2.detect(await p2.app({}));
     expect(det).to.include({ status: 'fail', code: null, lifecycleExitCode: 20 });
     expect(det.error).to.match(/unable to satisfy target os\/arch constraints/);
+  });
+});
+
+describe('platform: the detect/build contract is the real lifecycle\'s', function () {
+  this.timeout(60_000);
+  after(cleanupPlatforms);
+
+  /** `text` with the paths of one build replaced by placeholders (and the random parts of temp dir names). */
+  function normalized(text: string, paths: Record<string, string>): string {
+    let out = text;
+    for (const [name, p] of Object.entries(paths).sort((a, b) => b[1].length - a[1].length)) out = out.split(p).join(`<${name}>`);
+    out = out.replace(/\/plan\.\w+\//g, '/plan.*/').replace(/\/test_env-\w+\//g, '/test_env-*/');
+    // TOML layout (the Buildpack Plan): Go's encoder indents tables, ours does not
+    return out.split('\n').map((l) => l.trimStart()).filter((l) => l !== '').join('\n');
+  }
+
+  /** The dump the scripts print (from ARGV0= to the line matching `last`), normalised. */
+  function dump(output: string, last: RegExp, paths: Record<string, string>): string {
+    const start = output.indexOf('ARGV0=');
+    const end = start < 0 ? null : last.exec(output.slice(start));
+    if (!end) throw new Error(`no dump in:\n${output}`);
+    return normalized(output.slice(start, start + end.index + end[0].length), paths);
+  }
+
+  async function both(): Promise<{ platform: LocalPlatform; lifecycle: Awaited<ReturnType<typeof shRealLifecycle>> }> {
+    const spec = { id: 'test/env', detect: DETECT, build: BUILD };
+    return { platform: await shPlatform(spec), lifecycle: await shRealLifecycle(spec) };
+  }
+
+  it('bin/detect: same argv, cwd, uid, stdin, environment and plan file as under the real detector', async () => {
+    const { platform, lifecycle } = await both();
+    const baseEnv = { LANG: 'C.UTF-8', http_proxy: 'http://proxy:3128' };
+    const emuApp = await platform.app({ 'app.py': 'print(1)' });
+    const emu = await platform.detect(emuApp, { platformEnv: { BP_FOO: 'bar' }, baseEnv });
+    const realApp = await lifecycle.app({ 'app.py': 'print(1)' });
+    const real = await lifecycle.detect(realApp, { platformEnv: { BP_FOO: 'bar' }, baseEnv, logLevel: 'debug' });
+    expect(real.exitCode, real.output).to.equal(0);
+    const last = /^PLANMODE=.*$/m;
+    const emuDump = dump(emu.output, last, { app: emuApp.appDir, platform: emuApp.platformDir, bp: platform.buildpackDir, home: `${emuApp.root}/home`, tmp: `${emuApp.root}/tmp` });
+    const realDump = dump(real.output, last, { app: realApp.appDir, platform: realApp.platformDir, bp: lifecycle.buildpackDir, home: `${realApp.root}/home`, tmp: `${realApp.root}/tmp` });
+    expect(emuDump).to.contain('CNB_BUILD_PLAN_PATH=<tmp>/plan.*/plan.toml');
+    expect(emuDump).to.equal(realDump);
+  });
+
+  it('bin/build: same argv, cwd, uid, environment, Buildpack Plan and directory modes as under the real builder', async () => {
+    const { platform, lifecycle } = await both();
+    const platformEnv = { BP_FOO: 'bar', PATH: '/user/bin' };
+    const emuApp = await platform.app({});
+    const emu = await platform.buildOk(emuApp, { platformEnv });
+    const realApp = await lifecycle.app({});
+    const real = await lifecycle.buildOk(realApp, { platformEnv });
+    const last = /^LAYERSMODE=.*$/m;
+    const emuDump = dump(emu.buildOutput, last, { layers: emuApp.layersDir, platform: emuApp.platformDir, bp: platform.buildpackDir, home: `${emuApp.root}/home`, app: emuApp.appDir, tmp: `${emuApp.root}/tmp` });
+    const realDump = dump(real.output, last, { layers: realApp.layersDir, platform: realApp.platformDir, bp: lifecycle.buildpackDir, home: `${realApp.root}/home`, app: realApp.appDir, tmp: `${realApp.root}/tmp` });
+    expect(emuDump).to.contain('PATH=/user/bin:').and.contain('[[entries]]');
+    expect(emuDump).to.equal(realDump);
   });
 });

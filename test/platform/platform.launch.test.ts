@@ -1,13 +1,17 @@
 /**
  * A well-behaved sh buildpack: a launch layer with env.launch files, exec.d programs and a web
- * process. The launched process must see the layer env and exec.d values and answer HTTP.
+ * process. The launched process must see the layer env and exec.d values and answer HTTP, and see
+ * exactly what it sees when the real launcher (test/lifecycle/) starts it from the real builder's image.
  */
 import { expect } from 'chai';
 import { IS_ROOT } from './fsutil.js';
 import { PID1_AVAILABLE } from './launcher.js';
-import type { LocalPlatform } from './lifecycle.js';
+import type { RealLifecycle, RealBuildResult, RealLaunchOptions } from '../lifecycle/index.js';
+import type { BuildResult, LocalPlatform } from './lifecycle.js';
+import type { LaunchOptions } from './launcher.js';
 import { freePort } from './net.js';
-import { cleanupPlatforms, shPlatform } from './test-helpers.js';
+import type { LaunchedProcess } from './process-handle.js';
+import { cleanupPlatforms, shPlatform, shRealLifecycle } from './test-helpers.js';
 
 const SERVER = `#!/usr/bin/python3
 import http.server, json, os, signal, sys
@@ -148,30 +152,108 @@ describe('platform: launching a well-behaved buildpack', function () {
     expect(stop.stopMs).to.be.greaterThanOrEqual(500);
   });
 
-  (IS_ROOT ? it : it.skip)('runs as a different uid than the build: files only the build user can read break the launch', async () => {
-    const p2 = await shPlatform({
-      id: 'test/private',
-      build: `mkdir -p "$CNB_LAYERS_DIR/cfg/env.launch"
+  const BUILD_PRIVATE = `mkdir -p "$CNB_LAYERS_DIR/cfg/env.launch"
 printf 'secret' > "$CNB_LAYERS_DIR/cfg/env.launch/TOKEN"
 chmod 600 "$CNB_LAYERS_DIR/cfg/env.launch/TOKEN"
 printf '[types]\\nlaunch = true\\n' > "$CNB_LAYERS_DIR/cfg.toml"
-printf '[[processes]]\\ntype = "web"\\ncommand = ["true"]\\n' > "$CNB_LAYERS_DIR/launch.toml"`,
-    });
+printf '[[processes]]\\ntype = "web"\\ncommand = ["true"]\\n' > "$CNB_LAYERS_DIR/launch.toml"`;
+  (IS_ROOT ? it : it.skip)('runs as a different uid than the build: files only the build user can read break the launch, as with the launcher', async () => {
+    const p2 = await shPlatform({ id: 'test/private', build: BUILD_PRIVATE });
     const res = await p2.buildOk(await p2.app({}));
     let error: unknown;
     await p2.launch(res).catch((e: unknown) => (error = e));
     expect(String(error)).to.match(/modify env: uid 1001 cannot read .*TOKEN/);
+
+    const lifecycle = await shRealLifecycle({ id: 'test/private', build: BUILD_PRIVATE });
+    const proc = await lifecycle.launch(await lifecycle.buildOk(await lifecycle.app({})));
+    expect((await proc.waitForExit(10_000)).code, 'the real launcher').to.equal(82);
+    expect(proc.output()).to.match(/failed to launch: modify env: .*TOKEN: permission denied/);
   });
 
-  it('fails to launch when no process type is given and there is no default', async () => {
-    const p2 = await shPlatform({
-      id: 'test/nodefault',
-      build: `printf '[[processes]]\\ntype = "web"\\ncommand = ["true"]\\n' > "$CNB_LAYERS_DIR/launch.toml"`,
-    });
+  const BUILD_NO_DEFAULT = `printf '[[processes]]\\ntype = "web"\\ncommand = ["true"]\\n' > "$CNB_LAYERS_DIR/launch.toml"`;
+  it('fails to launch when no process type is given and there is no default, as the launcher does', async () => {
+    const p2 = await shPlatform({ id: 'test/nodefault', build: BUILD_NO_DEFAULT });
     const res = await p2.buildOk(await p2.app({}), { defaultProcess: null });
     expect(res.image?.defaultProcess).to.equal(undefined);
     let error: unknown;
     await p2.launch(res).catch((e: unknown) => (error = e));
     expect(String(error)).to.match(/when there is no default process a command is required/);
+
+    const lifecycle = await shRealLifecycle({ id: 'test/nodefault', build: BUILD_NO_DEFAULT });
+    const real = await lifecycle.buildOk(await lifecycle.app({}), { defaultProcess: null });
+    expect(real.image?.defaultProcess).to.equal(undefined);
+    const proc = await lifecycle.launch(real); // the bare launcher, as the image's ENTRYPOINT without a default process
+    expect((await proc.waitForExit(10_000)).code, 'the real launcher').to.equal(82);
+    expect(proc.output()).to.contain('when there is no default process a command is required');
+  });
+});
+
+describe('platform: the launch is the real launcher\'s', function () {
+  this.timeout(60_000);
+  let platform: LocalPlatform;
+  let lifecycle: RealLifecycle;
+  let emulated: BuildResult;
+  let real: RealBuildResult;
+  const running: LaunchedProcess[] = [];
+  after(cleanupPlatforms);
+  before(async () => {
+    platform = await shPlatform({ id: 'test/good', build: BUILD });
+    lifecycle = await shRealLifecycle({ id: 'test/good', build: BUILD });
+    emulated = await platform.buildOk(await platform.app({ 'hello.txt': 'hi' }));
+    real = await lifecycle.buildOk(await lifecycle.app({ 'hello.txt': 'hi' }));
+  });
+  afterEach(async () => {
+    for (const p of running.splice(0)) await p.stop('SIGKILL', 5000);
+  });
+
+  /** `text` with this build's paths as placeholders: the two builds live in different folders. */
+  function normalized(text: string, res: { app: { root: string } }): string {
+    return text.split(res.app.root).join('<app root>').replace(/launch-home\/\d+/g, 'launch-home/<n>');
+  }
+
+  /** Starts the same process both ways; returns what each printed or served, normalised. */
+  async function launchBoth(o: LaunchOptions & RealLaunchOptions, http: boolean): Promise<[string, string]> {
+    const seen: string[] = [];
+    const port = await freePort(); // one after the other, on the same port: the app prints PORT
+    for (const [res, launch] of [
+      [emulated, (env: Record<string, string>) => platform.launch(emulated, { ...o, env })],
+      [real, (env: Record<string, string>) => lifecycle.launch(real, { ...o, env })],
+    ] as const) {
+      const proc = await launch({ ...o.env, PORT: String(port) });
+      running.push(proc);
+      if (http) seen.push(normalized((await proc.waitForHttp(`http://127.0.0.1:${port}/`, { timeoutMs: 15_000 })).body, res));
+      else {
+        await proc.waitForExit(10_000);
+        seen.push(normalized(proc.output(), res));
+      }
+      await proc.stop('SIGTERM', 5000);
+    }
+    return [seen[0] ?? '', seen[1] ?? ''];
+  }
+
+  it('web: the same env (layer env files, exec.d values, PATH), cwd, uid, argv and PID 1', async () => {
+    const [emu, rl] = await launchBoth({}, true);
+    const e = JSON.parse(emu) as Echo;
+    expect(e.env.EXECD_SAW).to.equal('hello <app root>/workspace');
+    expect(e).to.deep.equal(JSON.parse(rl));
+  });
+
+  it('web with user env and args: the user values win the same way, the args replace the process args', async () => {
+    const [emu, rl] = await launchBoth({ env: { GREETING: 'user', WEB_CONCURRENCY: '7' }, args: ['a', 'b'] }, true);
+    const e = JSON.parse(emu) as Echo;
+    expect(e.argv.slice(1)).to.deep.equal(['a', 'b']);
+    expect(e).to.deep.equal(JSON.parse(rl));
+  });
+
+  it('another process type: only its own type-specific env, the same env otherwise', async () => {
+    const [emu, rl] = await launchBoth({ processType: 'worker' }, false);
+    expect(emu).to.contain('GREETING=hello').and.not.contain('PROC_VAR');
+    expect(emu.split('\n').sort()).to.deep.equal(rl.split('\n').sort());
+  });
+
+  it('a user command (launcher -- printenv): exec.d runs for it too', async () => {
+    const [emu, rl] = await launchBoth({ command: ['printenv', 'WEB_CONCURRENCY', 'GREETING'] }, false);
+    expect(emu).to.equal('exec.d: setting WEB_CONCURRENCY\n3\nhello\n');
+    expect(rl).to.equal(emu);
   });
 });

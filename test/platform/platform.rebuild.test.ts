@@ -1,11 +1,14 @@
 /**
  * Rebuilds follow the cnb-spec.md §6 restore table: what the buildpack finds at the start of the
- * next build depends on the layer types of the previous build.
+ * next build depends on the layer types of the previous build. The same two builds through the real
+ * lifecycle's builder (test/lifecycle/, which restores and exports with this platform's store.ts) must
+ * find, export, cache and reuse the same layers.
  */
 import * as fsp from 'node:fs/promises';
 import { expect } from 'chai';
+import type { RealBuildResult, RealLifecycle } from '../lifecycle/index.js';
 import type { BuildResult, LocalPlatform } from './lifecycle.js';
-import { cleanupPlatforms, shPlatform } from './test-helpers.js';
+import { cleanupPlatforms, shPlatform, shRealLifecycle } from './test-helpers.js';
 
 /**
  * Five layers, one per row of the table. Layers are (re)created only when not restored, with a
@@ -122,5 +125,42 @@ describe('platform: rebuilds follow the §6 restore table', function () {
     const res = await platform.buildOk(app);
     expect(Object.keys(res.restored)).to.deep.equal(['launchonly']);
     expect(res.layers.launchcache?.exported).to.equal('new');
+  });
+});
+
+describe('platform: rebuilds through the real builder find and keep the same layers', function () {
+  this.timeout(60_000);
+  after(cleanupPlatforms);
+
+  /** The `found:` line, what was restored, and what the export made of each build. */
+  function summary(res: BuildResult | RealBuildResult, output: string): unknown {
+    return {
+      found: /^found: .*$/m.exec(output)?.[0],
+      restored: res.restored,
+      image: Object.keys(res.image?.layers ?? {}).sort(),
+      cache: Object.keys(res.cache?.layers ?? {}).sort(),
+      exported: Object.fromEntries(Object.entries(res.layers).map(([k, l]) => [k, [l.exported, l.cached]])),
+      reused: [...res.reused].sort(),
+      sbom: res.image?.sbom,
+      store: res.image?.store,
+    };
+  }
+
+  it('two builds: the same layers dir found, the same layers exported, cached and reused, and the image runs the same', async () => {
+    const platform = await shPlatform({ id: 'test/layers', build: BUILD, sbomFormats: ['application/vnd.cyclonedx+json'] });
+    const lifecycle: RealLifecycle = await shRealLifecycle({ id: 'test/layers', build: BUILD, sbomFormats: ['application/vnd.cyclonedx+json'] });
+    const app = await platform.app({ 'main.txt': 'x' });
+    const realApp = await lifecycle.app({ 'main.txt': 'x' });
+    for (const build of [1, 2]) {
+      const emu = await platform.buildOk(app);
+      const real = await lifecycle.buildOk(realApp);
+      expect(summary(real, real.output), `build ${build}`).to.deep.equal(summary(emu, emu.buildOutput));
+    }
+    // the second image holds the first build's launchonly and launchcache contents, whoever ran the builder
+    const first = await lifecycle.launch(realApp.builds[0]!);
+    await first.waitForExit(10_000);
+    const second = await lifecycle.launch(realApp.builds[1]!);
+    await second.waitForExit(10_000);
+    expect(second.output()).to.match(/^\d+\n\d+\n$/).and.equal(first.output());
   });
 });

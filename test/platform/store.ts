@@ -174,7 +174,7 @@ export async function restoreFromLayersDir(o: {
   const files = entries.filter((e) => e.isFile()).map((e) => e.name);
   const dirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
   const tomlNames = new Set<string>();
-  await makeDir(o.bpLayersDir, 0o777, o.buildUser);
+  await makeDir(o.bpLayersDir, 0o755, o.buildUser);
   for (const file of files) {
     if (!file.endsWith('.toml') || NON_LAYER_TOMLS.has(file)) continue;
     const name = file.slice(0, -'.toml'.length);
