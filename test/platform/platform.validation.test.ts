@@ -177,6 +177,49 @@ chmod 755 ${L}/foo/exec.d/concurrency`)}`,
     });
   }
 
+  /**
+   * More outputs, each broken in one way: the platform refuses every one (strict), and predicts the real
+   * lifecycle's exit code. [what, bin/build lines, the lifecycle's exit code]
+   */
+  const launchToml = (body: string): string => `cat > ${L}/launch.toml <<'EOF'\n${body}\nEOF`;
+  const web = (extra: string): string => launchToml(`[[processes]]\ntype = "web"\ncommand = ["a"]\n${extra}`);
+  const outputCases: Array<[string, string, 0 | 52]> = [
+    ['a <layer>.toml that does not parse', `${SLEEP_WEB}\nmkdir -p ${L}/foo; printf '[types\\n' > ${L}/foo.toml`, 52],
+    ['[types] that is not a table', `${SLEEP_WEB}\nmkdir -p ${L}/foo; printf 'types = "x"\\n' > ${L}/foo.toml`, 52],
+    ['a types flag that is not a boolean', `${SLEEP_WEB}\nmkdir -p ${L}/foo; printf '[types]\\nlaunch = "yes"\\n' > ${L}/foo.toml`, 52],
+    ['a launch.toml that does not parse', `printf '[[processes]\\n' > ${L}/launch.toml`, 52],
+    ['processes that are not an array of tables', launchToml('processes = "x"'), 52],
+    ['a command of numbers', launchToml('[[processes]]\ntype = "web"\ncommand = [1]'), 52],
+    ['args that are not an array', web('args = "x"'), 52],
+    ['a default that is not a boolean', web('default = "yes"'), 52],
+    ['a working-dir that is not a string', web('working-dir = 3'), 52],
+    ['an exec-env that is not an array', web('exec-env = "x"'), 52],
+    ['a label whose key is not a string', web('[[labels]]\nkey = 1\nvalue = "x"'), 52],
+    ['slices whose paths are not an array', web('[[slices]]\npaths = "x"'), 52],
+    ['a build.toml that does not parse', `${SLEEP_WEB}\nprintf '[[unmet]\\n' > ${L}/build.toml`, 52],
+    ['an [[unmet]] without a name', `${SLEEP_WEB}\nprintf '[[unmet]]\\n' > ${L}/build.toml`, 52],
+    ['a store.toml that does not parse', `${SLEEP_WEB}\nprintf '[metadata\\n' > ${L}/store.toml`, 52],
+    ['a <layer>.toml without [types]', `${SLEEP_WEB}\nmkdir -p ${L}/foo; printf '[metadata]\\nx = "1"\\n' > ${L}/foo.toml`, 0],
+    ['a [metadata] that is not a table', `${SLEEP_WEB}\nmkdir -p ${L}/foo; printf 'metadata = 3\\n[types]\\nlaunch = true\\n' > ${L}/foo.toml`, 0],
+    ['a store.toml [metadata] that is not a table', `${SLEEP_WEB}\nprintf 'metadata = 1\\n' > ${L}/store.toml`, 0],
+    ['two processes of one type', launchToml('[[processes]]\ntype = "web"\ncommand = ["a"]\n[[processes]]\ntype = "web"\ncommand = ["b"]'), 0],
+    ['an empty command', launchToml('[[processes]]\ntype = "web"\ncommand = []'), 0],
+    ['an SBOM file that is not JSON', `${SLEEP_WEB}\n${fooLayer(`printf x > ${L}/foo.sbom.cdx.xml`)}`, 0],
+    ['a dangling env file', `${SLEEP_WEB}\n${fooLayer(`mkdir -p ${L}/foo/env.launch && ln -s missing-target ${L}/foo/env.launch/X`)}`, 0],
+    ['an env file with an empty suffix', `${SLEEP_WEB}\n${fooLayer(`mkdir -p ${L}/foo/env.launch && printf x > ${L}/foo/env.launch/X.`)}`, 0],
+    ['a build layer env file with a trailing newline', `${SLEEP_WEB}\nmkdir -p ${L}/b/env; echo x > ${L}/b/env/FOO; printf '[types]\\nbuild = true\\n' > ${L}/b.toml`, 0],
+    ['a dangling exec.d file', `${SLEEP_WEB}\n${fooLayer(`mkdir -p ${L}/foo/exec.d && ln -s missing-target ${L}/foo/exec.d/x`)}`, 0],
+  ];
+  for (const [what, script, exit] of outputCases) {
+    it(`rejects ${what} (${verdict(exit)})`, async () => {
+      const spec = { id: 'test/broken', sbomFormats: ['application/vnd.cyclonedx+json'], build: script };
+      const platform = await shPlatform(spec);
+      await expectRejection(platform.build(await platform.app({})), PlatformValidationError, /./);
+      if (exit === 0) await expectOnlyStricter(spec);
+      else await expectSameVerdict(spec, exit);
+    });
+  }
+
   it('rejects a detect that writes into the app dir (§15; the lifecycle accepts it)', async () => {
     const spec = { id: 'test/broken', detect: 'touch detected.txt', build: SLEEP_WEB };
     const platform = await shPlatform(spec);
