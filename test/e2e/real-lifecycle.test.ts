@@ -146,13 +146,15 @@ describe('e2e: through the real CNB lifecycle (detector, builder, launcher)', fu
     expect(proc.output()).to.contain('---> custom run: setting RUN_SCRIPT_MARKER');
   });
 
-  it("a failing bin/build makes the builder exit 51, with our error message in its log and no image", async () => {
-    const app = await lc.app(fixture('start-no-rule'));
-    const res = await lc.build(app, { platformEnv: await sources.env() });
+  it('a failing bin/build makes the builder exit 51, with our error message in its log and no image', async () => {
+    // PIP_TARGET would move the app's packages out of the pip-deps layer: the build stops before any download
+    const app = await lc.app(fixture('flask-wsgi'));
+    const res = await lc.build(app, { platformEnv: await sources.env(undefined, { PIP_TARGET: '/tmp/elsewhere' }) });
     expect(res.failedPhase).to.equal('builder');
     expect(res.exitCode, res.output).to.equal(51);
     const log = plainLog(res.output);
-    expect(log).to.contain("don't know how to run your application");
+    expect(log).to.contain('[Error: PIP_TARGET is not supported]');
+    expect(log).to.contain('Unset PIP_TARGET (in the platform env, .s2i/environment or the build env) and build again.');
     expect(log).to.match(/ERROR: failed to build: exit status [1-9]/);
     expect(res.image).to.equal(undefined);
   });
