@@ -192,16 +192,16 @@ describe('platform: the launch is the real launcher\'s', function () {
   this.timeout(60_000);
   let platform: LocalPlatform;
   let lifecycle: RealLifecycle;
-  let emulated: BuildResult;
-  let real: RealBuildResult;
   const running: LaunchedProcess[] = [];
   after(cleanupPlatforms);
   before(async () => {
     platform = await shPlatform({ id: 'test/good', build: BUILD });
     lifecycle = await shRealLifecycle({ id: 'test/good', build: BUILD });
-    emulated = await platform.buildOk(await platform.app({ 'hello.txt': 'hi' }));
-    real = await lifecycle.buildOk(await lifecycle.app({ 'hello.txt': 'hi' }));
   });
+  /** The same app built both ways, once, by the first test that needs it. */
+  let builds: Promise<[BuildResult, RealBuildResult]> | undefined;
+  const built = (): Promise<[BuildResult, RealBuildResult]> =>
+    (builds ??= (async () => [await platform.buildOk(await platform.app({ 'hello.txt': 'hi' })), await lifecycle.buildOk(await lifecycle.app({ 'hello.txt': 'hi' }))] as [BuildResult, RealBuildResult])());
   afterEach(async () => {
     for (const p of running.splice(0)) await p.stop('SIGKILL', 5000);
   });
@@ -213,6 +213,7 @@ describe('platform: the launch is the real launcher\'s', function () {
 
   /** Starts the same process both ways; returns what each printed or served, normalised. */
   async function launchBoth(o: LaunchOptions & RealLaunchOptions, http: boolean): Promise<[string, string]> {
+    const [emulated, real] = await built();
     const seen: string[] = [];
     const port = await freePort(); // one after the other, on the same port: the app prints PORT
     for (const [res, launch] of [
