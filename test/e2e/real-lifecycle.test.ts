@@ -129,6 +129,7 @@ describe('e2e: through the real CNB lifecycle (detector, builder, launcher)', fu
   });
 
   it('APP_RUN: web is the command run by /bin/sh, exec\'d, so the app is PID 1 and $PORT expands', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, for /bin/sh at launch
     const appRun = 'python server.py "${PORT:-8080}" "Hello from APP_RUN"';
     const res = await build('start-app-run', { APP_RUN: appRun });
     expect(res.processes.find((p) => p.type === 'web')?.command).to.deep.equal(['/bin/sh', '-c', `exec ${appRun}`]);
