@@ -58,8 +58,8 @@ export interface RealLifecycleOptions {
 }
 
 export interface RealPhaseOptions {
-  /** User variables: `platform/env/<NAME>`, the value with no trailing newline. */
-  platformEnv?: Record<string, string>;
+  /** User variables: `platform/env/<NAME>`, the value byte for byte (no trailing newline added). */
+  platformEnv?: Record<string, string | Buffer>;
   /** The phase's own env (merged over PATH/HOME/HOSTNAME defaults; `undefined` unsets). */
   baseEnv?: EnvOverrides;
   /** The phases' `-log-level` (default info; `debug` also shows the output of a passing bin/detect). */
