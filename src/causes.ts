@@ -16,7 +16,9 @@ export type SettingsCause =
   /** A variable's value that no program could be started with (src/cnb/env-value.ts says why each is refused). */
   | { type: 'bad-env-value'; name: string; origin: EnvOrigin; problem: EnvValueProblem }
   /** The env the build starts its tools with is larger than `limit` bytes; `largest` are its biggest variables. */
-  | { type: 'env-too-large'; bytes: number; limit: number; largest: Array<{ name: string; origin: EnvOrigin; bytes: number }> };
+  | { type: 'env-too-large'; bytes: number; limit: number; largest: Array<{ name: string; origin: EnvOrigin; bytes: number }> }
+  /** BP_DOWNLOAD_TIMEOUT is not a whole number of seconds within the accepted range (src/settings.ts); `value` trimmed. */
+  | { type: 'invalid-download-timeout'; value: string; min: number; max: number };
 
 /** Where a variable was set. */
 export type EnvOrigin = { kind: 'platform-env-file' } | { kind: 's2i-environment'; line: number | undefined } | { kind: 'build-env' };
@@ -55,14 +57,21 @@ export type DownloadCause =
   | { type: 'download-truncated'; url: string; got: number; expected: number }
   | { type: 'download-too-large'; url: string; maxBytes: number }
   | { type: 'checksum-mismatch'; url: string; expected: string; actual: string }
-  | { type: 'bundled-checksum-mismatch'; file: string; expected: string; actual: string };
+  | { type: 'bundled-checksum-mismatch'; file: string; expected: string; actual: string }
+  /** A file: URL whose file exists but cannot be read: no retry changes that. `uid`: the build user. */
+  | { type: 'download-file-unreadable'; url: string; file: string; reason: 'permission-denied' | 'not-a-file' | 'other'; detail: string; uid: number | undefined };
 
 /** Unpacking a Python archive (src/archive.ts). */
 export type ArchiveCause =
   | { type: 'archive-unsafe-entry'; entry: string; why: string }
   | { type: 'archive-too-large'; limit: { kind: 'unpacked-size'; bytes: number } | { kind: 'entries'; count: number } }
   | { type: 'archive-bad-layout'; top: string[] }
-  | { type: 'archive-corrupt'; detail: string };
+  | { type: 'archive-corrupt'; detail: string }
+  /**
+   * The archive unpacked, but the layer has no interpreter: neither bin/python nor `versioned` (bin/pythonX.Y
+   * for the entry's version, from which bin/python is made). What bin/ holds, and whether lib/pythonX.Y does.
+   */
+  | { type: 'archive-no-interpreter'; version: string; versioned: string; binEntries: string[]; libDir: string; hasLibDir: boolean };
 
 /** pip could not connect to its package index: which index (credentials masked) and the connection error. */
 export interface UnreachableIndex {

@@ -1,7 +1,9 @@
 /**
- * Verified downloads: streamed to a file while hashed, with a timeout for the response and for each read,
- * retries with backoff on network errors and 5xx, progress lines at most every few seconds, and the sha256
- * checked before the file is handed back. http, https and file URLs.
+ * Downloads, one code path for all of them: streamed to a sink while hashed, with a timeout for the response
+ * and for each read, a size limit, retries with backoff on network errors and 5xx, progress lines at most
+ * every few seconds. Python archives have their sha256 checked before they are handed back
+ * (downloadVerified); the distributions manifest is read into memory under a small size limit (fetchText).
+ * http, https and file URLs; a local file the build cannot read is reported at once, not retried.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -23,6 +25,13 @@ export interface DownloadOptions {
   progressIntervalMs: number;
 }
 
+/**
+ * The size limit of a distributions manifest. An entry (version, uri, sha256, arch) is 200 to 300 bytes of
+ * JSON or TOML, so 1 MiB holds several thousand: more than every CPython build python-build-standalone has
+ * published for one architecture. Held in memory and parsed whole, it costs bin/build nothing noticeable.
+ */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+
 export const DEFAULT_DOWNLOAD_OPTIONS: DownloadOptions = {
   timeoutSeconds: 30,
   attempts: 4,
@@ -36,6 +45,7 @@ const downloadError = (cause: DownloadCause): BuildpackError => new BuildpackErr
 const DOWNLOAD_CAUSES: ReadonlySet<string> = new Set<DownloadCause['type']>([
   'download-bad-url', 'download-not-found', 'download-server-error', 'download-http-status', 'download-network',
   'download-stalled', 'download-truncated', 'download-too-large', 'checksum-mismatch', 'bundled-checksum-mismatch',
+  'download-file-unreadable',
 ]);
 
 export function isDownloadCause(c: Cause): c is DownloadCause {
@@ -63,6 +73,24 @@ export interface DownloadSink {
   discard(): void | Promise<void>;
 }
 
+/** Keeps the bytes in memory: only for downloads whose size limit is small (a manifest). */
+function memorySink(): DownloadSink & { bytes(): Buffer } {
+  let chunks: Uint8Array[] = [];
+  return {
+    begin: () => {
+      chunks = [];
+    },
+    write: (chunk) => {
+      chunks.push(chunk);
+    },
+    end: () => undefined,
+    discard: () => {
+      chunks = [];
+    },
+    bytes: () => Buffer.concat(chunks),
+  };
+}
+
 function fileSink(dest: string): DownloadSink {
   let out: fs.WriteStream | undefined;
   return {
@@ -88,7 +116,22 @@ export async function downloadVerified(
   log: Logger,
   opts: DownloadOptions = DEFAULT_DOWNLOAD_OPTIONS,
 ): Promise<void> {
-  const sink = typeof dest === 'string' ? fileSink(dest) : dest;
+  await download(url, typeof dest === 'string' ? fileSink(dest) : dest, sha256, log, opts);
+}
+
+/**
+ * Reads a small document (the distributions manifest) into memory, through the same download as the archives:
+ * the same timeouts, retries and backoff, and a size limit of `maxBytes`. No checksum: the manifest is where
+ * the checksums come from.
+ */
+export async function fetchText(url: string, log: Logger, opts: DownloadOptions = DEFAULT_DOWNLOAD_OPTIONS, maxBytes = MAX_MANIFEST_BYTES): Promise<string> {
+  const sink = memorySink();
+  await download(url, sink, undefined, log, { ...opts, maxBytes });
+  return sink.bytes().toString('utf8');
+}
+
+/** The retry loop every download goes through; `sha256` undefined: the bytes are not checked. */
+async function download(url: string, sink: DownloadSink, sha256: string | undefined, log: Logger, opts: DownloadOptions): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await attemptDownload(url, sink, sha256, log, opts);
@@ -104,7 +147,7 @@ export async function downloadVerified(
   }
 }
 
-async function attemptDownload(url: string, sink: DownloadSink, sha256: string, log: Logger, opts: DownloadOptions): Promise<void> {
+async function attemptDownload(url: string, sink: DownloadSink, sha256: string | undefined, log: Logger, opts: DownloadOptions): Promise<void> {
   const shown = maskSecrets(url);
   const { body, total } = await open(url, opts);
   const hash = crypto.createHash('sha256');
@@ -156,7 +199,7 @@ async function attemptDownload(url: string, sink: DownloadSink, sha256: string, 
     }
   }
   const actual = hash.digest('hex');
-  if (actual !== sha256.toLowerCase()) throw new AttemptError(false, downloadError({ type: 'checksum-mismatch', url: shown, expected: sha256, actual }));
+  if (sha256 !== undefined && actual !== sha256.toLowerCase()) throw new AttemptError(false, downloadError({ type: 'checksum-mismatch', url: shown, expected: sha256, actual }));
   // Only now, with the bytes verified, is the sink's own failure (say, an unsafe archive entry) the answer.
   if (sinkError !== undefined) throw new AttemptError(false, sinkError instanceof Error ? sinkError : new Error(String(sinkError)));
 }
@@ -182,16 +225,7 @@ async function open(url: string, opts: DownloadOptions): Promise<{ body: Readabl
   } catch {
     throw new AttemptError(false, downloadError({ type: 'download-bad-url', url: shown }));
   }
-  if (parsed.protocol === 'file:') {
-    const file = fileURLToPath(parsed);
-    let size: number;
-    try {
-      size = fs.statSync(file).size;
-    } catch {
-      throw new AttemptError(false, downloadError({ type: 'download-not-found', url: shown, detail: 'no such file' }));
-    }
-    return { body: Readable.toWeb(fs.createReadStream(file)) as ReadableStream<Uint8Array>, total: size };
-  }
+  if (parsed.protocol === 'file:') return openLocal(fileURLToPath(parsed), shown);
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new AttemptError(false, downloadError({ type: 'download-bad-url', url: shown }));
   const controller = new AbortController();
   let res: Response;
@@ -212,6 +246,35 @@ async function open(url: string, opts: DownloadOptions): Promise<{ body: Readabl
   return { body: res.body, total: Number.isFinite(length) && length > 0 ? length : undefined };
 }
 
+/**
+ * A file: URL. Its file is opened before a byte is read, so that a file the build user may not read is
+ * reported once, naming the file, instead of being retried as a network failure: no retry changes a
+ * permission. Only regular files: a directory, a FIFO (which would block the open) or a device is refused.
+ */
+async function openLocal(file: string, shown: string): Promise<{ body: ReadableStream<Uint8Array>; total: number | undefined }> {
+  const unreadable = (err: unknown): AttemptError => {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOENT' || code === 'ENOTDIR') return new AttemptError(false, downloadError({ type: 'download-not-found', url: shown, detail: 'no such file' }));
+    const reason = code === 'EACCES' || code === 'EPERM' ? 'permission-denied' : 'other';
+    return new AttemptError(false, downloadError({ type: 'download-file-unreadable', url: shown, file, reason, detail: errorText(err), uid: process.getuid?.() }));
+  };
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(file);
+  } catch (err) {
+    throw unreadable(err);
+  }
+  if (!stat.isFile()) throw new AttemptError(false, downloadError({ type: 'download-file-unreadable', url: shown, file, reason: 'not-a-file', detail: stat.isDirectory() ? 'a directory' : 'not a regular file', uid: process.getuid?.() }));
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'r');
+  } catch (err) {
+    throw unreadable(err);
+  }
+  const stream = handle.createReadStream(); // closes the handle when it ends or is destroyed
+  return { body: Readable.toWeb(stream) as ReadableStream<Uint8Array>, total: stat.size };
+}
+
 async function withTimeout<T>(promise: Promise<T>, seconds: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -221,23 +284,6 @@ async function withTimeout<T>(promise: Promise<T>, seconds: number, onTimeout: (
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Reads a small document (a manifest) into memory, with the same timeouts and retries. */
-export async function fetchText(url: string, log: Logger, opts: DownloadOptions = DEFAULT_DOWNLOAD_OPTIONS): Promise<string> {
-  const parsed = new URL(url);
-  if (parsed.protocol === 'file:') return fs.readFileSync(fileURLToPath(parsed), 'utf8');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const { body } = await open(url, opts);
-      return await new Response(body).text();
-    } catch (err) {
-      const e = err instanceof AttemptError ? err : new AttemptError(true, downloadError({ type: 'download-network', url: maskSecrets(url), detail: errorText(err) }));
-      if (!e.retry || attempt >= opts.attempts) throw e.final;
-      await new Promise((r) => setTimeout(r, opts.backoffMs * 2 ** (attempt - 1)));
-      log.debug(`retrying ${maskSecrets(url)}`);
-    }
   }
 }
 

@@ -8,6 +8,7 @@ import type { ArchiveCause, Cause, DownloadCause, EnvOrigin, ManifestProblem, Un
 import { CnbError, type CnbCause } from './cnb/error.js';
 import { BuildpackError } from './failure.js';
 import { escapeControl } from './secrets.js';
+import { MAX_DOWNLOAD_TIMEOUT_SECONDS } from './settings.js';
 
 export interface Message {
   title: string;
@@ -82,6 +83,13 @@ export function renderCause(c: Cause): Message {
           `The largest:\n${c.largest.map((v) => `  ${shown(v.name, 80)}: ${v.bytes.toLocaleString('en')} bytes, from ${envOrigin(v.origin)}`).join('\n')}\n\n` +
           steps('Keep large data in a file in the app (or a file the platform mounts) and set the variable to its path.', 'Remove variables the build does not need.'),
       );
+    case 'invalid-download-timeout':
+      return user(
+        'Invalid BP_DOWNLOAD_TIMEOUT',
+        `BP_DOWNLOAD_TIMEOUT is ${c.value === '' ? 'set but empty' : `'${shown(c.value)}'`}, which is not a whole number of seconds from ${c.min} to ${c.max}.\n` +
+          `It is how long a download waits for a response, or for more data, before the attempt counts as failed.\n\n` +
+          steps(`Set BP_DOWNLOAD_TIMEOUT to a whole number of seconds from ${c.min} to ${c.max} (the default is 30), or unset it.`),
+      );
 
     // ---- Python version -------------------------------------------------------------------------------------
     case 'bad-python-version-file':
@@ -132,7 +140,7 @@ export function renderCause(c: Cause): Message {
         'Python distributions manifest unreadable',
         `The manifest named by BP_PYTHON_DISTRIBUTIONS (${shown(c.where)}) could not be read: ` +
           `${c.reason.type === 'io' ? shown(c.reason.detail) : firstLine(renderCause(c.reason).body)}\n\n` +
-          steps('Check that BP_PYTHON_DISTRIBUTIONS names a file in the app, or an http(s) or file URL the build can read.'),
+          manifestSteps(c.reason),
       );
     case 'bad-mirror':
       return user(
@@ -152,11 +160,13 @@ export function renderCause(c: Cause): Message {
     case 'download-too-large':
     case 'checksum-mismatch':
     case 'bundled-checksum-mismatch':
+    case 'download-file-unreadable':
       return renderDownload(c);
     case 'archive-unsafe-entry':
     case 'archive-too-large':
     case 'archive-bad-layout':
     case 'archive-corrupt':
+    case 'archive-no-interpreter':
       return renderArchive(c);
 
     // ---- pip ------------------------------------------------------------------------------------------------
@@ -326,6 +336,41 @@ function manifestProblem(p: ManifestProblem): string {
   }
 }
 
+/** What to do when the manifest cannot be read: the limit that was hit and its setting, or where to look. */
+function manifestSteps(reason: DownloadCause | { type: 'io'; detail: string }): string {
+  switch (reason.type) {
+    case 'download-stalled':
+      return steps(
+        'Check that the server sends the whole manifest: a server that stops part-way through causes this.',
+        `On a slow network, raise BP_DOWNLOAD_TIMEOUT (now ${reason.seconds} seconds; whole seconds, at most ${MAX_DOWNLOAD_TIMEOUT_SECONDS}).`,
+      );
+    case 'download-too-large':
+      return steps(
+        'Check that BP_PYTHON_DISTRIBUTIONS names the manifest itself, not an archive or an endless stream.',
+        `A manifest may be at most ${megabytes(reason.maxBytes)}: it only lists archives, a few hundred bytes each. This limit has no setting.`,
+      );
+    case 'download-file-unreadable':
+      return fileUnreadableSteps(reason);
+    default:
+      return steps('Check that BP_PYTHON_DISTRIBUTIONS names a file in the app, or an http(s) or file URL the build can read.');
+  }
+}
+
+function fileUnreadableSteps(c: Extract<DownloadCause, { type: 'download-file-unreadable' }>): string {
+  const file = shown(c.file, 500);
+  switch (c.reason) {
+    case 'permission-denied':
+      return steps(
+        `Make the file readable by the build user${c.uid === undefined ? '' : ` (uid ${c.uid})`}: for example 'chmod a+r ${file}', and 'chmod a+x' on each directory above it.`,
+        'Or serve the file over http(s) instead of a file: URL.',
+      );
+    case 'not-a-file':
+      return steps('Point the URL at a regular file, not a directory, device or FIFO.');
+    case 'other':
+      return steps('Check that the file exists and can be read on the build host, or serve it over http(s) instead.');
+  }
+}
+
 const DOWNLOAD_FIX = steps(
   'Check that the URL is right and that the build can reach it (proxy settings, firewall).',
   'If you use BP_DEPENDENCY_MIRROR, check that the mirror holds the file under the same path.',
@@ -369,6 +414,19 @@ function renderDownload(c: DownloadCause): Message {
           `Nothing from it was installed. A damaged or altered buildpack package causes this.\n\n` +
           steps('Get the offline buildpack package again and compare its sha256 with the published one.', 'Or build with the online package, which downloads and verifies the archive.'),
       );
+    case 'download-file-unreadable': {
+      const file = shown(c.file, 500);
+      const what =
+        c.reason === 'permission-denied'
+          ? `cannot be read by the build user${c.uid === undefined ? '' : ` (uid ${c.uid})`}: permission denied`
+          : c.reason === 'not-a-file'
+            ? `is ${shown(c.detail)}, not a regular file`
+            : `could not be read: ${shown(c.detail)}`;
+      return user(
+        c.reason === 'not-a-file' ? 'Not a file' : 'File not readable',
+        `The file ${file} ${what}. Retrying would not change that, so the build stops here.\n\n` + fileUnreadableSteps(c),
+      );
+    }
   }
 }
 
@@ -399,6 +457,19 @@ function renderArchive(c: ArchiveCause): Message {
         'Corrupt archive',
         `The Python archive could not be unpacked: ${shown(c.detail)}.\n\n` + steps('Check that the archive is a complete .tar.gz; build again to download it afresh.'),
       );
+    case 'archive-no-interpreter': {
+      const bin = c.binEntries.length > 0 ? `${shown(c.binEntries.slice(0, 8).join(', '))}${c.binEntries.length > 8 ? ', …' : ''}` : 'nothing';
+      return user(
+        'No Python interpreter in the archive',
+        `The archive for Python ${shown(c.version)} unpacked, but it has no bin/python, nor ${shown(c.versioned)} from which bin/python is made; ` +
+          `${shown(c.libDir)} ${c.hasLibDir ? 'is there' : 'is missing too'}. Its bin/ holds: ${bin}.\n` +
+          `Nothing from it was installed.\n\n` +
+          steps(
+            `Check that the archive holds Python ${shown(c.version)}, the version its entry in your distributions manifest (BP_PYTHON_DISTRIBUTIONS) gives.`,
+            `Repack it with the layout of python-build-standalone install_only archives (python/${shown(c.versioned)} or python/bin/python, and python/${shown(c.libDir)}), then update its sha256 in the manifest.`,
+          ),
+      );
+    }
   }
 }
 

@@ -5,6 +5,15 @@
  */
 import type { UserEnv } from './cnb/user-env.js';
 import { DEFAULT_DOWNLOAD_OPTIONS, type DownloadOptions } from './download.js';
+import { BuildpackError } from './failure.js';
+
+/**
+ * BP_DOWNLOAD_TIMEOUT's range, in whole seconds. The timeout applies between two reads, and a stalled
+ * download is tried 4 times, so 600 s already lets one stall hold a build for 40 minutes: within the one hour a
+ * Tekton TaskRun gets by default, and longer than any working server pauses mid-body.
+ */
+export const MIN_DOWNLOAD_TIMEOUT_SECONDS = 1;
+export const MAX_DOWNLOAD_TIMEOUT_SECONDS = 600;
 
 export interface Settings {
   /** BP_PYTHON_VERSION: the Python version request, before .python-version, runtime.txt and pyproject.toml. */
@@ -13,7 +22,7 @@ export interface Settings {
   pythonDistributions: string | undefined;
   /** BP_DEPENDENCY_MIRROR: base URL replacing the scheme and host of every download. */
   dependencyMirror: string | undefined;
-  /** BP_DOWNLOAD_TIMEOUT: seconds to wait for a response or for more data (default 30). */
+  /** BP_DOWNLOAD_TIMEOUT: seconds to wait for a response or for more data (default 30, whole seconds from 1 to 600). */
   download: DownloadOptions;
   /** PIP_UPGRADE=TRUE (true, 1): upgrade pip, setuptools and wheel before installing. */
   pipUpgrade: boolean;
@@ -32,15 +41,11 @@ export interface Settings {
 }
 
 export function readSettings(env: UserEnv): Settings {
-  const timeout = Number(env.get('BP_DOWNLOAD_TIMEOUT'));
   return {
     pythonVersion: env.get('BP_PYTHON_VERSION'),
     pythonDistributions: env.get('BP_PYTHON_DISTRIBUTIONS'),
     dependencyMirror: env.get('BP_DEPENDENCY_MIRROR'),
-    download: {
-      ...DEFAULT_DOWNLOAD_OPTIONS,
-      timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_DOWNLOAD_OPTIONS.timeoutSeconds,
-    },
+    download: { ...DEFAULT_DOWNLOAD_OPTIONS, timeoutSeconds: downloadTimeout(env) },
     pipUpgrade: env.flag('PIP_UPGRADE'),
     pipRequirements: env.get('BP_PIP_REQUIREMENT')?.split(/\s+/).filter((f) => f !== ''),
     pipVariables: Object.fromEntries(
@@ -53,6 +58,18 @@ export function readSettings(env: UserEnv): Settings {
     gunicornConfig: gunicornConfig(env),
     disableCollectstatic: env.flag('DISABLE_COLLECTSTATIC'),
   };
+}
+
+/** BP_DOWNLOAD_TIMEOUT, or the default when unset. Set but empty, or anything but whole seconds in range, stops the build. */
+function downloadTimeout(env: UserEnv): number {
+  const raw = env.raw('BP_DOWNLOAD_TIMEOUT');
+  if (raw === undefined) return DEFAULT_DOWNLOAD_OPTIONS.timeoutSeconds;
+  const value = raw.trim();
+  const seconds = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(seconds >= MIN_DOWNLOAD_TIMEOUT_SECONDS && seconds <= MAX_DOWNLOAD_TIMEOUT_SECONDS)) {
+    throw new BuildpackError({ type: 'invalid-download-timeout', value, min: MIN_DOWNLOAD_TIMEOUT_SECONDS, max: MAX_DOWNLOAD_TIMEOUT_SECONDS });
+  }
+  return seconds;
 }
 
 function gunicornConfig(env: UserEnv): Settings['gunicornConfig'] {

@@ -18,6 +18,7 @@ import { cycloneDxJson } from '../cyclonedx.js';
 import { relocateSysconfig } from '../python/relocate.js';
 import { compileLayerBytecode } from '../python/bytecode.js';
 import { maskSecrets } from '../secrets.js';
+import { BuildpackError } from '../failure.js';
 
 export interface PythonLayerMetadata {
   version: string;
@@ -144,6 +145,9 @@ async function fetchAndUnpack(ctx: BuildContext, env: Env, dist: Distribution, l
   if (unpacked) unpacked.commit(layerPath);
   else await extractTarGz(archive, layerPath);
   await ensureAliases(layerPath, dist.version);
+  // Before anything runs it or the log says "Installed": the archive is the user's own (a manifest entry), so a
+  // layout without an interpreter is theirs to fix; installPython resets the layer on this error.
+  await checkInterpreter(layerPath, dist.version);
   relocateSysconfig(layerPath);
   await compileLayerBytecode(deps, { PATH: env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, path.join(layerPath, 'bin', 'python'), layerPath, dist.version);
 }
@@ -157,6 +161,22 @@ async function ensureAliases(layerPath: string, version: string): Promise<void> 
   for (const alias of ['python', `python${major}`]) {
     if (!(await exists(path.join(bin, alias)))) await fs.symlink(versioned, path.join(bin, alias));
   }
+}
+
+/** The layer has bin/python (after ensureAliases), or the build stops naming what the archive lacks. */
+export async function checkInterpreter(layerPath: string, version: string): Promise<void> {
+  if (await exists(path.join(layerPath, 'bin', 'python'))) return;
+  const [major, minor] = version.split('.');
+  const binEntries = (await fs.readdir(path.join(layerPath, 'bin')).catch(() => [] as string[])).sort();
+  const libDir = `lib/python${major}.${minor}`;
+  throw new BuildpackError({
+    type: 'archive-no-interpreter',
+    version,
+    versioned: `bin/python${major}.${minor}`,
+    binEntries,
+    libDir,
+    hasLibDir: await exists(path.join(layerPath, libDir)),
+  });
 }
 
 async function exists(p: string): Promise<boolean> {

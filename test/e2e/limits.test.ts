@@ -11,9 +11,11 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
-import { E2E, plainLog } from './support.js';
+import { E2E, REPO, fixture, plainLog } from './support.js';
+import { HOSTILE, hostileBuildEnv } from './hostile-env.js';
 import { hostArch } from '../helpers/servers.js';
-import type { BuildResult } from '../platform/index.js';
+import { stageMeasuredBuildpack, type MeasuredBuildpack } from '../helpers/peak-memory.js';
+import { LocalPlatform, type BuildResult } from '../platform/index.js';
 import { ustarHeader as tarHeader } from '../helpers/archives.js';
 
 const MiB = 1024 * 1024;
@@ -98,5 +100,103 @@ describe('e2e: resource limits of the Python download', function () {
     expect(log).to.contain('for 1 seconds, after several attempts');
     expect(log).to.contain('raise BP_DOWNLOAD_TIMEOUT');
     expect(ms).to.be.below(60_000);
+  });
+});
+
+/**
+ * Issue 13, item 3: the manifest named by BP_PYTHON_DISTRIBUTIONS comes through the same download as the
+ * archives, with a size limit of its own (1 MiB) and BP_DOWNLOAD_TIMEOUT between reads. bin/build runs under
+ * GNU time here, so each test also checks the peak memory of the process against 1 GiB.
+ */
+describe('e2e: resource limits of the manifest download', function () {
+  this.timeout(300_000);
+  /**
+   * Where the endless server gives up: 64 times the manifest limit, so a regression fails this test without
+   * taking the machine's memory (the code before the limit, fed 512 MiB here, grew to 24 GB and was OOM-killed).
+   */
+  const ENDLESS_CAP = 64 * MiB;
+  let measured: MeasuredBuildpack;
+  let platform: LocalPlatform;
+  let server: http.Server;
+  let origin = '';
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+
+  before(async () => {
+    measured = stageMeasuredBuildpack(REPO);
+    platform = await LocalPlatform.create({ buildpackDir: measured.dir, ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}) });
+    server = http.createServer((req, res) => {
+      requests.push(req.url ?? '');
+      if (req.url === '/endless.json') {
+        res.writeHead(200, { 'Content-Type': 'application/json' }); // chunked, no length
+        res.write('{"distributions": [');
+        const chunk = Buffer.from(`${JSON.stringify({ version: '3.11.7', uri: 'https://example.invalid/p.tar.gz', sha256: 'a'.repeat(64), arch: hostArch() })},`.repeat(1000));
+        let sent = 0;
+        const pump = (): void => {
+          while (!res.destroyed && sent < ENDLESS_CAP && res.write(chunk)) sent += chunk.length;
+          if (res.destroyed) return;
+          if (sent >= ENDLESS_CAP) res.end();
+          else res.once('drain', pump);
+        };
+        pump();
+      } else if (req.url === '/stalled.json') {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '4096' });
+        res.write('{"distributions": ['); // and then nothing
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.on('error', () => undefined); // the client gives up and resets the connection
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server?.close(() => r()));
+    await platform?.cleanup();
+  });
+
+  async function buildWithManifest(manifest: string, extra: Record<string, string> = {}): Promise<{ log: string; ms: number; peakMiB: number; requests: string[] }> {
+    requests.length = 0;
+    const before = measured.peaksKiB().length;
+    const app = await platform.app(fixture('flask-wsgi'));
+    const t = Date.now();
+    const res = await platform.build(app, { platformEnv: { BP_PYTHON_DISTRIBUTIONS: `${origin}${manifest}`, BP_PYTHON_VERSION: '3.11', ...extra }, timeoutMs: 120_000 });
+    const ms = Date.now() - t;
+    expect(res.success).to.equal(false);
+    expect(res.code, res.output).to.equal(1);
+    expect(Object.keys(res.files).filter((f) => f.startsWith('python'))).to.deep.equal([]);
+    const peaks = measured.peaksKiB();
+    expect(peaks, 'one peak memory figure per build').to.have.length(before + 1);
+    const peakMiB = (peaks[peaks.length - 1] ?? 0) / 1024;
+    console.log(`      bin/build peak memory: ${peakMiB.toFixed(1)} MiB, build ${ms} ms`);
+    return { log: plainLog(res.buildOutput), ms, peakMiB, requests: [...requests] };
+  }
+
+  it('an endless manifest is refused at the 1 MiB manifest limit, once, with bin/build under 1 GiB', async () => {
+    const r = await buildWithManifest('/endless.json');
+    expect(r.log).to.contain('[Error: Python distributions manifest unreadable]');
+    expect(r.log).to.contain(`${origin}/endless.json is larger than the limit of 1 MB and was refused`);
+    expect(r.log).to.contain('A manifest may be at most 1 MB');
+    expect(r.log).to.not.contain('retrying');
+    expect(r.requests).to.deep.equal(['/endless.json']);
+    expect(r.peakMiB).to.be.below(1024);
+    expect(r.ms).to.be.below(30_000);
+  });
+
+  it('a manifest server that stalls mid-body times out after BP_DOWNLOAD_TIMEOUT on each of 4 attempts, with bin/build under 1 GiB', async () => {
+    const r = await buildWithManifest('/stalled.json', { BP_DOWNLOAD_TIMEOUT: '1' });
+    expect(r.log).to.contain('No data for 1s; retrying in 0.5s (attempt 2 of 4)');
+    expect(r.log).to.contain('No data for 1s; retrying in 2.0s (attempt 4 of 4)');
+    expect(r.log).to.contain('[Error: Python distributions manifest unreadable]');
+    expect(r.log).to.contain(`No data arrived from ${origin}/stalled.json for 1 seconds, after several attempts`);
+    expect(r.log).to.contain('raise BP_DOWNLOAD_TIMEOUT (now 1 seconds');
+    expect(r.requests).to.deep.equal(Array(4).fill('/stalled.json'));
+    expect(r.peakMiB).to.be.below(1024);
+    // 4 attempts of 1 s and backoffs of 0.5, 1 and 2 s
+    expect(r.ms).to.be.within(7_000, 40_000);
   });
 });

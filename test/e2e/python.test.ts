@@ -179,6 +179,7 @@ describe('e2e: the python layer', function () {
         dotdot: ['3.99.1', tarGz(scratch, 'dotdot.tar.gz', [top, bin, { path: 'python/../../../escaped-dotdot', body: 'x' }])],
         symlink: ['3.99.2', tarGz(scratch, 'symlink.tar.gz', [top, bin, { path: 'python/lib/', type: 'Directory' }, { path: 'python/lib/escape', type: 'SymbolicLink', linkpath: '../../../..' }, { path: 'python/lib/escape/escaped-symlink', body: 'x' }])],
         truncated: ['3.99.3', cut],
+        noInterpreter: ['3.99.4', tarGz(scratch, 'no-interpreter.tar.gz', [top, { path: 'python/bin/pip3.99', body: '#!/bin/sh\n' }, { path: 'python/lib/python3.99/os.py', body: '' }])],
       } as const;
       const entries = [{ version: good.version, uri: e2e.dists.url(goodPath), sha256: good.sha256, arch: hostArch() }];
       for (const [name, [version, file]] of Object.entries(files)) {
@@ -242,6 +243,60 @@ describe('e2e: the python layer', function () {
       expectNoTrustedPython(res);
     });
 
+    it('an archive with no bin/python nor bin/python3.99: stops before "Installed Python", naming what is missing', async () => {
+      const res = await build(hostile.noInterpreter!.version);
+      const log = plainLog(res.output);
+      expect(log).to.contain(errorLine({ type: 'archive-no-interpreter', version: '', versioned: '', binEntries: [], libDir: '', hasLibDir: false }));
+      expect(log).to.contain('The archive for Python 3.99.4 unpacked, but it has no bin/python, nor bin/python3.99 from which bin/python is made; lib/python3.99 is there. Its bin/ holds: pip3.99.');
+      expect(log).to.contain('Nothing from it was installed.');
+      expect(log).to.not.contain('Installed Python');
+      expect(log).to.not.contain('Internal buildpack error');
+      expectNoTrustedPython(res);
+    });
+
+    it('an archive file:// URI the build user cannot read: reported once, naming the file, no retry', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-unreadable-'));
+      fs.chmodSync(dir, 0o755);
+      const file = path.join(dir, 'python.tar.gz');
+      fs.copyFileSync(good.path, file);
+      fs.chmodSync(file, 0o600); // root's; the build runs as uid 1000
+      const manifest = `/unreadable-${path.basename(dir)}.json`;
+      e2e.dists.addFile(manifest, Buffer.from(JSON.stringify({ distributions: [{ version: '3.99.5', uri: `file://${file}`, sha256: good.sha256, arch: hostArch() }] })));
+      const started = Date.now();
+      const res = await e2e.platform.build(app, { platformEnv: { BP_PYTHON_DISTRIBUTIONS: e2e.dists.url(manifest), BP_PYTHON_VERSION: '3.99.5' } });
+      const log = plainLog(res.output);
+      expect(log).to.contain(errorLine({ type: 'download-file-unreadable', url: '', file: '', reason: 'permission-denied', detail: '', uid: 0 }));
+      expect(log).to.contain(`The file ${file} cannot be read by the build user (uid 1000): permission denied.`);
+      expect(log).to.contain(`'chmod a+r ${file}'`);
+      expect(log).to.not.contain('retrying');
+      expect(log).to.not.contain('Download incomplete');
+      expect(Date.now() - started).to.be.below(20_000);
+      expectNoTrustedPython(res);
+    });
+
+    it('a file:// manifest the build user cannot read: says which file and how to make it readable', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-unreadable-'));
+      fs.chmodSync(dir, 0o755);
+      const file = path.join(dir, 'pythons.json');
+      fs.writeFileSync(file, JSON.stringify({ distributions: [] }), { mode: 0o600 });
+      const res = await e2e.platform.build(app, { platformEnv: { BP_PYTHON_DISTRIBUTIONS: `file://${file}`, BP_PYTHON_VERSION: '3.11' } });
+      const log = plainLog(res.output);
+      expect(log).to.contain('[Error: Python distributions manifest unreadable]');
+      expect(log).to.contain(`could not be read: The file ${file} cannot be read by the build user (uid 1000): permission denied.`);
+      expect(log).to.contain(`'chmod a+r ${file}'`);
+      expectNoTrustedPython(res);
+    });
+
+    it('BP_DOWNLOAD_TIMEOUT=abc stops the build before any download, naming the value and the range', async () => {
+      const mark = e2e.dists.requests.length;
+      const res = await build(good.version, { BP_DOWNLOAD_TIMEOUT: 'abc' });
+      const log = plainLog(res.output);
+      expect(log).to.contain(errorLine({ type: 'invalid-download-timeout', value: '', min: 0, max: 0 }));
+      expect(log).to.contain("BP_DOWNLOAD_TIMEOUT is 'abc', which is not a whole number of seconds from 1 to 600.");
+      expect(requestsSince(mark)).to.deep.equal([]);
+      expectNoTrustedPython(res);
+    });
+
     it('a 404 (no retry)', async () => {
       e2e.dists.setFault(goodPath, { kind: 'status', status: 404 });
       const mark = e2e.dists.requests.length;
@@ -269,7 +324,7 @@ describe('e2e: the python layer', function () {
       const log = plainLog(res.output);
       expect(log).to.contain(errorLine({ type: 'no-matching-python', written: '', source: 'BP_PYTHON_VERSION', arch: '', available: [] }));
       expect(log).to.contain(`No Python for ${hostArch()} satisfies '3.98' (from BP_PYTHON_VERSION)`);
-      expect(log).to.match(new RegExp(`Available for ${hostArch()}: 3\\.99\\.3, 3\\.99\\.2, 3\\.99\\.1, 3\\.14\\.\\d+, .*3\\.11\\.7`));
+      expect(log).to.match(new RegExp(`Available for ${hostArch()}: 3\\.99\\.4, 3\\.99\\.3, 3\\.99\\.2, 3\\.99\\.1, 3\\.14\\.\\d+, .*3\\.11\\.7`));
       expect(log).to.contain('set BP_PYTHON_DISTRIBUTIONS to a manifest');
       expect(requestsSince(mark)).to.deep.equal(['/hostile.json']);
       expectNoTrustedPython(res);

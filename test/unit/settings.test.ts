@@ -6,8 +6,10 @@
 import { expect } from 'chai';
 import { analyse } from '../../src/analysis.js';
 import { DEFAULT_DOWNLOAD_OPTIONS } from '../../src/download.js';
+import { renderCause } from '../../src/messages.js';
 import type { Settings } from '../../src/settings.js';
 import { TempBuild } from '../fakes/context.js';
+import { thrownCause } from '../fakes/thrown.js';
 
 interface Sources {
   /** `$CNB_PLATFORM_DIR/env/<NAME>` files (pack --env, kpack, Tekton), contents verbatim. */
@@ -97,11 +99,26 @@ describe('settings', () => {
     }
   });
 
-  it('BP_DOWNLOAD_TIMEOUT: a positive number of seconds, else the default', () => {
-    const timeout = (v: string): number => settings({ process: { BP_DOWNLOAD_TIMEOUT: v } }).download.timeoutSeconds;
-    expect(timeout('5')).to.equal(5);
-    expect(timeout(' 2.5 ')).to.equal(2.5);
-    for (const bad of ['0', '-5', 'ten', '30s', 'Infinity', '']) expect(timeout(bad), bad).to.equal(30);
+  describe('BP_DOWNLOAD_TIMEOUT (issue 13, item 10d)', () => {
+    const timeout = (v: string): number => settings({ platform: { BP_DOWNLOAD_TIMEOUT: v } }).download.timeoutSeconds;
+
+    it('whole seconds from 1 to 600 (surrounding whitespace ignored)', () => {
+      expect(timeout('1')).to.equal(1);
+      expect(timeout('45\n')).to.equal(45);
+      expect(timeout(' 600 ')).to.equal(600);
+      expect(timeout('0030')).to.equal(30);
+    });
+
+    it('anything else stops the build, naming the variable, the value and the accepted range', () => {
+      for (const value of ['abc', '0', '-5', '1e400', '', '  \n', '601', '1.5', '0x10', 'Infinity', '30s', '9'.repeat(400)]) {
+        const cause = thrownCause(() => timeout(value));
+        expect(cause, JSON.stringify(value)).to.deep.equal({ type: 'invalid-download-timeout', value: value.trim(), min: 1, max: 600 });
+        const m = renderCause(cause);
+        expect(m.title).to.equal('Invalid BP_DOWNLOAD_TIMEOUT');
+        expect(m.body).to.contain(value.trim() === '' ? 'BP_DOWNLOAD_TIMEOUT is set but empty' : `BP_DOWNLOAD_TIMEOUT is '${value.slice(0, 100)}`); // long values are cut
+        expect(m.body).to.contain('a whole number of seconds from 1 to 600');
+      }
+    });
   });
 
   it('BP_PIP_REQUIREMENT: split on any whitespace, order kept', () => {
