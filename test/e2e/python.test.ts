@@ -191,6 +191,14 @@ describe('e2e: the python layer', function () {
       hostileUrl = e2e.dists.url('/hostile.json');
     });
 
+    /** A new directory under `scratch` that the build user (uid 1000) may enter and list. */
+    const readableDir = (): string => {
+      fs.chmodSync(scratch, 0o755);
+      const dir = fs.mkdtempSync(path.join(scratch, 'readable-'));
+      fs.chmodSync(dir, 0o755);
+      return dir;
+    };
+
     const build = (version: string, extra: Record<string, string> = {}): Promise<BuildResult> =>
       e2e.platform.build(app, { platformEnv: { BP_PYTHON_DISTRIBUTIONS: hostileUrl, BP_PYTHON_VERSION: version, ...extra } });
 
@@ -255,8 +263,7 @@ describe('e2e: the python layer', function () {
     });
 
     it('an archive file:// URI the build user cannot read: reported once, naming the file, no retry', async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-unreadable-'));
-      fs.chmodSync(dir, 0o755);
+      const dir = readableDir();
       const file = path.join(dir, 'python.tar.gz');
       fs.copyFileSync(good.path, file);
       fs.chmodSync(file, 0o600); // root's; the build runs as uid 1000
@@ -275,8 +282,7 @@ describe('e2e: the python layer', function () {
     });
 
     it('a file:// manifest the build user cannot read: says which file and how to make it readable', async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-unreadable-'));
-      fs.chmodSync(dir, 0o755);
+      const dir = readableDir();
       const file = path.join(dir, 'pythons.json');
       fs.writeFileSync(file, JSON.stringify({ distributions: [] }), { mode: 0o600 });
       const res = await e2e.platform.build(app, { platformEnv: { BP_PYTHON_DISTRIBUTIONS: `file://${file}`, BP_PYTHON_VERSION: '3.11' } });

@@ -2,13 +2,19 @@
  * Issue 13, item 3: the manifest named by BP_PYTHON_DISTRIBUTIONS is read through the archive download's code
  * path (src/download.ts), so it has the same timeouts, retries and backoff, and a size limit of its own
  * (MAX_MANIFEST_BYTES). Loopback servers: a body with no end, one over the limit by its Content-Length, one
- * that stalls mid-body (FileServer's fault injection) and one that never answers.
+ * that stalls mid-body (FileServer's fault injection) and one that never answers; and file: URLs.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_DOWNLOAD_OPTIONS, fetchText, MAX_MANIFEST_BYTES } from '../../src/download.js';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DEFAULT_DOWNLOAD_OPTIONS, downloadVerified, fetchText, MAX_MANIFEST_BYTES } from '../../src/download.js';
 import { BuildpackError } from '../../src/failure.js';
 import { Logger } from '../../src/logger.js';
 import { messageFor } from '../../src/messages.js';
@@ -114,6 +120,30 @@ describe('manifest download limits (fetchText)', function () {
     const r = await refused(`${silentOrigin}/m.json`);
     expect(r.err.cause).to.include({ type: 'download-stalled', seconds: 1 });
     expect(r.ms).to.be.within(2000, 10_000);
+  });
+
+  it('reads file: URLs through the same path: a manifest, and an archive whose sha256 is checked', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manifest-fetch-'));
+    const file = path.join(dir, 'm.json');
+    fs.writeFileSync(file, MANIFEST);
+    expect(await fetchText(pathToFileURL(file).href, log, opts)).to.equal(MANIFEST.toString());
+    const copy = path.join(dir, 'copy');
+    await downloadVerified(pathToFileURL(file).href, copy, crypto.createHash('sha256').update(MANIFEST).digest('hex'), log, opts);
+    expect(fs.readFileSync(copy)).to.deep.equal(MANIFEST);
+  });
+
+  it('refuses a file: URL naming a directory or a FIFO at once (a FIFO would block), and one over the limit', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manifest-fetch-'));
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const [target, detail] of [[dir, 'a directory'], [fifo, 'not a regular file']] as const) {
+      const r = await refused(pathToFileURL(target).href);
+      expect(r.err.cause).to.include({ type: 'download-file-unreadable', file: target, reason: 'not-a-file', detail });
+      expect(r.ms).to.be.below(1000);
+    }
+    const big = path.join(dir, 'big.json');
+    fs.writeFileSync(big, Buffer.alloc(MAX_MANIFEST_BYTES + 1, 0x20));
+    expect((await refused(pathToFileURL(big).href)).err.cause).to.include({ type: 'download-too-large', maxBytes: MAX_MANIFEST_BYTES });
   });
 
   it('says which limit was hit, and what to change, when the manifest cannot be read', () => {
