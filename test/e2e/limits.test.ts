@@ -157,6 +157,7 @@ describe('e2e: resource limits of the manifest download', function () {
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => server?.close(() => r()));
     await platform?.cleanup();
+    measured?.remove();
   });
 
   async function buildWithManifest(manifest: string, extra: Record<string, string> = {}): Promise<{ log: string; ms: number; peakMiB: number; requests: string[] }> {

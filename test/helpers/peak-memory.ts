@@ -16,6 +16,8 @@ export interface MeasuredBuildpack {
   dir: string;
   /** bin/build's peak resident set size in KiB, for every build so far (oldest first). */
   peaksKiB(): number[];
+  /** Removes the staged buildpack and the record. */
+  remove(): void;
 }
 
 export function stageMeasuredBuildpack(repo: string): MeasuredBuildpack {
@@ -34,6 +36,10 @@ export function stageMeasuredBuildpack(repo: string): MeasuredBuildpack {
     peaksKiB: () => {
       const text = fs.existsSync(record) ? fs.readFileSync(record, 'utf8') : '';
       return [...text.matchAll(/^maxrss-kib (\d+)$/gm)].map((m) => Number(m[1]));
+    },
+    remove: () => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(out, { recursive: true, force: true });
     },
   };
 }
