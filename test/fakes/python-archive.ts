@@ -1,6 +1,7 @@
 /**
  * A stand-in for a python-build-standalone archive: one top folder with bin/python3.12 (a shell script),
- * include/ and lib/python3.12/, registered in a buildpack dir as an offline package
+ * include/ and lib/python3.12/ (or another `minor`: its bin/pythonX.Y must match the version installed, which
+ * installPython checks), registered in a buildpack dir as an offline package
  * (dependencies/<sha256>/python.tar.gz), so installPython unpacks it with no download and no real Python.
  */
 import crypto from 'node:crypto';
@@ -10,12 +11,12 @@ import * as tar from 'tar';
 import { offlineArchivePath } from '../../src/python/distributions.js';
 
 /** Returns the archive's sha256; `marker` makes archives differ (another build of the same version). */
-export async function offlinePythonArchive(buildpackDir: string, scratchDir: string, marker: string): Promise<string> {
+export async function offlinePythonArchive(buildpackDir: string, scratchDir: string, marker: string, minor = '3.12'): Promise<string> {
   const src = fs.mkdtempSync(path.join(scratchDir, 'archive-'));
   const files: Record<string, string> = {
-    'bin/python3.12': `#!/bin/sh\necho ${marker}\n`,
-    'lib/python3.12/os.py': `# ${marker}\n`,
-    'include/python3.12/Python.h': '',
+    [`bin/python${minor}`]: `#!/bin/sh\necho ${marker}\n`,
+    [`lib/python${minor}/os.py`]: `# ${marker}\n`,
+    [`include/python${minor}/Python.h`]: '',
   };
   for (const [rel, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(src, 'python', rel)), { recursive: true });

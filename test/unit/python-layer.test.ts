@@ -15,6 +15,7 @@ import { TempBuild, type ContextOptions } from '../fakes/context.js';
 import { fakeDeps, type FakeDeps } from '../fakes/deps.js';
 import { exit, io, ok } from '../fakes/executor.js';
 import { offlinePythonArchive } from '../fakes/python-archive.js';
+import { rejectedCause } from '../fakes/thrown.js';
 import { layerToml, restoreLayer, snapshot } from '../helpers/layers.js';
 
 /** One attempt at a port nothing listens on: a download attempted where none should be fails at once. */
@@ -169,8 +170,20 @@ describe('python layer: cache decisions', () => {
   }
 
   it('Pythons before 3.7 (no hash-based .pyc, PEP 552) run no compileall', async () => {
-    const f = await build(dist({ version: '3.6.15' }), {}, fakeDeps());
+    const sha36 = await offlinePythonArchive(b.buildpackDir, b.root, 'build-3.6', '3.6');
+    const f = await build(dist({ version: '3.6.15', sha256: sha36 }), {}, fakeDeps());
     expect(f.exec.executions).to.deep.equal([]);
     expect(layerToml(b.layersDir, 'python')?.metadata).to.include({ version: '3.6.15' });
+  });
+
+  it('an archive with no interpreter for its version (a 3.12 archive listed as 3.11.9) stops the build before "Installed", leaving no layer, even over a cached one', async () => {
+    await cached(dist());
+    const f = fakeDeps();
+    const cause = await rejectedCause(installPython(b.context(), { PATH: '/usr/bin:/bin' }, dist({ version: '3.11.9', sha256: shaB }), f.deps, OPTS));
+    expect(cause).to.deep.equal({ type: 'archive-no-interpreter', version: '3.11.9', versioned: 'bin/python3.11', binEntries: ['python3.12'], libDir: 'lib/python3.11', hasLibDir: false });
+    expect(f.log.stdout).to.not.contain('Installed');
+    expect(f.exec.executions).to.deep.equal([]);
+    expect(fs.existsSync(b.tomlPath('python'))).to.equal(false);
+    expect(fs.existsSync(b.layerPath('python'))).to.equal(false);
   });
 });
