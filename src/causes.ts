@@ -17,8 +17,8 @@ export type SettingsCause =
   | { type: 'bad-env-value'; name: string; origin: EnvOrigin; problem: EnvValueProblem }
   /** The env the build starts its tools with is larger than `limit` bytes; `largest` are its biggest variables. */
   | { type: 'env-too-large'; bytes: number; limit: number; largest: Array<{ name: string; origin: EnvOrigin; bytes: number }> }
-  /** BP_DOWNLOAD_TIMEOUT is not a whole number of seconds within the accepted range (src/settings.ts); `value` trimmed. */
-  | { type: 'invalid-download-timeout'; value: string; min: number; max: number };
+  /** BP_DOWNLOAD_TIMEOUT is not a number of seconds above 0 and at most `max` (src/settings.ts); `value` trimmed. */
+  | { type: 'invalid-download-timeout'; value: string; max: number };
 
 /** Where a variable was set. */
 export type EnvOrigin = { kind: 'platform-env-file' } | { kind: 's2i-environment'; line: number | undefined } | { kind: 'build-env' };

@@ -86,9 +86,9 @@ export function renderCause(c: Cause): Message {
     case 'invalid-download-timeout':
       return user(
         'Invalid BP_DOWNLOAD_TIMEOUT',
-        `BP_DOWNLOAD_TIMEOUT is ${c.value === '' ? 'set but empty' : `'${shown(c.value)}'`}, which is not a whole number of seconds from ${c.min} to ${c.max}.\n` +
+        `BP_DOWNLOAD_TIMEOUT is ${c.value === '' ? 'set but empty' : `'${shown(c.value)}'`}, which is not a number of seconds above 0 and at most ${c.max}.\n` +
           `It is how long a download waits for a response, or for more data, before the attempt counts as failed.\n\n` +
-          steps(`Set BP_DOWNLOAD_TIMEOUT to a whole number of seconds from ${c.min} to ${c.max} (the default is 30), or unset it.`),
+          steps(`Set BP_DOWNLOAD_TIMEOUT to a number of seconds above 0 and at most ${c.max}, such as 60 or 2.5 (the default is 30), or unset it.`),
       );
 
     // ---- Python version -------------------------------------------------------------------------------------
@@ -342,7 +342,7 @@ function manifestSteps(reason: DownloadCause | { type: 'io'; detail: string }): 
     case 'download-stalled':
       return steps(
         'Check that the server sends the whole manifest: a server that stops part-way through causes this.',
-        `On a slow network, raise BP_DOWNLOAD_TIMEOUT (now ${reason.seconds} seconds; whole seconds, at most ${MAX_DOWNLOAD_TIMEOUT_SECONDS}).`,
+        `On a slow network, raise BP_DOWNLOAD_TIMEOUT (now ${reason.seconds} seconds; at most ${MAX_DOWNLOAD_TIMEOUT_SECONDS}).`,
       );
     case 'download-too-large':
       return steps(

@@ -8,11 +8,11 @@ import { DEFAULT_DOWNLOAD_OPTIONS, type DownloadOptions } from './download.js';
 import { BuildpackError } from './failure.js';
 
 /**
- * BP_DOWNLOAD_TIMEOUT's range, in whole seconds. The timeout applies between two reads, and a stalled
- * download is tried 4 times, so 600 s already lets one stall hold a build for 40 minutes: within the one hour a
- * Tekton TaskRun gets by default, and longer than any working server pauses mid-body.
+ * BP_DOWNLOAD_TIMEOUT's upper bound, in seconds (any positive number up to it is accepted, 2.5 as well as 30).
+ * The timeout applies between two reads, and a stalled download is tried 4 times, so 600 s already lets one
+ * stall hold a build for 40 minutes: within the one hour a Tekton TaskRun gets by default, and longer than any
+ * working server pauses mid-body.
  */
-export const MIN_DOWNLOAD_TIMEOUT_SECONDS = 1;
 export const MAX_DOWNLOAD_TIMEOUT_SECONDS = 600;
 
 export interface Settings {
@@ -22,7 +22,7 @@ export interface Settings {
   pythonDistributions: string | undefined;
   /** BP_DEPENDENCY_MIRROR: base URL replacing the scheme and host of every download. */
   dependencyMirror: string | undefined;
-  /** BP_DOWNLOAD_TIMEOUT: seconds to wait for a response or for more data (default 30, whole seconds from 1 to 600). */
+  /** BP_DOWNLOAD_TIMEOUT: seconds to wait for a response or for more data (default 30; above 0, at most 600). */
   download: DownloadOptions;
   /** PIP_UPGRADE=TRUE (true, 1): upgrade pip, setuptools and wheel before installing. */
   pipUpgrade: boolean;
@@ -60,15 +60,16 @@ export function readSettings(env: UserEnv): Settings {
   };
 }
 
-/** BP_DOWNLOAD_TIMEOUT, or the default when unset. Set but empty, or anything but whole seconds in range, stops the build. */
+/**
+ * BP_DOWNLOAD_TIMEOUT, or the default when unset. Set but empty, or anything but a plain decimal number of
+ * seconds above 0 and at most the bound (no sign, exponent, hex or unit), stops the build.
+ */
 function downloadTimeout(env: UserEnv): number {
   const raw = env.raw('BP_DOWNLOAD_TIMEOUT');
   if (raw === undefined) return DEFAULT_DOWNLOAD_OPTIONS.timeoutSeconds;
   const value = raw.trim();
-  const seconds = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(seconds >= MIN_DOWNLOAD_TIMEOUT_SECONDS && seconds <= MAX_DOWNLOAD_TIMEOUT_SECONDS)) {
-    throw new BuildpackError({ type: 'invalid-download-timeout', value, min: MIN_DOWNLOAD_TIMEOUT_SECONDS, max: MAX_DOWNLOAD_TIMEOUT_SECONDS });
-  }
+  const seconds = /^(\d+(\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN;
+  if (!(seconds > 0 && seconds <= MAX_DOWNLOAD_TIMEOUT_SECONDS)) throw new BuildpackError({ type: 'invalid-download-timeout', value, max: MAX_DOWNLOAD_TIMEOUT_SECONDS });
   return seconds;
 }
 
