@@ -424,7 +424,7 @@ function renderDownload(c: DownloadCause): Message {
             : `could not be read: ${shown(c.detail)}`;
       return user(
         c.reason === 'not-a-file' ? 'Not a file' : 'File not readable',
-        `The file ${file} ${what}. Retrying would not change that, so the build stops here.\n\n` + fileUnreadableSteps(c),
+        `The file ${file} ${what}. Retrying would not change that, so the build stops here.\n\n${fileUnreadableSteps(c)}`,
       );
     }
   }
