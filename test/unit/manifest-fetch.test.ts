@@ -35,6 +35,12 @@ describe('manifest download limits (fetchText)', function () {
   let silentOrigin = '';
   const rawRequests: string[] = [];
   const sockets = new Set<net.Socket>();
+  const dirs: string[] = [];
+  const scratch = (): string => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'manifest-fetch-'));
+    dirs.push(d);
+    return d;
+  };
 
   before(async () => {
     files = await FileServer.start({ files: { '/m.json': MANIFEST, '/big.json': Buffer.alloc(MAX_MANIFEST_BYTES + 1, 0x20) } });
@@ -73,6 +79,7 @@ describe('manifest download limits (fetchText)', function () {
     files.clearFaults();
   });
   after(async () => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
     for (const s of sockets) s.destroy();
     await files.close();
     await new Promise<void>((r) => raw.close(() => r()));
@@ -123,7 +130,7 @@ describe('manifest download limits (fetchText)', function () {
   });
 
   it('reads file: URLs through the same path: a manifest, and an archive whose sha256 is checked', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manifest-fetch-'));
+    const dir = scratch();
     const file = path.join(dir, 'm.json');
     fs.writeFileSync(file, MANIFEST);
     expect(await fetchText(pathToFileURL(file).href, log, opts)).to.equal(MANIFEST.toString());
@@ -133,7 +140,7 @@ describe('manifest download limits (fetchText)', function () {
   });
 
   it('refuses a file: URL naming a directory or a FIFO at once (a FIFO would block), and one over the limit', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manifest-fetch-'));
+    const dir = scratch();
     const fifo = path.join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     for (const [target, detail] of [[dir, 'a directory'], [fifo, 'not a regular file']] as const) {

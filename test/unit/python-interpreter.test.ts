@@ -6,8 +6,11 @@ import path from 'node:path';
 import { checkInterpreter } from '../../src/layers/python.js';
 import { rejectedCause } from '../fakes/thrown.js';
 
+const made: string[] = [];
+
 function layer(files: Record<string, string | { link: string }>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'python-layer-'));
+  made.push(dir);
   for (const [rel, content] of Object.entries(files)) {
     const p = path.join(dir, rel);
     fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -18,6 +21,10 @@ function layer(files: Record<string, string | { link: string }>): string {
 }
 
 describe('python layer: the interpreter check', () => {
+  after(() => {
+    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+  });
+
   it('passes with bin/python, a file or a link to the versioned interpreter', async () => {
     await checkInterpreter(layer({ 'bin/python': '#!/bin/sh\n' }), '3.11.9');
     await checkInterpreter(layer({ 'bin/python3.11': '#!/bin/sh\n', 'bin/python': { link: 'python3.11' } }), '3.11.9');
