@@ -85,7 +85,13 @@ export type PipCause =
   | { type: 'pip-install-failed'; command: string; errorLines: string[]; status: number; unreachable: UnreachableIndex | undefined }
   | { type: 'pip-upgrade-failed'; errorLines: string[]; status: number; unreachable: UnreachableIndex | undefined }
   | { type: 'pip-command-io'; program: string; message: string }
-  | { type: 'nothing-to-install' };
+  | { type: 'nothing-to-install' }
+  /** -r/-c includes that lead back to a file being read: `files` from that file round to it again. */
+  | { type: 'requirement-include-cycle'; files: string[]; line: number; text: string }
+  /** A requirement file with a byte pip cannot decode (UTF-8 unless a BOM or a PEP 263 line says otherwise). */
+  | { type: 'requirement-file-not-decodable'; file: string; line: number; byte: number; declared: { name: string; by: 'bom' | 'coding-line' } | undefined }
+  /** A requirement file that exists but cannot be read: a folder, no read permission, another I/O error. */
+  | { type: 'unreadable-requirement-file'; file: string; from: string | undefined; line: number | undefined; problem: 'folder' | 'permission-denied' | 'io'; detail: string };
 
 /** Choosing how the app starts (src/start/). */
 export type StartCause =

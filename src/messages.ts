@@ -205,6 +205,67 @@ export function renderCause(c: Cause): Message {
         'No dependencies to install',
         'BP_PIP_REQUIREMENT is set but names no file.\n\n' + steps('Set BP_PIP_REQUIREMENT to one or more requirement files, separated by spaces, or unset it.'),
       );
+    case 'requirement-include-cycle': {
+      const [first, last] = [shown(c.files[0] ?? ''), shown(c.files[c.files.length - 2] ?? '')];
+      const line = `line ${c.line} ('${shown(c.text)}')`;
+      const why = "pip would read the files again and again until Python gives up, and report only 'ERROR: Exception:' (a RecursionError).";
+      return c.files.length <= 2
+        ? user('Requirements file includes itself', `${first} includes itself on ${line}.\n${why}\n\n` + steps(`Remove line ${c.line} of ${first}.`, 'Build again.'))
+        : user(
+          'Requirement files include each other',
+          `The -r and -c includes go round in a loop: ${c.files.map((f) => shown(f)).join(' → ')}; ${last} includes ${first} on ${line}.\n${why}\n\n` +
+            steps(`Remove the include on line ${c.line} of ${last}, or move the requirements both files need into a file that includes neither.`, 'Build again.'),
+        );
+    }
+    case 'requirement-file-not-decodable': {
+      const byte = `the byte 0x${c.byte.toString(16).toUpperCase().padStart(2, '0')} on line ${c.line}`;
+      const stops = "pip would stop at it with only 'ERROR: Exception:' (a UnicodeDecodeError).";
+      if (c.declared === undefined) {
+        return user(
+          'Requirements file is not UTF-8',
+          `${shown(c.file)} has ${byte}, which is not valid UTF-8. pip reads requirement files as UTF-8 unless they start with a byte order mark or name their encoding in a comment on one of their first two lines (PEP 263); ${stops}\n\n` +
+            steps(
+              `Save ${shown(c.file)} as UTF-8 (most editors have a 'Save with Encoding' command).`,
+              'Or, if the file is meant to be in another encoding, name it on its first line, for example: # -*- coding: latin-1 -*-',
+            ),
+        );
+      }
+      const declared = c.declared.by === 'bom'
+        ? `${shown(c.file)} starts with a ${shown(c.declared.name)} byte order mark`
+        : `${shown(c.file)} names its encoding, ${shown(c.declared.name)}, in a coding comment (PEP 263)`;
+      return user(
+        'Requirements file does not match its encoding',
+        `${declared}, but ${byte} is not valid ${shown(c.declared.name)}; ${stops}\n\n` +
+          steps(
+            c.declared.by === 'bom'
+              ? `Save ${shown(c.file)} again in one encoding; UTF-8 without a byte order mark is what pip expects.`
+              : `Save ${shown(c.file)} in the encoding it names, or correct the coding comment (or remove it and save the file as UTF-8).`,
+          ),
+      );
+    }
+    case 'unreadable-requirement-file': {
+      const where = c.from ? `${shown(c.from)} includes '${shown(c.file)}' on line ${c.line ?? '?'}` : `The build installs from '${shown(c.file)}'`;
+      const instead = c.from ? `Or remove the include from line ${c.line ?? '?'} of ${shown(c.from)}.` : 'Or name another requirements file in BP_PIP_REQUIREMENT.';
+      switch (c.problem) {
+        case 'folder':
+          return user(
+            'Requirements file is a folder',
+            `${where}, but that is a folder, not a file.\n\n` +
+              steps(c.from ? `Name a file inside it instead, for example: -r ${shown(c.file)}/base.txt` : `Name a file inside it instead, for example BP_PIP_REQUIREMENT=${shown(c.file)}/base.txt.`, instead),
+          );
+        case 'permission-denied':
+          return user(
+            'Requirements file cannot be read',
+            `${where}, but the build cannot read it: permission denied. The build does not run as root, and the file's mode does not let other users read it.\n\n` +
+              steps(`Make it readable by everyone (chmod a+r ${shown(c.file)}) where the app's files are prepared for the build, and build again.`, instead),
+          );
+        case 'io':
+          return user(
+            'Requirements file cannot be read',
+            `${where}, but reading it failed (${shown(c.detail)}).\n\n` + steps(`Check that ${shown(c.file)} is a regular file the build can read, and build again.`, instead),
+          );
+      }
+    }
 
     // ---- starting the app -----------------------------------------------------------------------------------
     case 'dont-know-how-to-run':

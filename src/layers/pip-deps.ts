@@ -14,12 +14,13 @@ import path from 'node:path';
 import type { BuildContext } from '../cnb/context.js';
 import type { LayerRef } from '../cnb/layers.js';
 import { LayerEnv, Scope, type Env } from '../cnb/env.js';
-import type { TomlTable } from '../cnb/toml.js';
+import { isTable, type TomlTable } from '../cnb/toml.js';
 import type { UnreachableIndex } from '../causes.js';
 import { BuildpackError } from '../failure.js';
 import type { Deps, Executor } from '../deps.js';
 import type { Logger } from '../logger.js';
-import { collectRequirementInputs, hashInputs } from '../python/requirements.js';
+import { collectRequirementInputs, hashRequirementFiles, type RequirementInputs } from '../python/requirements.js';
+import { localInputsKey, MAX_TREE_FILES, UNCOMPARABLE } from '../python/local-inputs.js';
 import { installedDistributions } from '../python/installed.js';
 import { maskSecrets } from '../secrets.js';
 import type { Settings } from '../settings.js';
@@ -70,7 +71,10 @@ export function pipArgs(plan: InstallPlan): string[] {
 }
 
 export interface PipDepsLayerMetadata {
+  /** The requirement and constraint files. */
   inputs: string;
+  /** Each local file or folder pip installs from, `<kind>:<path>` → the sha256 of its contents. */
+  localInputs: Record<string, string>;
   python: string;
   pipSettings: string;
   arch: string;
@@ -79,7 +83,9 @@ export interface PipDepsLayerMetadata {
 
 const sha = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
 
-const COMPARATORS: { [K in keyof PipDepsLayerMetadata]: string } = {
+type ScalarKey = Exclude<keyof PipDepsLayerMetadata, 'localInputs'>;
+
+const COMPARATORS: { [K in ScalarKey]: string } = {
   inputs: 'The requirements (or the files they include) have changed',
   python: 'The Python version or build has changed',
   pipSettings: 'The pip settings (PIP_* variables) have changed',
@@ -88,7 +94,36 @@ const COMPARATORS: { [K in keyof PipDepsLayerMetadata]: string } = {
 };
 
 export function cacheInvalidationReasons(cached: PipDepsLayerMetadata, next: PipDepsLayerMetadata): string[] {
-  return (Object.keys(COMPARATORS) as Array<keyof PipDepsLayerMetadata>).filter((k) => cached[k] !== next[k]).map((k) => COMPARATORS[k]);
+  const scalar = (Object.keys(COMPARATORS) as ScalarKey[]).filter((k) => cached[k] !== next[k]).map((k) => COMPARATORS[k]);
+  return [...scalar, ...localInputReasons(cached.localInputs, next.localInputs)];
+}
+
+/** Which local file or folder changed, by its `<kind>:<path>` label. */
+export function localInputReasons(cached: Record<string, string>, next: Record<string, string>): string[] {
+  const labels = [...new Set([...Object.keys(cached), ...Object.keys(next)])].sort();
+  return labels.flatMap((label) => {
+    const [before, after] = [cached[label], next[label]];
+    if (before === after) return [];
+    const what = describeInput(label);
+    if (after?.startsWith(UNCOMPARABLE)) return [`${what} holds more than ${MAX_TREE_FILES.toLocaleString('en')} files, too many to compare, so it counts as changed at every build`];
+    if (before === undefined) return [`${what} is now used`];
+    if (after === undefined) return [`${what} is no longer used`];
+    return [`${what} has changed`];
+  });
+}
+
+function describeInput(label: string): string {
+  const colon = label.indexOf(':');
+  const [kind, p] = [label.slice(0, colon), label.slice(colon + 1)];
+  switch (kind) {
+    case 'wheel': return `The local wheel ${p}`;
+    case 'archive': return `The local archive ${p}`;
+    case 'project': return `The local project ${p} (its files)`;
+    case 'editable': return `The editable project ${p} (its setup.py, setup.cfg or pyproject.toml)`;
+    case 'find-links': return `The find-links folder ${p} (its files)`;
+    case 'index': return `The local package index ${p}`;
+    default: return `The local input ${p}`;
+  }
 }
 
 /** The reason a layer filled by the app's .s2i/bin/assemble is discarded by a build with the default steps. */
@@ -96,9 +131,11 @@ const CUSTOM_ASSEMBLE_REASON = "The layer was filled by the app's .s2i/bin/assem
 
 function parseMetadata(raw: TomlTable): PipDepsLayerMetadata | typeof CUSTOM_ASSEMBLE_METADATA | undefined {
   if (raw.assemble === CUSTOM_ASSEMBLE_METADATA.assemble) return CUSTOM_ASSEMBLE_METADATA;
-  const keys = Object.keys(COMPARATORS) as Array<keyof PipDepsLayerMetadata>;
+  const keys = Object.keys(COMPARATORS) as ScalarKey[];
   if (!keys.every((k) => typeof raw[k] === 'string')) return undefined;
-  return Object.fromEntries(keys.map((k) => [k, raw[k] as string])) as unknown as PipDepsLayerMetadata;
+  const local = raw.localInputs;
+  if (!isTable(local) || !Object.values(local).every((v) => typeof v === 'string')) return undefined;
+  return { ...(Object.fromEntries(keys.map((k) => [k, raw[k] as string])) as Record<ScalarKey, string>), localInputs: local as Record<string, string> };
 }
 
 /**
@@ -107,12 +144,15 @@ function parseMetadata(raw: TomlTable): PipDepsLayerMetadata | typeof CUSTOM_ASS
  * does not change what gets installed, so it does not reinstall.
  */
 export function layerKey(ctx: BuildContext, plan: InstallPlan, python: InstalledPython, settings: Settings): PipDepsLayerMetadata {
-  const inputs = plan.kind === 'requirements'
-    ? collectRequirementInputs(ctx.appDir, plan.files)
-    : { files: [], projects: plan.kind === 'project' ? [{ dir: '.', editable: plan.editable }] : [] };
+  // The PIP_* variables name find-links folders, indexes and requirement files for every plan.
+  const fromSettings = collectRequirementInputs(ctx.appDir, plan.kind === 'requirements' ? plan.files : [], settings.pipVariables);
+  const inputs: RequirementInputs = plan.kind === 'project'
+    ? { files: fromSettings.files, local: [{ kind: 'path', path: '.', editable: plan.editable }, ...fromSettings.local] }
+    : fromSettings;
   const pipSettings = JSON.stringify([settings.pipUpgrade, Object.entries(settings.pipVariables).map(([k, v]) => [k, maskSecrets(v)]).sort()]);
   return {
-    inputs: hashInputs(ctx.appDir, inputs),
+    inputs: hashRequirementFiles(ctx.appDir, inputs.files),
+    localInputs: localInputsKey(ctx.appDir, inputs.local),
     python: sha(`${python.version}:${python.sha256}`),
     pipSettings: sha(pipSettings),
     arch: ctx.target.arch,

@@ -1,116 +1,323 @@
 /**
- * What a pip install depends on, for the pip-deps cache key: the requirement files, the files they include
- * (-r, -c), and local projects they name (`-e .`, `./lib`). Editable projects count by their metadata files
- * (their code is used in place); other local projects count by their whole tree (pip copies them).
+ * What a pip install reads from the file system, for the pip-deps cache key: the requirement files and the
+ * files they include (-r, -c), and every local file or folder pip can install from: a wheel or sdist named
+ * by path or `file:` URL, a project folder (`./lib`, `-e .`), a find-links folder (-f, --find-links,
+ * PIP_FIND_LINKS) and a `file:` package index. Their contents are hashed in src/python/local-inputs.ts.
+ *
+ * Paths are resolved as pip resolves them (pip/_internal/req/req_file.py and req/constructors.py): -r and -c
+ * relative to the file that names them; requirement paths, editables and `file:` URLs relative to pip's working
+ * directory (the app); a find-links path relative to its requirements file when it exists there, else to the
+ * working directory.
+ *
+ * Reading the files also checks them before pip runs, where pip would stop with a bare `ERROR: Exception:`: an
+ * include cycle (pip recurses until RecursionError), a file that is not in its encoding (UnicodeDecodeError),
+ * and an include that exists but is a folder or cannot be read.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BuildpackError } from '../failure.js';
+import { decodeRequirementBytes } from './requirement-encoding.js';
 
-export type LocalProject = { dir: string; editable: boolean };
+/**
+ * A local input: `path` is app-relative, or absolute when it is outside the app. `path` is a requirement
+ * naming a file or folder (`editable`: `-e`, counted by its metadata files, since its code is used in place).
+ */
+export type LocalInput =
+  | { kind: 'path'; path: string; editable: boolean }
+  | { kind: 'find-links'; path: string }
+  | { kind: 'index'; path: string };
 
 export interface RequirementInputs {
-  /** Requirement and constraint files, app-relative, in the order found. */
+  /** Requirement and constraint files, app-relative (absolute outside the app), in the order found. */
   files: string[];
-  projects: LocalProject[];
+  local: LocalInput[];
 }
 
-const PROJECT_METADATA = ['setup.py', 'setup.cfg', 'pyproject.toml'];
-const SKIP_DIRS = new Set(['.git', '__pycache__', 'node_modules', '.venv', 'venv', '.tox', '.mypy_cache', '.pytest_cache']);
-
-/** Logical lines: comments removed, backslash continuations joined. */
-export function logicalLines(text: string): string[] {
-  const joined = text.replace(/\\\r?\n/g, '');
-  return joined
-    .split(/\r?\n/)
-    .map((l) => l.replace(/(^|\s)#.*$/, '').trim())
-    .filter((l) => l !== '');
+/** A logical line (comments removed, backslash continuations joined) and the line it starts on, from 1. */
+export interface NumberedLine {
+  line: number;
+  text: string;
 }
 
-type Ref = { kind: 'include'; file: string } | { kind: 'project'; target: string; editable: boolean };
+/** pip's COMMENT_RE: a '#' at the start or after whitespace starts a comment. */
+const COMMENT = /(^|\s+)#.*$/;
 
-/** The includes and local projects one line refers to. */
-export function parseLine(line: string): Ref | undefined {
-  const opt = /^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(\S+)/.exec(line) ?? /^(-r|-c)(\S+)/.exec(line);
-  if (opt?.[2]) return { kind: 'include', file: opt[2] };
-  const editable = /^(-e|--editable)(?:\s*=\s*|\s+)(\S+)/.exec(line);
-  const target = editable?.[2] ?? line.split(/\s+/)[0] ?? '';
-  const local = target.startsWith('file:') ? target.replace(/^file:(\/\/)?/, '') : target;
-  if (local === '.' || local.startsWith('./') || local.startsWith('../') || local.startsWith('/')) {
-    return { kind: 'project', target: local.replace(/[#[].*$/, ''), editable: editable !== null };
-  }
-  return undefined;
-}
-
-export function collectRequirementInputs(appDir: string, roots: string[]): RequirementInputs {
-  const files: string[] = [];
-  const projects: LocalProject[] = [];
-  const visit = (rel: string, from: string | undefined): void => {
-    const abs = path.resolve(appDir, rel);
-    const relToApp = path.relative(appDir, abs);
-    if (files.includes(relToApp)) return;
-    let text: string;
-    try {
-      text = fs.readFileSync(abs, 'utf8');
-    } catch {
-      throw new BuildpackError({ type: 'missing-requirement-file', file: relToApp, from });
-    }
-    files.push(relToApp);
-    for (const line of logicalLines(text)) {
-      const ref = parseLine(line);
-      if (ref?.kind === 'include') visit(path.join(path.dirname(relToApp), ref.file), relToApp);
-      else if (ref?.kind === 'project') {
-        const dir = path.relative(appDir, path.resolve(path.dirname(abs), ref.target)) || '.';
-        projects.push({ dir, editable: ref.editable });
-      }
-    }
-  };
-  for (const r of roots) visit(r, undefined);
-  return { files, projects };
-}
-
-/** sha256 over the contents of the inputs, named by their app-relative paths. */
-export function hashInputs(appDir: string, inputs: RequirementInputs): string {
-  const h = crypto.createHash('sha256');
-  const add = (rel: string): void => {
-    const abs = path.join(appDir, rel);
-    let content: Buffer;
-    try {
-      content = fs.readFileSync(abs);
-    } catch {
+/** Logical lines, numbered as pip numbers them (a continued line by its first physical line). */
+export function numberedLines(text: string): NumberedLine[] {
+  const out: NumberedLine[] = [];
+  let pending: string[] = [];
+  let first = 0;
+  // Python's str.splitlines() boundaries, as pip splits the file.
+  text.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/).forEach((raw, i) => {
+    const comment = /^\s*#/.test(raw);
+    if (raw.endsWith('\\') && !comment) {
+      if (pending.length === 0) first = i + 1;
+      pending.push(raw.slice(0, -1));
       return;
     }
-    h.update(`${rel}\0${content.length}\0`).update(content);
-  };
-  for (const f of inputs.files) add(f);
-  for (const p of inputs.projects) {
-    h.update(`project:${p.dir}:${p.editable}\0`);
-    // Trees are walked only inside the app: a path outside it counts by its metadata files.
-    const inside = p.dir === '.' || !(p.dir.startsWith('..') || path.isAbsolute(p.dir));
-    if (p.editable || !inside) for (const m of PROJECT_METADATA) add(path.join(p.dir, m));
-    else for (const f of walk(appDir, p.dir)) add(f);
-  }
-  return h.digest('hex');
+    // pip puts a space before a comment line that ends a continuation, so that it is still a comment.
+    const joined = pending.length > 0 ? pending.join('') + (comment ? ` ${raw}` : raw) : raw;
+    out.push({ line: pending.length > 0 ? first : i + 1, text: joined });
+    pending = [];
+  });
+  if (pending.length > 0) out.push({ line: first, text: pending.join('') });
+  return out.map((l) => ({ line: l.line, text: l.text.replace(COMMENT, '').trim() })).filter((l) => l.text !== '');
 }
 
-function walk(appDir: string, rel: string): string[] {
-  const out: string[] = [];
-  const stack = [rel];
-  while (stack.length > 0 && out.length < 50_000) {
-    const dir = stack.pop() as string;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(path.join(appDir, dir), { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      const child = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name)) stack.push(child);
-      } else if (e.isFile() && !e.name.endsWith('.pyc')) out.push(child);
+/** Logical lines without their numbers. */
+export function logicalLines(text: string): string[] {
+  return numberedLines(text).map((l) => l.text);
+}
+
+/** What one line refers to; paths are as written (resolved by collectRequirementInputs). */
+export type LineRef =
+  | { kind: 'include'; file: string; constraint: boolean }
+  | { kind: 'path'; target: string; editable: boolean }
+  | { kind: 'find-links'; target: string }
+  | { kind: 'index'; target: string };
+
+/** Options of a requirements file that take a value (pip's req_file SUPPORTED_OPTIONS and per-line options). */
+const VALUE_OPTIONS: Record<string, LineRef['kind'] | 'constraint' | 'editable' | 'other'> = {
+  '-r': 'include', '--requirement': 'include',
+  '-c': 'constraint', '--constraint': 'constraint',
+  '-e': 'editable', '--editable': 'editable',
+  '-f': 'find-links', '--find-links': 'find-links',
+  '-i': 'index', '--index-url': 'index', '--extra-index-url': 'index',
+  '--trusted-host': 'other', '--use-feature': 'other', '--only-binary': 'other', '--no-binary': 'other',
+  '--hash': 'other', '--config-settings': 'other', '--global-option': 'other', '--install-option': 'other',
+};
+
+/** Wheels and the archives pip accepts as sdists (pip/_internal/utils/filetypes.py). */
+export const ARCHIVE = /\.(whl|zip|tar|tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz|tlz|tar\.lz|tar\.lzma)$/i;
+
+/** The includes and local paths one logical line refers to. */
+export function parseLine(line: string): LineRef[] {
+  if (line.startsWith('-')) return parseOptions(shellWords(line));
+  // A requirement: the words before the first option (pip's break_args_options), without environment markers.
+  const words = line.split(' ');
+  const cut = words.findIndex((w) => w.startsWith('-'));
+  const req = (cut < 0 ? words : words.slice(0, cut)).join(' ').trim();
+  const target = requirementPath(req);
+  return target === undefined ? [] : [{ kind: 'path', target, editable: false }];
+}
+
+function parseOptions(tokens: string[]): LineRef[] {
+  const refs: LineRef[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i] as string;
+    let name = tok;
+    let value: string | undefined;
+    if (tok.startsWith('--')) {
+      const eq = tok.indexOf('=');
+      if (eq > 0) [name, value] = [tok.slice(0, eq), tok.slice(eq + 1)];
+    } else if (tok.length > 2) [name, value] = [tok.slice(0, 2), tok.slice(2)];
+    const kind = VALUE_OPTIONS[name];
+    if (kind === undefined) continue;
+    if (value === undefined) value = tokens[++i];
+    if (value === undefined || value === '') continue;
+    if (kind === 'include' || kind === 'constraint') refs.push({ kind: 'include', file: value, constraint: kind === 'constraint' });
+    else if (kind === 'editable') {
+      const local = value.startsWith('file:') ? fileUrlPath(value) : isRemote(value) ? undefined : value.replace(/\[[^\]]+\]$/, '');
+      if (local !== undefined) refs.push({ kind: 'path', target: local.replace(/#.*$/, ''), editable: true });
+    } else if (kind === 'find-links') {
+      if (!isRemote(value)) refs.push({ kind: 'find-links', target: value });
+    } else if (kind === 'index') {
+      const local = value.startsWith('file:') ? fileUrlPath(value) : undefined;
+      if (local !== undefined) refs.push({ kind: 'index', target: local });
     }
   }
-  return out.sort();
+  return refs;
+}
+
+/** A URL pip fetches (http, https, a VCS scheme): nothing on this file system to hash. */
+function isRemote(value: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value) && !value.startsWith('file:');
+}
+
+/**
+ * The local path a requirement names, if any: a `file:` URL (alone or after `name @`), or a string pip takes
+ * for a path (a '/' in it, a leading '.', or an archive name) rather than a project name.
+ */
+export function requirementPath(req: string): string | undefined {
+  const url = /^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@\s*(\S+)/.exec(req)?.[2] ?? (req.startsWith('file:') ? req.split('; ')[0]?.trim() : undefined);
+  if (url !== undefined) return url.startsWith('file:') ? fileUrlPath(url) : undefined;
+  const spec = (req.split(';')[0] ?? '').trim().replace(/\[[^\]]+\]$/, '');
+  if (spec === '' || isRemote(spec) || /^(git|hg|svn|bzr)\+/i.test(spec)) return undefined;
+  return spec.includes('/') || spec.startsWith('.') || ARCHIVE.test(spec) ? spec : undefined;
+}
+
+/** The path of a `file:` URL (pip's url_to_path): `file:///x` and `file://localhost/x` are absolute, `file:x` relative. */
+export function fileUrlPath(url: string): string | undefined {
+  const bare = url.replace(/[#?].*$/, '').slice('file:'.length);
+  let p: string;
+  if (bare.startsWith('//')) {
+    const slash = bare.indexOf('/', 2);
+    const host = bare.slice(2, slash < 0 ? undefined : slash);
+    if (host !== '' && host !== 'localhost') return undefined; // a network share
+    p = slash < 0 ? '/' : bare.slice(slash);
+  } else p = bare;
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}
+
+/** POSIX shell words (pip splits option lines with shlex.split): quotes and backslashes. */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string;
+    if (/\s/.test(c)) {
+      if (inWord) words.push(cur);
+      [cur, inWord] = ['', false];
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      cur += line.slice(i + 1, end < 0 ? undefined : end);
+      i = end < 0 ? line.length : end;
+      inWord = true;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < line.length && line[j] !== '"'; j++) {
+        if (line[j] === '\\' && '"\\$`'.includes(line[j + 1] ?? '')) j++;
+        cur += line[j];
+      }
+      i = j;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      inWord = true;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(cur);
+  return words;
+}
+
+/** A path as shown and keyed: app-relative inside the app ('.' for the app), absolute outside it. */
+export function appPath(appDir: string, abs: string): string {
+  const rel = path.relative(appDir, abs);
+  if (rel === '') return '.';
+  return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+}
+
+/** Where an include was named: the file (as shown), its line and the line's text. */
+interface Origin {
+  file: string;
+  line: number;
+  text: string;
+}
+
+/**
+ * Reads the requirement files `roots` (relative to the app, as pip's command line names them) and everything
+ * they include, and lists the local inputs they and the PIP_* variables name. Throws a BuildpackError for an
+ * include that is missing, unreadable or a folder, an include cycle, and a file pip could not decode.
+ */
+export function collectRequirementInputs(appDir: string, roots: string[], pipVariables: Record<string, string> = {}): RequirementInputs {
+  const files: string[] = [];
+  const local: LocalInput[] = [];
+  const seenLocal = new Set<string>();
+  const addLocal = (input: LocalInput): void => {
+    const id = JSON.stringify(input);
+    if (!seenLocal.has(id)) [seenLocal.add(id), local.push(input)];
+  };
+  const done = new Set<string>();
+  /** The chain of files being read, for cycles: real path and name as shown. */
+  const stack: Array<{ real: string; shown: string }> = [];
+  const fromCwd = (p: string): string => path.resolve(appDir, p);
+
+  const visit = (abs: string, from: Origin | undefined): void => {
+    const shown = appPath(appDir, abs);
+    const real = realPath(abs);
+    const open = stack.findIndex((s) => s.real === real);
+    if (open >= 0 && from !== undefined) {
+      throw new BuildpackError({ type: 'requirement-include-cycle', files: [...stack.slice(open).map((s) => s.shown), shown], line: from.line, text: from.text });
+    }
+    if (done.has(real)) return;
+    const data = readRequirementFile(abs, shown, from);
+    const decoded = decodeRequirementBytes(data);
+    if (!decoded.ok) {
+      throw new BuildpackError({ type: 'requirement-file-not-decodable', file: shown, line: decoded.line, byte: decoded.byte, declared: decoded.declared });
+    }
+    done.add(real);
+    files.push(shown);
+    stack.push({ real, shown });
+    for (const { line, text } of numberedLines(decoded.text)) {
+      for (const ref of parseLine(text)) {
+        if (ref.kind === 'include') {
+          if (isRemote(ref.file)) continue; // fetched by pip: nothing here to read or hash
+          const target = ref.file.startsWith('file:') ? fileUrlPath(ref.file) : path.resolve(path.dirname(abs), ref.file);
+          if (target !== undefined) visit(fromCwd(target), { file: shown, line, text });
+        } else if (ref.kind === 'path') {
+          addLocal({ kind: 'path', path: appPath(appDir, fromCwd(ref.target)), editable: ref.editable });
+        } else if (ref.kind === 'find-links') {
+          addLocal({ kind: 'find-links', path: appPath(appDir, findLinksPath(appDir, abs, ref.target)) });
+        } else addLocal({ kind: 'index', path: appPath(appDir, fromCwd(ref.target)) });
+      }
+    }
+    stack.pop();
+  };
+
+  // pip reads append-type options from the environment split on whitespace (PIP_REQUIREMENT, PIP_CONSTRAINT,
+  // PIP_FIND_LINKS, PIP_EXTRA_INDEX_URL), paths relative to its working directory.
+  const words = (name: string): string[] => (pipVariables[name] ?? '').split(/\s+/).filter((w) => w !== '');
+  for (const r of [...roots, ...words('PIP_REQUIREMENT'), ...words('PIP_CONSTRAINT')]) {
+    const p = r.startsWith('file:') ? fileUrlPath(r) : isRemote(r) ? undefined : r;
+    if (p !== undefined) visit(fromCwd(p), undefined);
+  }
+  for (const f of words('PIP_FIND_LINKS')) {
+    const p = f.startsWith('file:') ? fileUrlPath(f) : isRemote(f) ? undefined : f;
+    if (p !== undefined) addLocal({ kind: 'find-links', path: appPath(appDir, fromCwd(p)) });
+  }
+  for (const u of [...words('PIP_INDEX_URL'), ...words('PIP_EXTRA_INDEX_URL')]) {
+    const p = u.startsWith('file:') ? fileUrlPath(u) : undefined;
+    if (p !== undefined) addLocal({ kind: 'index', path: appPath(appDir, fromCwd(p)) });
+  }
+  return { files, local };
+}
+
+/** pip joins a find-links path to its requirements file's folder and keeps that when it exists. */
+function findLinksPath(appDir: string, reqFile: string, target: string): string {
+  if (target.startsWith('file:')) return path.resolve(appDir, fileUrlPath(target) ?? target);
+  const besideFile = path.resolve(path.dirname(reqFile), target);
+  return fs.existsSync(besideFile) ? besideFile : path.resolve(appDir, target);
+}
+
+function realPath(abs: string): string {
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    return abs;
+  }
+}
+
+function readRequirementFile(abs: string, shown: string, from: Origin | undefined): Buffer {
+  try {
+    return fs.readFileSync(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new BuildpackError({ type: 'missing-requirement-file', file: shown, from: from?.file });
+    const problem = code === 'EISDIR' ? 'folder' : code === 'EACCES' || code === 'EPERM' ? 'permission-denied' : 'io';
+    throw new BuildpackError({ type: 'unreadable-requirement-file', file: shown, from: from?.file, line: from?.line, problem, detail: code ?? (err as Error).message });
+  }
+}
+
+/** sha256 over the requirement and constraint files, named as shown. */
+export function hashRequirementFiles(appDir: string, files: string[]): string {
+  const h = crypto.createHash('sha256');
+  for (const f of files) {
+    let content: Buffer;
+    try {
+      content = fs.readFileSync(path.resolve(appDir, f));
+    } catch {
+      content = Buffer.from('\0unreadable');
+    }
+    h.update(`${f}\0${content.length}\0`).update(content);
+  }
+  return h.digest('hex');
 }

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { collectRequirementInputs, hashInputs, logicalLines, parseLine } from '../../src/python/requirements.js';
+import { collectRequirementInputs, hashRequirementFiles, logicalLines, parseLine } from '../../src/python/requirements.js';
+import { localInputsKey } from '../../src/python/local-inputs.js';
 import { parseS2iEnvironment } from '../../src/s2i/environment.js';
 import { planStart, setupPyName, type StartInputs } from '../../src/start/web-process.js';
 import { maskSecrets } from '../../src/secrets.js';
@@ -23,27 +24,28 @@ describe('requirement inputs', () => {
   });
 
   it('recognises includes and local projects', () => {
-    expect(parseLine('-r base.txt')).to.deep.equal({ kind: 'include', file: 'base.txt' });
-    expect(parseLine('--constraint=c.txt')).to.deep.equal({ kind: 'include', file: 'c.txt' });
-    expect(parseLine('-e .')).to.deep.equal({ kind: 'project', target: '.', editable: true });
-    expect(parseLine('./libs/util')).to.deep.equal({ kind: 'project', target: './libs/util', editable: false });
-    expect(parseLine('flask>=3')).to.equal(undefined);
-    expect(parseLine('-e git+https://x/y.git#egg=y')).to.equal(undefined);
+    expect(parseLine('-r base.txt')).to.deep.equal([{ kind: 'include', file: 'base.txt', constraint: false }]);
+    expect(parseLine('--constraint=c.txt')).to.deep.equal([{ kind: 'include', file: 'c.txt', constraint: true }]);
+    expect(parseLine('-e .')).to.deep.equal([{ kind: 'path', target: '.', editable: true }]);
+    expect(parseLine('./libs/util')).to.deep.equal([{ kind: 'path', target: './libs/util', editable: false }]);
+    expect(parseLine('flask>=3')).to.deep.equal([]);
+    expect(parseLine('-e git+https://x/y.git#egg=y')).to.deep.equal([]);
   });
 
   it('follows -r and -c includes and changes the key when an included file or local project changes', () => {
     const app = appWith({ 'requirements.txt': '-r reqs/base.txt\n-e .\n./libs/util\n', 'reqs/base.txt': '-c constraints.txt\nflask\n', 'reqs/constraints.txt': 'flask<4\n', 'setup.py': 'setup(name="x")', 'libs/util/setup.py': 'u', 'libs/util/util.py': 'v1', 'app.py': 'code' });
     const inputs = collectRequirementInputs(app, ['requirements.txt']);
     expect(inputs.files).to.deep.equal(['requirements.txt', 'reqs/base.txt', 'reqs/constraints.txt']);
-    expect(inputs.projects).to.deep.equal([{ dir: '.', editable: true }, { dir: 'libs/util', editable: false }]);
-    const before = hashInputs(app, inputs);
+    expect(inputs.local).to.deep.equal([{ kind: 'path', path: '.', editable: true }, { kind: 'path', path: 'libs/util', editable: false }]);
+    const key = (): string => JSON.stringify([hashRequirementFiles(app, inputs.files), localInputsKey(app, inputs.local)]);
+    const before = key();
     fs.writeFileSync(path.join(app, 'app.py'), 'editable code changes do not count');
-    expect(hashInputs(app, inputs)).to.equal(before);
+    expect(key()).to.equal(before);
     fs.writeFileSync(path.join(app, 'reqs/constraints.txt'), 'flask<3\n');
-    const afterConstraint = hashInputs(app, inputs);
+    const afterConstraint = key();
     expect(afterConstraint).to.not.equal(before);
     fs.writeFileSync(path.join(app, 'libs/util/util.py'), 'v2');
-    expect(hashInputs(app, inputs)).to.not.equal(afterConstraint);
+    expect(key()).to.not.equal(afterConstraint);
   });
 
   it('names a missing included file', () => {

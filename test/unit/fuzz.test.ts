@@ -18,7 +18,8 @@ import { checkPlatformEnv } from '../../src/checks.js';
 import { MAX_ENV_ENTRY_BYTES } from '../../src/cnb/env-value.js';
 import { Layers } from '../../src/cnb/layers.js';
 import { UserEnv } from '../../src/cnb/user-env.js';
-import { collectRequirementInputs, hashInputs } from '../../src/python/requirements.js';
+import { collectRequirementInputs, hashRequirementFiles } from '../../src/python/requirements.js';
+import { localInputsKey } from '../../src/python/local-inputs.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5000);
 
@@ -194,7 +195,10 @@ describe('fuzz: parsers of user input', () => {
     const line = fc.oneof(fc.string(), fc.constantFrom('-r base.txt', '-r missing.txt', '-c base.txt', '--requirement=base.txt', '-e .', './lib', '../outside', '-e', '-r', 'flask==1.0 \\', 'file:./x', '/abs/path', '-r ../../../../etc/passwd'));
     fc.assert(fc.property(fc.array(line, { maxLength: 6 }), (lines) => {
       fs.writeFileSync(path.join(dir, 'requirements.txt'), lines.join('\n'));
-      userErrorOrResult('requirements', () => hashInputs(dir, collectRequirementInputs(dir, ['requirements.txt'])));
+      userErrorOrResult('requirements', () => {
+        const inputs = collectRequirementInputs(dir, ['requirements.txt']);
+        return [hashRequirementFiles(dir, inputs.files), localInputsKey(dir, inputs.local)];
+      });
     }), { numRuns: Math.min(RUNS, 1000) });
   });
 });
