@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalPlatform, freePort, type AppSession, type BuildResult, type LaunchedProcess } from '../platform/index.js';
+import { LocalPlatform, freePort, type AppFiles, type AppSession, type BuildResult, type LaunchedProcess } from '../platform/index.js';
 import { packPythonArchive, type PythonArchive } from '../helpers/python-dist.js';
 import { FileServer, PackageIndexServer, hostArch } from '../helpers/servers.js';
 import { stageBuildpack } from '../../scripts/buildpack-files.js';
@@ -133,7 +133,7 @@ export class E2E {
     return this.sources.env(spec, extra);
   }
 
-  async app(source: string | Record<string, string>): Promise<AppSession> {
+  async app(source: string | AppFiles): Promise<AppSession> {
     return this.platform.app(typeof source === 'string' && !source.includes('/') ? fixture(source) : source);
   }
 
