@@ -43,13 +43,15 @@ export interface NumberedLine {
 /** pip's COMMENT_RE: a '#' at the start or after whitespace starts a comment. */
 const COMMENT = /(^|\s+)#.*$/;
 
+/** Python's str.splitlines() boundaries, where pip splits the file (some are control characters). */
+const LINE_BREAKS = new RegExp('\\r\\n|[\\n\\r\\v\\f\\x1c\\x1d\\x1e\\x85\\u2028\\u2029]');
+
 /** Logical lines, numbered as pip numbers them (a continued line by its first physical line). */
 export function numberedLines(text: string): NumberedLine[] {
   const out: NumberedLine[] = [];
   let pending: string[] = [];
   let first = 0;
-  // Python's str.splitlines() boundaries, as pip splits the file.
-  text.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/).forEach((raw, i) => {
+  text.split(LINE_BREAKS).forEach((raw, i) => {
     const comment = /^\s*#/.test(raw);
     if (raw.endsWith('\\') && !comment) {
       if (pending.length === 0) first = i + 1;

@@ -23,6 +23,17 @@ function appWith(files: Record<string, string | Buffer>): string {
   return dir;
 }
 
+/** Runs `fn` as nobody when the tests run as root, who is not refused by file modes (a build does not run as root). */
+function asNobody<T>(fn: () => T): T {
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) process.seteuid?.(65534);
+  try {
+    return fn();
+  } finally {
+    if (asRoot) process.seteuid?.(0);
+  }
+}
+
 const collect = (app: string, roots = ['requirements.txt']): string[] => collectRequirementInputs(app, roots).files;
 
 describe('requirement files: include cycles', () => {
@@ -131,15 +142,7 @@ describe('requirement files: includes that cannot be read', () => {
   it('an include without read permission says permission denied, not "not found"', () => {
     const app = appWith({ 'requirements.txt': '-r secret.txt\n', 'secret.txt': 'six\n' });
     fs.chmodSync(path.join(app, 'secret.txt'), 0o000);
-    // As root, permissions are not checked: read as nobody, as a build does not run as root.
-    const asRoot = process.getuid?.() === 0;
-    if (asRoot) process.seteuid?.(65534);
-    let cause;
-    try {
-      cause = thrownCause(() => collect(app));
-    } finally {
-      if (asRoot) process.seteuid?.(0);
-    }
+    const cause = asNobody(() => thrownCause(() => collect(app)));
     expect(cause).to.deep.equal({ type: 'unreadable-requirement-file', file: 'secret.txt', from: 'requirements.txt', line: 1, problem: 'permission-denied', detail: 'EACCES' });
     expect(renderCause(cause).body).to.contain('chmod a+r secret.txt');
   });
