@@ -223,6 +223,11 @@ export async function installDependencies(
       log.info("Discarding cached dependencies since their layer metadata can't be parsed");
     }
     const pipEnv: Env = { ...layerEnv.apply('build', env), ...settings.pipVariables, PIP_CACHE_DIR: pipCacheDir, ...PIP_RUN_ENV };
+    // pip decodes a requirements file without a BOM or coding line in the locale's encoding (pip 25 tries
+    // UTF-8 first, pypa/pip#12795): ASCII under the C locale on Python 2.7 and 3.6. Python 3.7+ coerces the C
+    // locale to C.UTF-8 itself (PEP 538); doing the same for older Pythons makes every pip read the files as
+    // the buildpack checked them (src/python/requirement-encoding.ts). A locale the user chose is kept.
+    if (!pipEnv.LC_ALL && !pipEnv.LC_CTYPE && !pipEnv.LANG) pipEnv.LC_CTYPE = 'C.UTF-8';
     delete pipEnv.PYTHONPATH; // the build uses only its own packages
     delete pipEnv.PIP_USER;
     const common = ['-m', 'pip', 'install', '--user', '--no-input', '--disable-pip-version-check', '--no-warn-script-location'];

@@ -87,6 +87,15 @@ describe('e2e: local inputs of the pip-deps layer', function () {
     });
   }
 
+  it('a UTF-8 requirements file with non-ASCII text installs on Python 3.6 too (pip there reads the locale\'s encoding)', async () => {
+    const overlay = fs.mkdtempSync(path.join(tmp, 'overlay-'));
+    await buildWheel({ name: 'tiny-greeter', version: '1.0', outDir: overlay });
+    e2e.index.addOverlayDir(overlay);
+    const app = await e2e.app({ 'requirements.txt': '# Grüße, café ☕\ntiny-greeter==1.0  # für die Begrüßung\n', 'app.py': 'print("hi")\n' });
+    const res = await e2e.platform.buildOk(app, { platformEnv: await e2e.env('3.6') });
+    expect(plainLog(res.output)).to.match(/Successfully installed tiny-greeter-1\.0/);
+  });
+
   describe('requirement files pip could not read', () => {
     async function failing(files: AppFiles): Promise<string> {
       const res = await e2e.platform.build(await e2e.app({ 'app.py': 'print("never run")\n', ...files }), { platformEnv: await e2e.env() });
