@@ -13,7 +13,7 @@ import { installedDistributions } from './python/installed.js';
 import { installPython, type InstalledPython } from './layers/python.js';
 import { preparePipCache } from './layers/pip-cache.js';
 import { installDependencies } from './layers/pip-deps.js';
-import { appScript } from './s2i/scripts.js';
+import { findS2iScripts } from './s2i/scripts.js';
 import { runAppAssemble } from './s2i/assemble.js';
 import { configureStart } from './start/configure.js';
 
@@ -52,13 +52,13 @@ export async function build(ctx: BuildContext, deps: Deps): Promise<void> {
     log.warning(w.title, w.body);
   }
   if (Object.keys(a.appEnv).length > 0) log.info(`Read ${Object.keys(a.appEnv).join(', ')} from .s2i/environment`);
+  const scripts = findS2iScripts(ctx.appDir, a.settings.appRun, log);
   const py = await python(ctx, a, deps);
 
-  const assemble = appScript(ctx.appDir, 'assemble');
-  if (assemble) await runAppAssemble(ctx, a, assemble, deps);
+  if (scripts.assemble) await runAppAssemble(ctx, a, scripts.assemble, deps);
   else await defaultSteps(ctx, a, py, deps);
 
-  await configureStart(ctx, a, py, launchDefaults(a), log);
+  await configureStart(ctx, a, py, launchDefaults(a), scripts.run, deps);
   log.info(`Build finished in ${log.elapsedSince(started)}`);
 }
 

@@ -96,18 +96,44 @@ export type PipCause =
 /** Choosing how the app starts (src/start/). */
 export type StartCause =
   | { type: 'dont-know-how-to-run'; hasGunicorn: boolean }
-  | { type: 'missing-gunicorn-config'; name: string; value: string };
+  | { type: 'missing-gunicorn-config'; name: string; value: string }
+  /**
+   * The Gunicorn config resolves (symlinks followed) outside the app: GUNICORN_CONFIG or APP_CONFIG (`name`),
+   * or, with `name` undefined, the app's ./gunicorn.conf.py. `resolved` is where it leads.
+   */
+  | { type: 'gunicorn-config-outside-app'; name: 'GUNICORN_CONFIG' | 'APP_CONFIG' | undefined; value: string; resolved: string }
+  /**
+   * The module Gunicorn would serve cannot be imported: `source` is where its name came from
+   * (GUNICORN_APP_MODULE, wsgi.py, the name in setup.py), `value` the name as given, `missing` the first
+   * dotted prefix that was not found, `files` the files looked for and `lookedIn` where (app-relative when
+   * inside the app).
+   */
+  | { type: 'gunicorn-module-not-found'; source: string; value: string; missing: string; files: string[]; lookedIn: string[] };
 
 /** s2i compatibility (src/s2i/). */
 export type S2iCause =
   | { type: 's2i-environment-malformed'; line: number; text: string }
   | { type: 's2i-environment-reserved'; line: number; key: string }
-  | { type: 's2i-assemble-failed'; outcome: { kind: 'exit'; status: number } | { kind: 'io'; message: string } };
+  | { type: 's2i-assemble-failed'; outcome: { kind: 'exit'; status: number } | { kind: 'io'; message: string } }
+  /** The #! line of .s2i/bin/<script> ends in a carriage return (Windows line endings). */
+  | { type: 's2i-script-crlf'; script: 'assemble' | 'run' }
+  /** The interpreter the #! line of .s2i/bin/assemble names is not on the build image. */
+  | { type: 's2i-script-interpreter-missing'; script: 'assemble'; interpreter: string };
 
 /** Django (src/django.ts). */
 export type DjangoCause = { type: 'collectstatic-failed'; managePy: string; output: string };
 
 /** A failure no user input explains: a bug, or a broken build environment. */
 export type InternalCause = { type: 'internal'; what: string; detail: string };
+
+/**
+ * Findings that do not stop the build but that the user should act on, printed as `[Warning: title]`
+ * (src/messages.ts renderWarning).
+ */
+export type BuildWarning =
+  /** The module Gunicorn serves looks like an ASGI app, and no config names an ASGI (uvicorn) worker. `evidence`: what was seen. */
+  | { type: 'asgi-app-under-sync-worker'; module: string; evidence: string; config: string | undefined }
+  /** The interpreter in the #! line of .s2i/bin/run is not on the build image (the run image may lack it too). */
+  | { type: 's2i-run-interpreter-missing'; interpreter: string };
 
 export type Cause = SettingsCause | VersionCause | DownloadCause | ArchiveCause | PipCause | StartCause | S2iCause | DjangoCause | InternalCause;

@@ -4,9 +4,10 @@
  * short title (a finding, printed as `[Error: title]`) and a body that says what happened and what to do,
  * with numbered steps. Text the user supplied is shown with control characters escaped; URLs arrive masked.
  */
-import type { ArchiveCause, Cause, DownloadCause, EnvOrigin, ManifestProblem, UnreachableIndex } from './causes.js';
+import type { ArchiveCause, BuildWarning, Cause, DownloadCause, EnvOrigin, ManifestProblem, UnreachableIndex } from './causes.js';
 import { CnbError, type CnbCause } from './cnb/error.js';
 import { BuildpackError } from './failure.js';
+import type { Logger } from './logger.js';
 import { escapeControl } from './secrets.js';
 import { MAX_DOWNLOAD_TIMEOUT_SECONDS } from './settings.js';
 
@@ -285,6 +286,38 @@ export function renderCause(c: Cause): Message {
         `${c.name} names '${shown(c.value)}', which is not a file in the app.\n\n` +
           steps(`Point ${c.name} at your Gunicorn config file (a path relative to the app), or unset it to use the buildpack's config.`),
       );
+    case 'gunicorn-config-outside-app': {
+      const what = c.name ? `${c.name} names '${shown(c.value)}'` : `The app's ${shown(c.value)} is a link`;
+      return user(
+        'Gunicorn config outside the app',
+        `${what}, which leads to ${shown(c.resolved)}, outside the app.\n` +
+          `Only the app's files are in the image, so the config Gunicorn reads must be a file in the app.\n\n` +
+          steps(
+            c.name
+              ? `Set ${c.name} to a config file inside the app, as a path relative to the app (for example ${c.name}=gunicorn.conf.py), or unset it to use the buildpack's config.`
+              : `Replace the link ${shown(c.value)} with the config file itself, or remove it to use the buildpack's config.`,
+            'If the path is a symbolic link, make it point to a file inside the app, or copy the file into the app.',
+          ),
+      );
+    }
+    case 'gunicorn-module-not-found': {
+      const where = c.lookedIn.length > 0 ? ` in ${c.lookedIn.map((d) => shown(d)).join(', ')}` : '';
+      const fromVariable = c.source === 'GUNICORN_APP_MODULE';
+      const given = fromVariable ? `GUNICORN_APP_MODULE is '${shown(c.value)}'` : `Gunicorn would serve '${shown(c.value)}' (from ${c.source})`;
+      return user(
+        'Gunicorn app module not found',
+        `${given}, but the module '${shown(c.missing)}' cannot be imported: ${noneExists(c.files.map((f) => shown(f)))}${where}.\n` +
+          `Gunicorn would fail to load the app at every start.\n\n` +
+          steps(
+            ...(/\.py(:|$)/.test(c.value) ? ['Write the module as a dotted Python name without .py (wsgi, or myproject.wsgi), not as a file name.'] : []),
+            fromVariable
+              ? "Set GUNICORN_APP_MODULE to MODULE or MODULE:CALLABLE, the module as you would import it from the app's top folder (for example myproject.wsgi:application)."
+              : 'Set GUNICORN_APP_MODULE to the module that holds your WSGI app (for example myproject.wsgi:application).',
+            'A module in a src/ folder is importable only when the app is installed as a project (setup.py or pyproject.toml); otherwise name it from the top folder.',
+            "Or set APP_RUN to your app's start command.",
+          ),
+      );
+    }
 
     // ---- s2i compatibility ----------------------------------------------------------------------------------
     case 's2i-environment-malformed':
@@ -303,6 +336,25 @@ export function renderCause(c: Cause): Message {
         "The app's .s2i/bin/assemble failed",
         `.s2i/bin/assemble ${c.outcome.kind === 'exit' ? `exited with status ${c.outcome.status}` : `could not be run: ${c.outcome.message}`}.\n\n${SEE_LOG}\n\n` +
           steps('Fix the script (it runs with python and pip on PATH, in the app directory).', 'Make sure it starts with a #! line for a shell the build image has, and is executable.'),
+      );
+    case 's2i-script-crlf':
+      return user(
+        `.s2i/bin/${c.script} has Windows line endings`,
+        `The #! line of .s2i/bin/${c.script} ends with a carriage return (CRLF line endings), so the system looks for an interpreter\n` +
+          `whose name ends in that character and cannot run the script.\n\n` +
+          steps(
+            `Convert the file to Unix (LF) line endings, for example with dos2unix .s2i/bin/${c.script}, and commit it.`,
+            `To keep Git from converting it back on Windows, add '.s2i/bin/* text eol=lf' to .gitattributes, or set git config core.autocrlf input.`,
+          ),
+      );
+    case 's2i-script-interpreter-missing':
+      return user(
+        `.s2i/bin/${c.script} needs ${shown(c.interpreter)}`,
+        `The #! line of .s2i/bin/${c.script} names the interpreter ${shown(c.interpreter)}, which the build image does not have.\n\n` +
+          steps(
+            `Start the script with an interpreter the image has, such as #!/bin/bash or #!/bin/sh.`,
+            `Or, for a program found on PATH, use #!/usr/bin/env followed by its name.`,
+          ),
       );
 
     // ---- Django ---------------------------------------------------------------------------------------------
@@ -547,6 +599,50 @@ function megabytes(bytes: number): string {
   return `${Math.round(bytes / 1024 / 1024)} MB`;
 }
 
+/** "neither A nor B exists", or "none of A, B, C exists". */
+function noneExists(files: string[]): string {
+  if (files.length === 1) return `${files[0]} does not exist`;
+  if (files.length === 2) return `neither ${files[0]} nor ${files[1]} exists`;
+  return `none of ${files.join(', ')} exists`;
+}
+
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
+}
+
+/** The text of a warning: a title (printed as `[Warning: title]`) and a body saying what to do. */
+export function renderWarning(w: BuildWarning): { title: string; body: string } {
+  switch (w.type) {
+    case 'asgi-app-under-sync-worker': {
+      const target = w.module.includes(':') ? w.module : `${w.module}:application`;
+      return {
+        title: 'ASGI app served by a WSGI worker',
+        body:
+          `Gunicorn will serve '${shown(w.module)}', which looks like an ASGI app (it ${shown(w.evidence)}).\n` +
+          `${w.config ? `Your Gunicorn config ${shown(w.config)} names no uvicorn worker_class` : "The buildpack's Gunicorn config names no worker class"}, ` +
+          `so Gunicorn runs its sync worker, which calls the app as WSGI: every request would fail.\n` +
+          `The build continues.\n\n` +
+          steps(
+            `Run an ASGI server instead: add uvicorn to your requirements and set APP_RUN='uvicorn ${shown(target)} --host 0.0.0.0 --port $PORT'.`,
+            "Or keep Gunicorn with uvicorn's worker: add uvicorn to your requirements, and worker_class = 'uvicorn.workers.UvicornWorker' to a\n" +
+              "     config of your own (GUNICORN_CONFIG), or GUNICORN_CMD_ARGS='-k uvicorn.workers.UvicornWorker' to .s2i/environment.",
+            'If the app is WSGI after all, ignore this warning.',
+          ),
+      };
+    }
+    case 's2i-run-interpreter-missing':
+      return {
+        title: `.s2i/bin/run needs ${shown(w.interpreter)}`,
+        body:
+          `The #! line of .s2i/bin/run names the interpreter ${shown(w.interpreter)}, which the build image does not have.\n` +
+          `The script runs on the run image; unless that image has ${shown(w.interpreter)}, the web process fails to start. The build continues.\n\n` +
+          steps('Start the script with an interpreter the image has, such as #!/bin/bash or #!/bin/sh.'),
+      };
+  }
+}
+
+/** Logs a warning from the catalogue. */
+export function warn(log: Logger, w: BuildWarning): void {
+  const { title, body } = renderWarning(w);
+  log.warning(title, body);
 }

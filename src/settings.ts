@@ -38,6 +38,11 @@ export interface Settings {
   gunicornConfig: { name: 'GUNICORN_CONFIG' | 'APP_CONFIG'; value: string } | undefined;
   /** DISABLE_COLLECTSTATIC=TRUE (true, 1): skip Django's collectstatic. */
   disableCollectstatic: boolean;
+  /**
+   * GUNICORN_CMD_ARGS as the build sees it (Gunicorn reads it at start; .s2i/environment puts it in the image):
+   * only looked at to tell which worker class Gunicorn will use (src/start/asgi.ts).
+   */
+  gunicornCmdArgs: string | undefined;
 }
 
 export function readSettings(env: UserEnv): Settings {
@@ -57,6 +62,7 @@ export function readSettings(env: UserEnv): Settings {
     gunicornAppModule: env.get('GUNICORN_APP_MODULE'),
     gunicornConfig: gunicornConfig(env),
     disableCollectstatic: env.flag('DISABLE_COLLECTSTATIC'),
+    gunicornCmdArgs: env.get('GUNICORN_CMD_ARGS'),
   };
 }
 

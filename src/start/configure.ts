@@ -4,29 +4,33 @@ import path from 'node:path';
 import type { BuildContext } from '../cnb/context.js';
 import type { LayerEnv } from '../cnb/env.js';
 import { writeLaunch } from '../cnb/launch.js';
+import type { Deps } from '../deps.js';
 import { BuildpackError } from '../failure.js';
-import type { Logger } from '../logger.js';
-import type { Settings } from '../settings.js';
+import { warn } from '../messages.js';
 import type { Analysis } from '../analysis.js';
 import type { InstalledPython } from '../layers/python.js';
 import { contributeGunicornConfig } from '../layers/gunicorn-config.js';
 import { contributeS2iRun } from '../layers/s2i-run.js';
-import { appScript } from '../s2i/scripts.js';
-import { planStart } from './web-process.js';
+import { describeMiss, findModule, splitAppModule } from './app-module.js';
+import { asgiEvidence, asgiWorkerConfigured } from './asgi.js';
+import { userGunicornConfig } from './user-config.js';
+import { planStart, type StartPlan } from './web-process.js';
 
-export async function configureStart(ctx: BuildContext, a: Analysis, py: InstalledPython, launchEnv: LayerEnv, log: Logger): Promise<void> {
+/** `runScript`: the app's .s2i/bin/run, found and checked by findS2iScripts (undefined when APP_RUN is set). */
+export async function configureStart(ctx: BuildContext, a: Analysis, py: InstalledPython, launchEnv: LayerEnv, runScript: string | undefined, deps: Deps): Promise<void> {
+  const { log } = deps;
   log.header('Configuring the start command');
+  const userConfig = userGunicornConfig(ctx.appDir, a.settings.gunicornConfig);
   const gunicornConfig = await contributeGunicornConfig(ctx, launchEnv);
   const inputs = {
     appDir: ctx.appDir,
     appRun: a.settings.appRun,
     gunicorn: findFile(path.join(ctx.layers.dir, 'pip-deps', 'bin', 'gunicorn')),
     gunicornAppModule: a.settings.gunicornAppModule,
-    userGunicornConfig: userGunicornConfig(ctx.appDir, a.settings),
+    userGunicornConfig: userConfig,
     fallbackGunicornConfig: gunicornConfig.configPath,
     python: py.python,
   };
-  const runScript = a.settings.appRun ? undefined : appScript(ctx.appDir, 'run');
   let s2iRun: string | undefined;
   if (runScript) {
     // The default start, as .s2i/bin/run reaches it through $STI_SCRIPTS_PATH/run.
@@ -42,19 +46,53 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
     s2iRun = layer.command;
   }
   const start = planStart({ ...inputs, s2iRun });
+  if (start.served) await checkServedModule(ctx, a, py, start.served, userConfig, deps);
   log.info(start.reason);
   for (const p of start.processes) log.detail(`${p.type}${p.default ? ' (default)' : ''}: ${[...p.command, ...p.args].join(' ')}`);
   await writeLaunch(ctx.layers.dir, { processes: start.processes });
 }
 
-function userGunicornConfig(appDir: string, settings: Settings): string | undefined {
-  if (settings.gunicornConfig) {
-    const file = path.resolve(appDir, settings.gunicornConfig.value);
-    if (!findFile(file)) throw new BuildpackError({ type: 'missing-gunicorn-config', name: settings.gunicornConfig.name, value: settings.gunicornConfig.value });
-    return file;
+/**
+ * What the build can tell about the module web serves under Gunicorn: it must be importable (else the build
+ * stops), and an ASGI app under the sync worker gets a warning. Skipped when Gunicorn's own path settings
+ * (`pythonpath`, `chdir`) may change where it imports from, since those are read at start.
+ */
+async function checkServedModule(ctx: BuildContext, a: Analysis, py: InstalledPython, served: NonNullable<StartPlan['served']>, userConfig: string | undefined, { log, exec }: Deps): Promise<void> {
+  const configText = userConfig ? readText(userConfig) : undefined;
+  const pathSettings = /(?:^|\s)(?:--pythonpath|--chdir)\b/.test(a.settings.gunicornCmdArgs ?? '') || /^[ \t]*(?:pythonpath|chdir)[ \t]*=/m.test(configText ?? '');
+  if (pathSettings) {
+    log.debug('Not checking the Gunicorn module: pythonpath or chdir is set for Gunicorn');
+    return;
   }
-  // gunicorn loads ./gunicorn.conf.py by default: that is the app's own config.
-  return findFile(path.join(appDir, 'gunicorn.conf.py'));
+  const { module, callable } = splitAppModule(served.module);
+  const found = await findModule({ module, appDir: ctx.appDir, python: py.python, env: a.env, exec });
+  if (found.kind === 'unknown') {
+    log.debug(`Could not check the Gunicorn module '${module}': ${found.reason}`);
+    return;
+  }
+  if (found.kind === 'missing') {
+    throw new BuildpackError({ type: 'gunicorn-module-not-found', source: served.source, value: served.module, missing: found.missing, ...describeMiss(ctx.appDir, found) });
+  }
+  const source = found.file ? readText(found.file) : undefined;
+  const evidence = source === undefined ? undefined : asgiEvidence(source, callable);
+  if (evidence && !asgiWorkerConfigured(a.settings.gunicornCmdArgs, configText)) {
+    warn(log, { type: 'asgi-app-under-sync-worker', module: served.module, evidence, config: userConfig ? path.relative(ctx.appDir, userConfig) : undefined });
+  }
+}
+
+/** A text file's content, up to 1 MiB (enough for any config or module header). */
+function readText(file: string): string | undefined {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(1024 * 1024);
+      return buf.toString('utf8', 0, fs.readSync(fd, buf, 0, buf.length, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 function findFile(p: string): string | undefined {

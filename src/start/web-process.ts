@@ -32,6 +32,8 @@ export interface StartPlan {
   rule: WebRule;
   /** A sentence for the log: what runs and why. */
   reason: string;
+  /** The module web serves under Gunicorn (rule 'gunicorn'), and where its name came from. */
+  served?: { module: string; source: string };
 }
 
 /** The WSGI module gunicorn serves: GUNICORN_APP_MODULE, else wsgi (./wsgi.py), else the name setup.py declares. */
@@ -143,5 +145,5 @@ export function planStart(i: StartInputs): StartPlan {
     if (g) processes.push(g);
   }
   processes.push(process_('python', [i.python]));
-  return { processes, rule, reason };
+  return { processes, rule, reason, ...(rule === 'gunicorn' && module ? { served: module } : {}) };
 }

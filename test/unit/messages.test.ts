@@ -7,9 +7,9 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Cause } from '../../src/causes.js';
+import type { BuildWarning, Cause } from '../../src/causes.js';
 import type { CnbCause } from '../../src/cnb/error.js';
-import { renderCause, renderCnbCause, type Message } from '../../src/messages.js';
+import { renderCause, renderCnbCause, renderWarning, type Message } from '../../src/messages.js';
 
 type Table<C extends { type: string }> = { [T in C['type']]: Extract<C, { type: T }> };
 
@@ -57,9 +57,16 @@ const EVERY_CAUSE: Table<Cause> = {
   'unreadable-requirement-file': { type: 'unreadable-requirement-file', file: 'secret.txt', from: 'requirements.txt', line: 2, problem: 'permission-denied', detail: 'EACCES' },
   'dont-know-how-to-run': { type: 'dont-know-how-to-run', hasGunicorn: false },
   'missing-gunicorn-config': { type: 'missing-gunicorn-config', name: 'GUNICORN_CONFIG', value: 'conf/gunicorn.py' },
+  'gunicorn-config-outside-app': { type: 'gunicorn-config-outside-app', name: 'GUNICORN_CONFIG', value: '../shared/gunicorn.py', resolved: '/shared/gunicorn.py' },
+  'gunicorn-module-not-found': {
+    type: 'gunicorn-module-not-found', source: 'GUNICORN_APP_MODULE', value: 'service.webapp:app', missing: 'service.webapp',
+    files: ['service/webapp.py', 'service/webapp/__init__.py'], lookedIn: [],
+  },
   's2i-environment-malformed': { type: 's2i-environment-malformed', line: 3, text: 'export FOO' },
   's2i-environment-reserved': { type: 's2i-environment-reserved', line: 1, key: 'CNB_APP_DIR' },
   's2i-assemble-failed': { type: 's2i-assemble-failed', outcome: { kind: 'exit', status: 2 } },
+  's2i-script-crlf': { type: 's2i-script-crlf', script: 'assemble' },
+  's2i-script-interpreter-missing': { type: 's2i-script-interpreter-missing', script: 'assemble', interpreter: '/bin/zsh' },
   'collectstatic-failed': { type: 'collectstatic-failed', managePy: 'manage.py', output: 'django.core.exceptions.ImproperlyConfigured: STATIC_ROOT is not set' },
   internal: { type: 'internal', what: 'An unexpected error occurred', detail: "Cannot read properties of null (reading 'x')" },
   'invalid-download-timeout': { type: 'invalid-download-timeout', value: '1e400', max: 600 },
@@ -73,6 +80,11 @@ const EVERY_CNB_CAUSE: Table<CnbCause> = {
   'missing-lifecycle-variable': { type: 'missing-lifecycle-variable', name: 'CNB_LAYERS_DIR' },
 };
 
+const EVERY_WARNING: Table<BuildWarning> = {
+  'asgi-app-under-sync-worker': { type: 'asgi-app-under-sync-worker', module: 'main:app', evidence: 'imports fastapi', config: undefined },
+  's2i-run-interpreter-missing': { type: 's2i-run-interpreter-missing', interpreter: '/bin/zsh' },
+};
+
 /** Causes no user input explains; every other cause must be a user error with steps to fix it. */
 const INTERNAL = new Set(['internal', 'pip-command-io', 'unknown-executable', 'api-mismatch', 'missing-lifecycle-variable']);
 
@@ -83,6 +95,10 @@ function rendered(): Array<[string, Message]> {
     ...Object.values(EVERY_CAUSE).map((c): [string, Message] => [c.type, renderCause(c)]),
     ...Object.values(EVERY_CNB_CAUSE).map((c): [string, Message] => [c.type, renderCnbCause(c)]),
   ];
+}
+
+function renderedWarnings(): Array<[string, { title: string; body: string }]> {
+  return Object.values(EVERY_WARNING).map((w) => [w.type, renderWarning(w)]);
 }
 
 describe('message catalogue', () => {
@@ -98,8 +114,20 @@ describe('message catalogue', () => {
     });
   }
 
+  for (const [type, m] of renderedWarnings()) {
+    it(`renders the warning ${type}`, () => {
+      expect(m.title.trim(), 'title').to.not.equal('');
+      expect(`${m.title}\n${m.body}`).to.not.match(/undefined|\[object Object\]|NaN/);
+      expect(m.body).to.match(/\n {2}1\. /);
+      expect(`${m.title}${m.body}`, 'no raw control characters').to.not.match(/[\x00-\x08\x0b-\x1f\x7f]/);
+    });
+  }
+
   it('matches messages.golden.txt, which shows every message once (UPDATE_GOLDEN=1 rewrites it)', () => {
-    const text = rendered().map(([type, m]) => `=== ${type}${m.internal ? ' (internal)' : ''}\n[Error: ${m.title}]\n${m.body}\n`).join('\n');
+    const text = [
+      ...rendered().map(([type, m]) => `=== ${type}${m.internal ? ' (internal)' : ''}\n[Error: ${m.title}]\n${m.body}\n`),
+      ...renderedWarnings().map(([type, m]) => `=== ${type} (warning)\n[Warning: ${m.title}]\n${m.body}\n`),
+    ].join('\n');
     if (process.env.UPDATE_GOLDEN) fs.writeFileSync(GOLDEN, text);
     expect(fs.existsSync(GOLDEN), `${GOLDEN} is missing: run the test with UPDATE_GOLDEN=1`).to.equal(true);
     expect(text).to.equal(fs.readFileSync(GOLDEN, 'utf8'));

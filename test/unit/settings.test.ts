@@ -45,6 +45,7 @@ describe('settings', () => {
     gunicornAppModule: undefined,
     gunicornConfig: undefined,
     disableCollectstatic: false,
+    gunicornCmdArgs: undefined,
   };
 
   it('defaults when nothing is set, and a 30 s download timeout', () => {
@@ -66,6 +67,7 @@ describe('settings', () => {
       GUNICORN_APP_MODULE: 'myproject.wsgi:app\n',
       GUNICORN_CONFIG: 'config/gunicorn.py\n',
       DISABLE_COLLECTSTATIC: '1\n',
+      GUNICORN_CMD_ARGS: '-k uvicorn.workers.UvicornWorker\n',
     };
     expect(settings({ platform })).to.deep.equal({
       pythonVersion: '3.12',
@@ -79,6 +81,7 @@ describe('settings', () => {
       gunicornAppModule: 'myproject.wsgi:app',
       gunicornConfig: { name: 'GUNICORN_CONFIG', value: 'config/gunicorn.py' },
       disableCollectstatic: true,
+      gunicornCmdArgs: '-k uvicorn.workers.UvicornWorker',
     } satisfies Settings);
   });
 
