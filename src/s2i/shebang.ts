@@ -33,9 +33,10 @@ export function readShebang(file: string): Shebang {
 export function parseShebang(head: string): Shebang {
   if (!head.startsWith('#!')) return { kind: 'none' };
   const line = head.slice(2).split('\n', 1)[0] ?? '';
-  const m = /^[ \t]*([^ \t]*)[ \t]*(.*?)[ \t]*$/.exec(line);
+  // Parsed without the carriage return, so that the message can name the interpreter as the user wrote it.
+  const m = /^[ \t]*([^ \t]*)[ \t]*(.*?)[ \t]*$/s.exec(line.replace(/\r/g, ''));
   const interpreter = m?.[1] ?? '';
-  if (line.includes('\r')) return { kind: 'crlf', interpreter: interpreter.replace(/\r.*$/, '') };
+  if (line.includes('\r')) return { kind: 'crlf', interpreter };
   return { kind: 'interpreter', interpreter, argument: m?.[2] || undefined };
 }
 

@@ -7,7 +7,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { freePort, type BuildResult, type LaunchedProcess } from '../platform/index.js';
+import { freePort, type AppFiles, type BuildResult, type LaunchedProcess } from '../platform/index.js';
+import type { Cause } from '../../src/causes.js';
+import { renderCause, renderWarning } from '../../src/messages.js';
 import { E2E, plainLog, workersSettled } from './support.js';
 
 const MiB = 1024 * 1024;
@@ -293,6 +295,72 @@ describe('e2e: starting the app (issue 5)', function () {
       const log = plainLog(res.output);
       expect(log).to.contain("don't know how to run your application");
       for (const hint of ['APP_RUN', 'GUNICORN_APP_MODULE', 'wsgi.py', 'app.py']) expect(log).to.contain(hint);
+    });
+  });
+
+  describe('what the build checks about the start (issue 13)', () => {
+    const errorLine = (c: Cause): string => `[Error: ${renderCause(c).title}]`;
+
+    /** Builds an app that must fail: bin/build exits non-zero and the log has the error line; returns the log. */
+    async function buildFails(files: AppFiles, env: Record<string, string>, cause: Cause): Promise<string> {
+      const res = await e2e.platform.build(await e2e.platform.app(files), { platformEnv: await e2e.env(undefined, env) });
+      const log = plainLog(res.output);
+      expect(res.success, log).to.equal(false);
+      expect(res.code, log).to.be.a('number').and.not.equal(0);
+      expect(log).to.contain(errorLine(cause));
+      return log;
+    }
+
+    const PLAIN_APP: AppFiles = { 'wsgi.py': 'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"ok"]\n', 'app.py': 'print("app")\n' };
+    const outside = { type: 'gunicorn-config-outside-app', name: 'GUNICORN_CONFIG', value: '', resolved: '' } as const;
+
+    it('GUNICORN_CONFIG=/etc/passwd stops the build, naming the variable, the value and what to do', async () => {
+      const log = await buildFails(PLAIN_APP, { GUNICORN_CONFIG: '/etc/passwd' }, outside);
+      expect(log).to.contain("GUNICORN_CONFIG names '/etc/passwd', which leads to /etc/passwd, outside the app.");
+      expect(log).to.contain('Set GUNICORN_CONFIG to a config file inside the app');
+    });
+
+    it('APP_CONFIG=../gunicorn.py (leaving the app) stops the build, naming APP_CONFIG', async () => {
+      const log = await buildFails(PLAIN_APP, { APP_CONFIG: '../gunicorn.py' }, outside);
+      expect(log).to.match(/APP_CONFIG names '\.\.\/gunicorn\.py', which leads to \S+\/gunicorn\.py, outside the app\./);
+    });
+
+    it('GUNICORN_CONFIG naming a link in the app that points outside it stops the build, naming where it leads', async () => {
+      const log = await buildFails({ ...PLAIN_APP, 'deploy/gunicorn.py': { symlink: '/etc/passwd' } }, { GUNICORN_CONFIG: 'deploy/gunicorn.py' }, outside);
+      expect(log).to.contain("GUNICORN_CONFIG names 'deploy/gunicorn.py', which leads to /etc/passwd, outside the app.");
+    });
+
+    it('GUNICORN_APP_MODULE naming a module the app does not have stops the build, naming the module and the files looked for', async () => {
+      const log = await buildFails(
+        { 'requirements.txt': 'gunicorn\n', 'service/__init__.py': '', 'service/web.py': 'def app(environ, start_response):\n    pass\n' },
+        { GUNICORN_APP_MODULE: 'service.webapp:app' },
+        { type: 'gunicorn-module-not-found', source: '', value: '', missing: '', files: [], lookedIn: [] },
+      );
+      expect(log).to.contain("GUNICORN_APP_MODULE is 'service.webapp:app', but the module 'service.webapp' cannot be imported: neither service/webapp.py nor service/webapp/__init__.py exists.");
+    });
+
+    it('an ASGI app under the sync worker builds with a warning saying what to do; with the advice followed, no warning and uvicorn\'s worker serves it', async () => {
+      const asgi = 'async def app(scope, receive, send):\n    if scope["type"] != "http":\n        return\n' +
+        '    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})\n' +
+        '    await send({"type": "http.response.body", "body": b"Hello from ASGI"})\n';
+      const warningLine = `[Warning: ${renderWarning({ type: 'asgi-app-under-sync-worker', module: '', evidence: '', config: undefined }).title}]`;
+      const res = await e2e.platform.buildOk(await e2e.platform.app({ 'requirements.txt': 'gunicorn\n', 'main.py': asgi }), { platformEnv: await e2e.env(undefined, { GUNICORN_APP_MODULE: 'main:app' }) });
+      const log = plainLog(res.output);
+      expect(log).to.contain(warningLine);
+      expect(log).to.contain("Gunicorn will serve 'main:app', which looks like an ASGI app (it defines async def app(scope, receive, send)).");
+      expect(log).to.contain("set APP_RUN='uvicorn main:app --host 0.0.0.0 --port $PORT'");
+      expect(log).to.contain("gunicorn is installed: web serves 'main:app'");
+
+      const fixed = await e2e.platform.buildOk(
+        await e2e.platform.app({ 'requirements.txt': 'gunicorn\nuvicorn\n', 'main.py': asgi, 'gunicorn.conf.py': "worker_class = 'uvicorn.workers.UvicornWorker'\n" }),
+        { platformEnv: await e2e.env(undefined, { GUNICORN_APP_MODULE: 'main:app' }) },
+      );
+      expect(plainLog(fixed.output)).not.to.contain(warningLine);
+      const { proc, status, body } = await e2e.serve(fixed);
+      running.push(proc);
+      expect(status, proc.output()).to.equal(200);
+      expect(body).to.equal('Hello from ASGI');
+      await stopsCleanly(proc);
     });
   });
 

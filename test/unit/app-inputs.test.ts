@@ -7,6 +7,11 @@ import { localInputsKey } from '../../src/python/local-inputs.js';
 import { parseS2iEnvironment } from '../../src/s2i/environment.js';
 import { planStart, setupPyName, type StartInputs } from '../../src/start/web-process.js';
 import { maskSecrets } from '../../src/secrets.js';
+import { realExecutor } from '../../src/exec.js';
+import { describeMiss, findModule, splitAppModule } from '../../src/start/app-module.js';
+import { asgiEvidence, asgiWorkerConfigured } from '../../src/start/asgi.js';
+import { userGunicornConfig } from '../../src/start/user-config.js';
+import { cleanPythonEnv, pyenvRoot, resolvePyenvVersion } from '../helpers/python-dist.js';
 import { thrownCause } from '../fakes/thrown.js';
 
 function appWith(files: Record<string, string>): string {
@@ -94,6 +99,138 @@ describe('start command', () => {
 
   it("fails with the seed's message when nothing can start the app", () => {
     expect(thrownCause(() => planStart(base(appWith({ 'requirements.txt': '' }))))).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: false });
+  });
+
+  it('says which module web serves under gunicorn, and where its name came from', () => {
+    const app = appWith({ 'wsgi.py': '' });
+    expect(planStart(base(app, { gunicorn: '/g' })).served).to.deep.equal({ module: 'wsgi', source: 'wsgi.py' });
+    expect(planStart(base(app, { gunicorn: '/g', gunicornAppModule: 'a.b:app' })).served).to.deep.equal({ module: 'a.b:app', source: 'GUNICORN_APP_MODULE' });
+    expect(planStart(base(app, { gunicorn: '/g', appRun: 'python x.py' })).served).to.equal(undefined);
+  });
+});
+
+describe("the app's Gunicorn config", () => {
+  const G = (value: string) => ({ name: 'GUNICORN_CONFIG' as const, value });
+
+  it('is a file of the app: a path leaving the app, as written or through a link, stops the build naming the variable and where it leads', () => {
+    const app = appWith({ 'deploy/g.py': 'workers = 2\n', 'wsgi.py': '' });
+    const outsideFile = path.join(appWith({ 'shared.py': 'workers = 3\n' }), 'shared.py');
+    fs.symlinkSync(outsideFile, path.join(app, 'deploy', 'linked-out.py'));
+    fs.symlinkSync('g.py', path.join(app, 'deploy', 'linked-in.py'));
+    fs.symlinkSync('/etc', path.join(app, 'etc-dir'));
+
+    expect(thrownCause(() => userGunicornConfig(app, G('/etc/passwd')))).to.deep.equal({ type: 'gunicorn-config-outside-app', name: 'GUNICORN_CONFIG', value: '/etc/passwd', resolved: '/etc/passwd' });
+    expect(thrownCause(() => userGunicornConfig(app, { name: 'APP_CONFIG', value: '../x.py' }))).to.deep.equal({ type: 'gunicorn-config-outside-app', name: 'APP_CONFIG', value: '../x.py', resolved: path.resolve(app, '../x.py') });
+    expect(thrownCause(() => userGunicornConfig(app, G('deploy/linked-out.py')))).to.deep.equal({ type: 'gunicorn-config-outside-app', name: 'GUNICORN_CONFIG', value: 'deploy/linked-out.py', resolved: fs.realpathSync(outsideFile) });
+    expect(thrownCause(() => userGunicornConfig(app, G('etc-dir/passwd')))).to.deep.equal({ type: 'gunicorn-config-outside-app', name: 'GUNICORN_CONFIG', value: 'etc-dir/passwd', resolved: '/etc/passwd' });
+    expect(thrownCause(() => userGunicornConfig(app, G('.')))).to.deep.include({ type: 'gunicorn-config-outside-app' });
+    // Inside the app, whichever way it is written; a link within the app is fine.
+    expect(userGunicornConfig(app, G('deploy/g.py'))).to.equal(path.join(app, 'deploy', 'g.py'));
+    expect(userGunicornConfig(app, G(path.join(app, 'deploy', 'g.py')))).to.equal(path.join(app, 'deploy', 'g.py'));
+    expect(userGunicornConfig(app, G('deploy/linked-in.py'))).to.equal(path.join(app, 'deploy', 'linked-in.py'));
+    expect(thrownCause(() => userGunicornConfig(app, G('deploy/none.py')))).to.deep.equal({ type: 'missing-gunicorn-config', name: 'GUNICORN_CONFIG', value: 'deploy/none.py' });
+  });
+
+  it("./gunicorn.conf.py is the app's config only when it is a file of the app", () => {
+    expect(userGunicornConfig(appWith({ 'wsgi.py': '' }), undefined)).to.equal(undefined);
+    const own = appWith({ 'gunicorn.conf.py': 'workers = 2\n' });
+    expect(userGunicornConfig(own, undefined)).to.equal(path.join(own, 'gunicorn.conf.py'));
+    const linked = appWith({ 'wsgi.py': '' });
+    fs.symlinkSync('/etc/passwd', path.join(linked, 'gunicorn.conf.py'));
+    expect(thrownCause(() => userGunicornConfig(linked, undefined))).to.deep.equal({ type: 'gunicorn-config-outside-app', name: undefined, value: 'gunicorn.conf.py', resolved: '/etc/passwd' });
+  });
+});
+
+describe('the module Gunicorn serves', () => {
+  const pythonOf = (spec: string): string => path.join(pyenvRoot(), 'versions', resolvePyenvVersion(spec), 'bin', 'python');
+  // The app's settings may need secrets: finding the module must never run it, nor its package's __init__.
+  const NEVER_RUN = 'raise SystemExit("the app was imported")\n';
+  const app = appWith({
+    'service/__init__.py': NEVER_RUN,
+    'service/web.py': NEVER_RUN,
+    'service/api/__init__.py': NEVER_RUN,
+    'wsgi.py': NEVER_RUN,
+    'src/inner/__init__.py': NEVER_RUN,
+    'src/inner/wsgi.py': NEVER_RUN,
+  });
+
+  it('splits MODULE:CALLABLE as Gunicorn does', () => {
+    expect(splitAppModule('service.web:app')).to.deep.equal({ module: 'service.web', callable: 'app' });
+    expect(splitAppModule('wsgi')).to.deep.equal({ module: 'wsgi', callable: 'application' });
+    expect(splitAppModule('factory:create_app()')).to.deep.equal({ module: 'factory', callable: 'create_app' });
+    expect(splitAppModule('factory:create_app(debug=True)')).to.deep.equal({ module: 'factory', callable: 'create_app' });
+  });
+
+  for (const spec of ['3.11', '2.7']) {
+    it(`Python ${spec}: finds modules and packages of the app without importing them, and names the first part that is missing`, async () => {
+      const find = (module: string, env: Record<string, string> = {}) =>
+        findModule({ module, appDir: app, python: pythonOf(spec), env: cleanPythonEnv(env), exec: realExecutor });
+      expect(await find('service.web')).to.deep.equal({ kind: 'found', file: path.join(fs.realpathSync(app), 'service', 'web.py') });
+      expect(await find('service.api')).to.deep.equal({ kind: 'found', file: path.join(fs.realpathSync(app), 'service', 'api', '__init__.py') });
+      expect(await find('wsgi')).to.deep.equal({ kind: 'found', file: path.join(fs.realpathSync(app), 'wsgi.py') });
+      expect(await find('service.webapp')).to.deep.include({ kind: 'missing', missing: 'service.webapp', searched: [path.join(fs.realpathSync(app), 'service')], parentModule: undefined });
+      expect(await find('service.api.views')).to.deep.include({ kind: 'missing', missing: 'service.api.views' });
+      const top = await find('nosuchmodule');
+      expect(top).to.deep.include({ kind: 'missing', missing: 'nosuchmodule', parentModule: undefined });
+      expect(top.kind === 'missing' && top.searched[0]).to.equal(fs.realpathSync(app));
+      // wsgi.py is a module, not a package: 'wsgi.py' (a file name written as a module) is not in it.
+      expect(await find('wsgi.py')).to.deep.equal({ kind: 'missing', missing: 'wsgi.py', searched: [], parentModule: path.join(fs.realpathSync(app), 'wsgi.py') });
+      // src/ is not on Gunicorn's path unless the app is installed as a project.
+      expect(await find('inner.wsgi')).to.deep.include({ kind: 'missing', missing: 'inner' });
+      // src/ itself, with no __init__.py, is a namespace package on Python 3 (PEP 420); 2.7 has none.
+      expect(await find('src.inner.wsgi')).to.deep.include(spec === '2.7' ? { kind: 'missing', missing: 'src' } : { kind: 'found' });
+      // Installed (pip puts src/ on the path, as an editable install's .pth does): found there.
+      const userBase = fs.mkdtempSync(path.join(os.tmpdir(), 'userbase-'));
+      const site = path.join(userBase, 'lib', `python${spec}`, 'site-packages');
+      fs.mkdirSync(site, { recursive: true });
+      fs.writeFileSync(path.join(site, '__editable__.inner-1.0.pth'), `${path.join(app, 'src')}\n`);
+      expect(await find('inner.wsgi', { PYTHONUSERBASE: userBase })).to.deep.equal({ kind: 'found', file: path.join(fs.realpathSync(app), 'src', 'inner', 'wsgi.py') });
+      expect(await find('')).to.deep.include({ kind: 'missing', missing: '' });
+    });
+  }
+
+  it('reports a lookup it could not run as unknown (the check is skipped, never the build stopped)', async () => {
+    expect((await findModule({ module: 'wsgi', appDir: app, python: '/nonexistent/python', env: {}, exec: realExecutor })).kind).to.equal('unknown');
+  });
+
+  it('names the files looked for, app-relative, and where', () => {
+    const appDir = '/workspace';
+    expect(describeMiss(appDir, { missing: 'service.webapp', searched: ['/workspace/service'], parentModule: undefined }))
+      .to.deep.equal({ files: ['service/webapp.py', 'service/webapp/__init__.py'], lookedIn: [] });
+    expect(describeMiss(appDir, { missing: 'mysite', searched: ['/workspace', '/layers/pip-deps/lib/python3.11/site-packages'], parentModule: undefined }))
+      .to.deep.equal({ files: ['mysite.py', 'mysite/__init__.py'], lookedIn: ['the app directory', '/layers/pip-deps/lib/python3.11/site-packages'] });
+    expect(describeMiss(appDir, { missing: 'wsgi.py', searched: [], parentModule: '/workspace/wsgi.py' }))
+      .to.deep.equal({ files: ['wsgi/py.py', 'wsgi/py/__init__.py'], lookedIn: ['the app directory'] });
+  });
+});
+
+describe('ASGI app under the sync worker (heuristic)', () => {
+  it('sees ASGI frameworks and a raw ASGI callable in the module source', () => {
+    expect(asgiEvidence('from fastapi import FastAPI\napp = FastAPI()\n', 'app')).to.equal('imports fastapi');
+    expect(asgiEvidence('import starlette.applications\n', 'app')).to.equal('imports starlette');
+    expect(asgiEvidence('from quart import Quart\n', 'app')).to.equal('imports quart');
+    expect(asgiEvidence('from django.core.asgi import get_asgi_application\napplication = get_asgi_application()\n', 'application')).to.equal('imports django.core.asgi');
+    expect(asgiEvidence('async def app(scope, receive, send):\n    pass\n', 'app')).to.equal('defines async def app(scope, receive, send)');
+  });
+
+  it('leaves WSGI apps alone: Flask, Django wsgi, other async functions, commented imports, a2wsgi-wrapped apps', () => {
+    expect(asgiEvidence('from flask import Flask\napp = Flask(__name__)\n', 'app')).to.equal(undefined);
+    expect(asgiEvidence('from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n', 'application')).to.equal(undefined);
+    expect(asgiEvidence('async def helper(scope, receive, send):\n    pass\ndef app(environ, start_response):\n    pass\n', 'app')).to.equal(undefined);
+    expect(asgiEvidence('# from fastapi import FastAPI\ndef application(e, s): pass\n', 'application')).to.equal(undefined);
+    expect(asgiEvidence('from fastapi import FastAPI\nfrom a2wsgi import ASGIMiddleware\napplication = ASGIMiddleware(FastAPI())\n', 'application')).to.equal(undefined);
+  });
+
+  it('counts a uvicorn worker from GUNICORN_CMD_ARGS or the config, and trusts a worker_class it cannot read', () => {
+    expect(asgiWorkerConfigured(undefined, undefined), "the buildpack's fallback config").to.equal(false);
+    expect(asgiWorkerConfigured('-k uvicorn.workers.UvicornWorker', undefined)).to.equal(true);
+    expect(asgiWorkerConfigured('--worker-class=uvicorn_worker.UvicornWorker --workers 2', undefined)).to.equal(true);
+    expect(asgiWorkerConfigured('-k gevent', "worker_class = 'uvicorn.workers.UvicornWorker'\n"), 'GUNICORN_CMD_ARGS wins over the config').to.equal(false);
+    expect(asgiWorkerConfigured(undefined, "bind = '0.0.0.0:8000'\nworker_class = 'uvicorn.workers.UvicornWorker'\n")).to.equal(true);
+    expect(asgiWorkerConfigured(undefined, 'worker_class = "sync"  # the default\n')).to.equal(false);
+    expect(asgiWorkerConfigured(undefined, "# worker_class = 'uvicorn.workers.UvicornWorker'\nworkers = 2\n")).to.equal(false);
+    expect(asgiWorkerConfigured(undefined, "worker_class = os.environ.get('WORKER_CLASS', 'sync')\n")).to.equal(true);
+    expect(asgiWorkerConfigured('--workers 4', undefined)).to.equal(false);
   });
 });
 
