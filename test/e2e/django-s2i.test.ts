@@ -10,7 +10,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { E2E, plainLog } from './support.js';
 import { whitenoiseWheel } from '../helpers/debian-wheels.js';
-import type { BuildResult } from '../platform/index.js';
+import type { AppFiles, BuildResult } from '../platform/index.js';
+import type { Cause } from '../../src/causes.js';
+import { renderCause, renderWarning } from '../../src/messages.js';
 
 const SITE_CSS = 'body { color: #0a7d55; }\n';
 
@@ -198,6 +200,73 @@ describe('e2e: Django and s2i compatibility', function () {
       expect(proc.output()).to.contain('Starting gunicorn');
       const stop = await proc.stop('SIGTERM', 10_000);
       expect(stop.forced, 'gunicorn, exec\'d by the script, handles SIGTERM').to.equal(false);
+    });
+  });
+
+  describe('.s2i/bin scripts: modes and #! lines (issue 13)', () => {
+    const errorLine = (c: Cause): string => `[Error: ${renderCause(c).title}]`;
+    const SERVER = 'import http.server, os\n' +
+      'class H(http.server.BaseHTTPRequestHandler):\n' +
+      '    def do_GET(self):\n        self.send_response(200)\n        self.end_headers()\n        self.wfile.write(b"Hello from .s2i/bin/run")\n' +
+      'http.server.HTTPServer(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()\n';
+
+    async function buildFails(files: AppFiles, cause: Cause): Promise<string> {
+      const res = await e2e.platform.build(await e2e.platform.app(files), { platformEnv: await e2e.env() });
+      const log = plainLog(res.output);
+      expect(res.success, log).to.equal(false);
+      expect(res.code, log).to.be.a('number').and.not.equal(0);
+      expect(log).to.contain(errorLine(cause));
+      expect(log).not.to.contain('ENOENT');
+      return log;
+    }
+
+    it('a .s2i/bin/run that is not executable is run all the same, as s2i does, and serves the app', async () => {
+      const app = await e2e.platform.app({ 'server.py': SERVER, '.s2i/bin/run': { content: '#!/bin/sh\nexec python server.py\n', mode: 0o644 } });
+      const res = await e2e.platform.buildOk(app, { platformEnv: await e2e.env() });
+      const log = plainLog(res.output);
+      expect(log).to.contain('.s2i/bin/run is not executable; running it anyway, as s2i does');
+      expect(log).to.contain("web runs the app's own .s2i/bin/run");
+      const { proc, status, body } = await e2e.serve(res);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from .s2i/bin/run');
+      await proc.stop();
+    });
+
+    it('a .s2i/bin/assemble that is not executable is run all the same, as s2i does', async () => {
+      const app = await e2e.platform.app({
+        'app.py': 'print("app")\n',
+        '.s2i/bin/assemble': { content: '#!/bin/sh\necho "---> custom assemble, mode 644"\n. "$STI_SCRIPTS_PATH/assemble"\n', mode: 0o644 },
+      });
+      const log = plainLog((await e2e.platform.buildOk(app, { platformEnv: await e2e.env() })).output);
+      expect(log).to.contain('.s2i/bin/assemble is not executable; running it anyway, as s2i does');
+      expect(log).to.contain('---> custom assemble, mode 644');
+    });
+
+    it('a .s2i/bin/assemble with CRLF line endings stops the build naming them and the fix', async () => {
+      const log = await buildFails({ 'app.py': 'print("app")\n', '.s2i/bin/assemble': { content: '#!/bin/sh\r\necho hi\r\n', mode: 0o755 } }, { type: 's2i-script-crlf', script: 'assemble' });
+      expect(log).to.contain('The #! line of .s2i/bin/assemble ends with a carriage return (CRLF line endings)');
+      expect(log).to.contain('dos2unix .s2i/bin/assemble');
+      expect(log).to.contain('core.autocrlf');
+    });
+
+    it('a .s2i/bin/run with CRLF line endings stops the build (it would fail at every start)', async () => {
+      const log = await buildFails({ 'server.py': SERVER, '.s2i/bin/run': { content: '#!/bin/sh\r\nexec python server.py\r\n', mode: 0o755 } }, { type: 's2i-script-crlf', script: 'run' });
+      expect(log).to.contain('dos2unix .s2i/bin/run');
+    });
+
+    it('a .s2i/bin/assemble whose interpreter the image lacks stops the build naming the interpreter', async () => {
+      const log = await buildFails(
+        { 'app.py': 'print("app")\n', '.s2i/bin/assemble': { content: '#!/bin/no-such-shell\necho hi\n', mode: 0o755 } },
+        { type: 's2i-script-interpreter-missing', script: 'assemble', interpreter: '/bin/no-such-shell' },
+      );
+      expect(log).to.contain('The #! line of .s2i/bin/assemble names the interpreter /bin/no-such-shell, which the build image does not have.');
+    });
+
+    it('a .s2i/bin/run whose interpreter the build image lacks builds with a warning naming it', async () => {
+      const app = await e2e.platform.app({ 'server.py': SERVER, '.s2i/bin/run': { content: '#!/bin/no-such-shell\nexec python server.py\n', mode: 0o755 } });
+      const log = plainLog((await e2e.platform.buildOk(app, { platformEnv: await e2e.env() })).output);
+      expect(log).to.contain(`[Warning: ${renderWarning({ type: 's2i-run-interpreter-missing', interpreter: '/bin/no-such-shell' }).title}]`);
+      expect(log).to.contain('unless that image has /bin/no-such-shell, the web process fails to start');
     });
   });
 });
