@@ -335,7 +335,7 @@ export function renderCause(c: Cause): Message {
       return user(
         "The app's .s2i/bin/assemble failed",
         `.s2i/bin/assemble ${c.outcome.kind === 'exit' ? `exited with status ${c.outcome.status}` : `could not be run: ${c.outcome.message}`}.\n\n${SEE_LOG}\n\n` +
-          steps('Fix the script (it runs with python and pip on PATH, in the app directory).', 'Make sure it starts with a #! line for a shell the build image has, and is executable.'),
+          steps('Fix the script (it runs with python and pip on PATH, in the app directory).', 'Make sure it starts with a #! line for a shell the build image has.'),
       );
     case 's2i-script-crlf':
       return user(
