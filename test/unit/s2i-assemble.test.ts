@@ -69,9 +69,10 @@ describe('s2i assemble', () => {
       return dir;
     };
     const logged = (): { log: Logger; out: () => string; err: () => string } => {
-      let out = '';
-      let err = '';
-      return { log: new Logger({ write: (t) => void (out += t) }, undefined, false, false, { write: (t) => void (err += t) }), out: () => out, err: () => err };
+      const out: string[] = [];
+      const err: string[] = [];
+      const log = new Logger({ write: (t) => void out.push(t) }, undefined, false, false, { write: (t) => void err.push(t) });
+      return { log, out: () => out.join(''), err: () => err.join('') };
     };
 
     it('a script that is not executable is used all the same (s2i makes .s2i/bin scripts executable), with a log line', () => {
