@@ -14,8 +14,20 @@ import { userGunicornConfig } from '../../src/start/user-config.js';
 import { cleanPythonEnv, pyenvRoot, resolvePyenvVersion } from '../helpers/python-dist.js';
 import { thrownCause } from '../fakes/thrown.js';
 
+/** Temp dirs made by these tests, removed after them. */
+const made: string[] = [];
+after(() => {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
 function appWith(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-'));
+  const dir = tempDir('app-');
   for (const [name, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.writeFileSync(path.join(dir, name), text);
@@ -180,7 +192,7 @@ describe('the module Gunicorn serves', () => {
       // src/ itself, with no __init__.py, is a namespace package on Python 3 (PEP 420); 2.7 has none.
       expect(await find('src.inner.wsgi')).to.deep.include(spec === '2.7' ? { kind: 'missing', missing: 'src' } : { kind: 'found' });
       // Installed (pip puts src/ on the path, as an editable install's .pth does): found there.
-      const userBase = fs.mkdtempSync(path.join(os.tmpdir(), 'userbase-'));
+      const userBase = tempDir('userbase-');
       const site = path.join(userBase, 'lib', `python${spec}`, 'site-packages');
       fs.mkdirSync(site, { recursive: true });
       fs.writeFileSync(path.join(site, '__editable__.inner-1.0.pth'), `${path.join(app, 'src')}\n`);

@@ -13,7 +13,15 @@ import { interpreterAvailable, parseShebang, readShebang } from '../../src/s2i/s
 import { Logger } from '../../src/logger.js';
 import { thrownCause } from '../fakes/thrown.js';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 's2i-assemble-'));
+const made: string[] = [];
+const tmp = (): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's2i-assemble-'));
+  made.push(dir);
+  return dir;
+};
+after(() => {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
 
 describe('s2i assemble', () => {
   it('the shim runs the command in the app directory, whether sourced after a cd or run, and leaves the caller where it was', () => {
