@@ -9,21 +9,49 @@ import type { Executor } from './deps.js';
 /** Keep only the tail of long outputs: error messages quote the last lines. */
 const KEEP_CHARS = 64 * 1024;
 
+/**
+ * The last KEEP_CHARS (at least) of a stream, kept as its chunks: appending is O(1) and whole chunks drop off
+ * the front, so a long output costs time linear in its length however small its chunks (re-slicing one joined
+ * string on every chunk copied up to 64 KB per chunk).
+ */
+export class OutputTail {
+  private chunks: string[] = [];
+  private head = 0;
+  private length = 0;
+
+  constructor(private readonly keep = KEEP_CHARS) {}
+
+  push(chunk: string): void {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    while (this.length - (this.chunks[this.head]?.length ?? 0) >= this.keep) this.length -= (this.chunks[this.head++] as string).length;
+    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The kept output: its last `keep` characters. */
+  text(): string {
+    return this.chunks.slice(this.head).join('').slice(-this.keep);
+  }
+}
+
 export const realExecutor: Executor = {
   async stream(e, log) {
     const out = log.toolOutput();
-    let kept = '';
+    const kept = new OutputTail();
     try {
       const child = execa(e.command, e.args, { cwd: e.cwd, env: e.env, extendEnv: false, stdin: 'ignore', all: true, reject: false, buffer: false });
       child.all?.setEncoding('utf8');
       child.all?.on('data', (chunk: string) => {
         out.write(chunk);
-        kept = (kept + chunk).slice(-KEEP_CHARS);
+        kept.push(chunk);
       });
       const result = await child;
       out.flush();
       if (result.failed && result.exitCode === undefined) return { kind: 'io', message: String(result.shortMessage ?? result.message ?? 'the command could not be started') };
-      return result.exitCode === 0 ? { kind: 'ok', output: kept } : { kind: 'exit', status: result.exitCode ?? 1, output: kept };
+      return result.exitCode === 0 ? { kind: 'ok', output: kept.text() } : { kind: 'exit', status: result.exitCode ?? 1, output: kept.text() };
     } catch (err) {
       return { kind: 'io', message: err instanceof Error ? err.message : String(err) };
     }

@@ -74,20 +74,31 @@ export class Logger {
     for (const l of body.split('\n')) this.line(l, this.errSink);
   }
 
-  /** A writer for a tool's output: each line indented under the current step and masked. */
+  /**
+   * A writer for a tool's output: each line indented under the current step and masked. A line can arrive in
+   * many chunks (a 1 MB base64 line through a 64 KB pipe, or a few bytes at a time): only each new chunk is
+   * searched for line breaks, and the pieces of the unfinished line are joined once, when it ends, so the cost
+   * stays linear in the output.
+   */
   toolOutput(): { write(chunk: string): void; flush(): void } {
-    let pending = '';
-    const emit = (l: string): void => this.line(`      ${l}`);
+    let pending: string[] = [];
+    // Lines end at LF; a CR before it (split from it across two chunks, too) is dropped, as /\r?\n/ would.
+    const emit = (l: string): void => this.line(`      ${l.endsWith('\r') ? l.slice(0, -1) : l}`);
     return {
       write: (chunk) => {
-        pending += chunk;
-        const lines = pending.split(/\r?\n/);
-        pending = lines.pop() ?? '';
-        for (const l of lines) emit(l);
+        let start = 0;
+        for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
+          pending.push(chunk.slice(start, nl));
+          emit(pending.join(''));
+          pending = [];
+          start = nl + 1;
+        }
+        if (start < chunk.length) pending.push(chunk.slice(start));
       },
       flush: () => {
-        if (pending) emit(pending);
-        pending = '';
+        const rest = pending.join('');
+        pending = [];
+        if (rest) emit(rest);
       },
     };
   }

@@ -45,7 +45,9 @@ function declaresPackage(appDir: string, marker: 'setup.cfg' | 'pyproject.toml')
   } catch {
     return false;
   }
-  return (marker === 'setup.cfg' ? /^\s*\[(metadata|options)\]/m : /^\s*\[(project|build-system)\]/m).test(text);
+  // [ \t]*, not \s*: with the m flag, \s* would run across line breaks from every line start (quadratic on a
+  // file of blank lines).
+  return (marker === 'setup.cfg' ? /^[ \t]*\[(metadata|options)\]/m : /^[ \t]*\[(project|build-system)\]/m).test(text);
 }
 
 export function planInstall(appDir: string, requested: string[] | undefined): InstallPlan {
@@ -269,23 +271,25 @@ async function runPip(
   });
 }
 
-/** pip's own ERROR lines (and its hints), masked: they name the failing requirement. */
+/** pip's own ERROR lines (and its hints), masked, the first 10 distinct ones: they name the failing requirement. */
 export function pipErrorLines(output: string): string[] {
-  return output
-    .split(/\r?\n/)
-    .filter((l) => /^\s*(ERROR|error|Hint):/.test(l) || /No matching distribution|Could not find a version|Invalid requirement/.test(l))
-    .map((l) => maskSecrets(l.trim()))
-    .filter((l, i, all) => all.indexOf(l) === i)
-    .slice(0, 10);
+  const found = new Set<string>();
+  for (const l of output.split(/\r?\n/)) {
+    if (found.size === 10) break;
+    if (/^\s*(ERROR|error|Hint):/.test(l) || /No matching distribution|Could not find a version|Invalid requirement/.test(l)) found.add(maskSecrets(l.trim()));
+  }
+  return [...found];
 }
 
 /**
  * The index pip could not connect to, from its retry warnings (its final error only says "No matching
  * distribution found"): the index as pip printed it ("Looking in indexes", masked), else PyPI, and the reason.
+ * The line patterns indent with [ \t]*, not \s*: with the m flag, \s* runs across line breaks from every line
+ * start, quadratic on an output of blank lines (64 KB of them took 15 s).
  */
 export function unreachableIndex(output: string): UnreachableIndex | undefined {
-  const broken = /^\s*WARNING: Retrying \(.*?\) after connection broken by (.+)$/m.exec(output)?.[1];
-  const fetch = /^\s*WARNING: Could not fetch URL \S+: (.+?)(?: - skipping)?$/m.exec(output)?.[1];
+  const broken = /^[ \t]*WARNING: Retrying \(.*?\) after connection broken by (.+)$/m.exec(output)?.[1];
+  const fetch = /^[ \t]*WARNING: Could not fetch URL \S+: (.+?)(?: - skipping)?$/m.exec(output)?.[1];
   const text = broken ?? fetch;
   if (text === undefined || !/No matching distribution found|Could not find a version that satisfies/.test(output)) return undefined;
   const reason =
@@ -294,6 +298,6 @@ export function unreachableIndex(output: string): UnreachableIndex | undefined {
     /(Connection to \S+ timed out|Read timed out)/.exec(text)?.[1] ??
     (broken ? /^'?(\w+)\(/.exec(text)?.[1] : text) ??
     'connection error';
-  const index = /^\s*Looking in indexes: (.+)$/m.exec(output)?.[1]?.trim() ?? "https://pypi.org/simple (pip's default)";
+  const index = /^[ \t]*Looking in indexes: (.+)$/m.exec(output)?.[1]?.trim() ?? "https://pypi.org/simple (pip's default)";
   return { index: maskSecrets(index), reason: maskSecrets(reason.trim()) };
 }

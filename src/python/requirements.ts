@@ -40,8 +40,28 @@ export interface NumberedLine {
   text: string;
 }
 
-/** pip's COMMENT_RE: a '#' at the start or after whitespace starts a comment. */
-const COMMENT = /(^|\s+)#.*$/;
+/**
+ * The line without its comment: pip's COMMENT_RE, `(^|\s+)#.*$` (pip/_internal/req/req_file.py), cuts at the
+ * first '#' at the start or after whitespace. A scan, not that regex: `(^|\s+)#` retries `\s+` from every
+ * position of a run of spaces, quadratic on a long line (64 KB of spaces took 6 s).
+ */
+function withoutComment(line: string): string {
+  for (let i = line.indexOf('#'); i !== -1; i = line.indexOf('#', i + 1)) {
+    if (i === 0 || /\s/.test(line.charAt(i - 1))) return line.slice(0, i);
+  }
+  return line;
+}
+
+/**
+ * The text without trailing extras, `name[a,b]` → `name`: a final ']' and the first '[' after the ']' before
+ * it, as `/\[[^\]]+\]$/` matches, by two index searches (that regex retries from every '[': quadratic on a run
+ * of them).
+ */
+function withoutExtras(text: string): string {
+  if (!text.endsWith(']')) return text;
+  const open = text.indexOf('[', text.lastIndexOf(']', text.length - 2) + 1);
+  return open >= 0 && open < text.length - 2 ? text.slice(0, open) : text;
+}
 
 /** Python's str.splitlines() boundaries, where pip splits the file (some are control characters). */
 const LINE_BREAKS = new RegExp('\\r\\n|[\\n\\r\\v\\f\\x1c\\x1d\\x1e\\x85\\u2028\\u2029]');
@@ -64,7 +84,7 @@ export function numberedLines(text: string): NumberedLine[] {
     pending = [];
   });
   if (pending.length > 0) out.push({ line: first, text: pending.join('') });
-  return out.map((l) => ({ line: l.line, text: l.text.replace(COMMENT, '').trim() })).filter((l) => l.text !== '');
+  return out.map((l) => ({ line: l.line, text: withoutComment(l.text).trim() })).filter((l) => l.text !== '');
 }
 
 /** Logical lines without their numbers. */
@@ -120,7 +140,7 @@ function parseOptions(tokens: string[]): LineRef[] {
     if (value === undefined || value === '') continue;
     if (kind === 'include' || kind === 'constraint') refs.push({ kind: 'include', file: value, constraint: kind === 'constraint' });
     else if (kind === 'editable') {
-      const local = value.startsWith('file:') ? fileUrlPath(value) : isRemote(value) ? undefined : value.replace(/\[[^\]]+\]$/, '');
+      const local = value.startsWith('file:') ? fileUrlPath(value) : isRemote(value) ? undefined : withoutExtras(value);
       if (local !== undefined) refs.push({ kind: 'path', target: local.replace(/#.*$/, ''), editable: true });
     } else if (kind === 'find-links') {
       if (!isRemote(value)) refs.push({ kind: 'find-links', target: value });
@@ -142,9 +162,10 @@ function isRemote(value: string): boolean {
  * for a path (a '/' in it, a leading '.', or an archive name) rather than a project name.
  */
 export function requirementPath(req: string): string | undefined {
-  const url = /^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@\s*(\S+)/.exec(req)?.[2] ?? (req.startsWith('file:') ? req.split('; ')[0]?.trim() : undefined);
+  // `\s*(?:(\[…\])\s*)?@`, not `\s*(\[…\])?\s*@`: two `\s*` side by side split a run of spaces every way.
+  const url = /^[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:(\[[^\]]*\])\s*)?@\s*(\S+)/.exec(req)?.[2] ?? (req.startsWith('file:') ? req.split('; ')[0]?.trim() : undefined);
   if (url !== undefined) return url.startsWith('file:') ? fileUrlPath(url) : undefined;
-  const spec = (req.split(';')[0] ?? '').trim().replace(/\[[^\]]+\]$/, '');
+  const spec = withoutExtras((req.split(';')[0] ?? '').trim());
   if (spec === '' || isRemote(spec) || /^(git|hg|svn|bzr)\+/i.test(spec)) return undefined;
   return spec.includes('/') || spec.startsWith('.') || ARCHIVE.test(spec) ? spec : undefined;
 }

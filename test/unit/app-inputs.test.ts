@@ -6,7 +6,6 @@ import { collectRequirementInputs, hashRequirementFiles, logicalLines, parseLine
 import { localInputsKey } from '../../src/python/local-inputs.js';
 import { parseS2iEnvironment } from '../../src/s2i/environment.js';
 import { planStart, setupPyName, type StartInputs } from '../../src/start/web-process.js';
-import { maskSecrets } from '../../src/secrets.js';
 import { realExecutor } from '../../src/exec.js';
 import { describeMiss, findModule, splitAppModule } from '../../src/start/app-module.js';
 import { asgiEvidence, asgiWorkerConfigured } from '../../src/start/asgi.js';
@@ -243,12 +242,5 @@ describe('ASGI app under the sync worker (heuristic)', () => {
     expect(asgiWorkerConfigured(undefined, "# worker_class = 'uvicorn.workers.UvicornWorker'\nworkers = 2\n")).to.equal(false);
     expect(asgiWorkerConfigured(undefined, "worker_class = os.environ.get('WORKER_CLASS', 'sync')\n")).to.equal(true);
     expect(asgiWorkerConfigured('--workers 4', undefined)).to.equal(false);
-  });
-});
-
-describe('secrets', () => {
-  it('masks the user-info of every URL', () => {
-    expect(maskSecrets('Looking in indexes: http://user:s3cr3t@127.0.0.1:8080/simple and https://tok@x.y/z')).to.equal('Looking in indexes: http://****@127.0.0.1:8080/simple and https://****@x.y/z');
-    expect(maskSecrets('no url here')).to.equal('no url here');
   });
 });
