@@ -2,8 +2,11 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipErrorLines, planInstall, unreachableIndex } from '../../src/layers/pip-deps.js';
+import { layerKey, pipErrorLines, planInstall, unreachableIndex } from '../../src/layers/pip-deps.js';
+import type { InstalledPython } from '../../src/layers/python.js';
+import { analyse } from '../../src/analysis.js';
 import { renderCause } from '../../src/messages.js';
+import { TempBuild } from '../fakes/context.js';
 
 // Output of pip 23.2 (urllib3 1.26) for an index nobody listens on, with its default 5 retries.
 const REFUSED = [
@@ -61,5 +64,28 @@ describe('install plan', () => {
     expect(plan({ 'setup.cfg': '[tool:pytest]\n', 'pyproject.toml': '[tool.black]\nline-length = 100\n' })).to.deep.equal({ kind: 'none', configOnly: ['setup.cfg', 'pyproject.toml'] });
     expect(plan({ 'pyproject.toml': '[tool.ruff]\n', 'setup.cfg': '[options]\npy_modules = app\n' })).to.deep.equal({ kind: 'project', editable: true, marker: 'setup.cfg' });
     expect(plan({ 'app.py': '' })).to.deep.equal({ kind: 'none', configOnly: [] });
+  });
+});
+
+describe('pip-deps key', () => {
+  const b = new TempBuild();
+  const python = { version: '3.12.7', sha256: 'a'.repeat(64), layerPath: '/l/python', python: '/l/python/bin/python' } satisfies InstalledPython;
+  const key = (env: Record<string, string>): string => {
+    const ctx = b.context({ processEnv: env });
+    return JSON.stringify(layerKey(ctx, { kind: 'project', editable: true, marker: 'setup.py' }, python, analyse(ctx).settings));
+  };
+  after(() => b.cleanup());
+
+  it('holds no credential and does not change when one is rotated (user-info or query), but does when the index does', () => {
+    const url = (token: string, query: string, fragment: string, host = 'pkgs.example', page = '1'): Record<string, string> => ({
+      PIP_INDEX_URL: `https://user:${token}@${host}/simple/?token=${query}&page=${page}`,
+      PIP_EXTRA_INDEX_URL: `https://x.example/s/#access_token=${fragment}`,
+    });
+    // Tokens with letters no hex digest holds, so that finding one in the key is never chance.
+    const base = key(url('tokZoneUser', 'tokZoneQuery', 'tokZoneFrag'));
+    for (const secret of ['tokZoneUser', 'tokZoneQuery', 'tokZoneFrag']) expect(base).not.to.contain(secret);
+    expect(key(url('tokZtwoUser', 'tokZtwoQuery', 'tokZtwoFrag'))).to.equal(base);
+    expect(key(url('tokZoneUser', 'tokZoneQuery', 'tokZoneFrag', 'other.example'))).not.to.equal(base);
+    expect(key(url('tokZoneUser', 'tokZoneQuery', 'tokZoneFrag', 'pkgs.example', '2'))).not.to.equal(base);
   });
 });
