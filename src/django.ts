@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Env } from './cnb/env.js';
 import { BuildpackError } from './failure.js';
 import type { Executor } from './deps.js';
+import { escapeControl } from './escape-control.js';
 import type { Logger } from './logger.js';
 
 /** The shallowest manage.py within `maxDepth` levels (the app root is level 0), breadth first, sorted by name. */
@@ -53,7 +54,7 @@ export async function collectstatic(opts: {
     return 'disabled';
   }
   const rel = path.relative(opts.appDir, manage);
-  log.info(`Running 'python ${rel} collectstatic --noinput'`);
+  log.info(`Running 'python ${escapeControl(rel)} collectstatic --noinput'`);
   const started = log.now();
   const outcome = await opts.exec.stream({ command: opts.python, args: [manage, 'collectstatic', '--noinput'], cwd: path.dirname(manage), env: opts.env }, log);
   if (outcome.kind === 'ok') {

@@ -8,7 +8,7 @@ import type { ArchiveCause, BuildWarning, Cause, DownloadCause, EnvOrigin, Manif
 import { CnbError, type CnbCause } from './cnb/error.js';
 import { BuildpackError } from './failure.js';
 import type { Logger } from './logger.js';
-import { escapeControl } from './secrets.js';
+import { escapeControl } from './escape-control.js';
 import { MAX_DOWNLOAD_TIMEOUT_SECONDS } from './settings.js';
 
 export interface Message {

@@ -144,12 +144,3 @@ function maskParameters(text: string): string {
 export function hasSecrets(text: string): boolean {
   return maskSecrets(text) !== text;
 }
-
-/**
- * User-supplied text as it may be shown on a terminal: C0 and C1 control characters and DEL become `\xNN`
- * escapes (a tab stays), so a file or variable cannot move the cursor, set the title or hide text.
- */
-export function escapeControl(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}

@@ -23,6 +23,7 @@ import { collectRequirementInputs, hashRequirementFiles, type RequirementInputs 
 import { localInputsKey, MAX_TREE_FILES, UNCOMPARABLE } from '../python/local-inputs.js';
 import { installedDistributions } from '../python/installed.js';
 import { maskSecrets } from '../secrets.js';
+import { escapeControl } from '../escape-control.js';
 import type { Settings } from '../settings.js';
 import { cycloneDxJson, pypiPurl } from '../cyclonedx.js';
 import type { InstalledPython } from './python.js';
@@ -257,7 +258,7 @@ async function runPip(
   ctx: BuildContext, exec: Executor, log: Logger, python: InstalledPython, env: Env, args: string[], done: string, upgrade: boolean,
 ): Promise<void> {
   const shown = `python ${args.filter((a) => !a.startsWith('--no-') && a !== '--disable-pip-version-check').join(' ')}`;
-  log.info(`Running '${maskSecrets(shown)}'`);
+  log.info(`Running '${escapeControl(maskSecrets(shown))}'`); // file names from BP_PIP_REQUIREMENT
   await log.timed(done, async () => {
     const o = await exec.stream({ command: python.python, args, cwd: ctx.appDir, env }, log);
     if (o.kind === 'io') throw new BuildpackError({ type: 'pip-command-io', program: python.python, message: o.message });

@@ -19,6 +19,7 @@ import { relocateSysconfig } from '../python/relocate.js';
 import { compileLayerBytecode } from '../python/bytecode.js';
 import { maskSecrets } from '../secrets.js';
 import { BuildpackError } from '../failure.js';
+import { escapeControl } from '../escape-control.js';
 
 export interface PythonLayerMetadata {
   version: string;
@@ -135,7 +136,7 @@ async function fetchAndUnpack(ctx: BuildContext, env: Env, dist: Distribution, l
     await verifyBundledFile(archive, dist.sha256);
   } else {
     const url = applyMirror(dist.uri, opts.mirror);
-    log.info(`Downloading Python ${dist.version} from ${maskSecrets(url)}`);
+    log.info(`Downloading Python ${dist.version} from ${escapeControl(maskSecrets(url))}`);
     // Unpacked into a staging folder while it arrives (and is hashed); moved into place below only once the sha256 matched.
     unpacked = new ExtractingSink(stagingDirFor(layerPath));
     await downloadVerified(url, unpacked, dist.sha256, log, opts.download);

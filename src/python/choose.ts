@@ -2,6 +2,7 @@
 import type { BuildContext } from '../cnb/context.js';
 import { isTable } from '../cnb/toml.js';
 import { fetchText, isDownloadCause } from '../download.js';
+import { escapeControl } from '../escape-control.js';
 import type { Logger } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { builtinDistributions, manifestLocation, parseManifest, resolveDistribution, type Distribution } from './distributions.js';
@@ -13,7 +14,7 @@ export async function choosePython(ctx: BuildContext, settings: Settings, log: L
   const defaultVersion = String(defaults.python ?? '3');
   const request = readVersionRequest(ctx.appDir, settings.pythonVersion, defaultVersion);
   const from = request.source === 'default' ? 'the buildpack default' : request.source;
-  log.info(`Requested Python ${request.written} (from ${from})`);
+  log.info(`Requested Python ${escapeControl(request.written)} (from ${from})`);
 
   const dists = builtinDistributions(ctx.buildpack.metadata);
   if (settings.pythonDistributions) {
@@ -26,7 +27,7 @@ export async function choosePython(ctx: BuildContext, settings: Settings, log: L
       throw new BuildpackError({ type: 'manifest-unreadable', where: where.shown, reason }, err);
     }
     const extra = parseManifest(text, where.shown);
-    log.info(`Added ${extra.length} distribution(s) from ${where.shown} (BP_PYTHON_DISTRIBUTIONS)`);
+    log.info(`Added ${extra.length} distribution(s) from ${escapeControl(where.shown)} (BP_PYTHON_DISTRIBUTIONS)`);
     dists.push(...extra);
   }
   const chosen = resolveDistribution(request, dists, ctx.target.arch);

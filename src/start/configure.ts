@@ -5,6 +5,7 @@ import type { BuildContext } from '../cnb/context.js';
 import type { LayerEnv } from '../cnb/env.js';
 import { writeLaunch } from '../cnb/launch.js';
 import type { Deps } from '../deps.js';
+import { escapeControl } from '../escape-control.js';
 import { BuildpackError } from '../failure.js';
 import { warn } from '../messages.js';
 import type { Analysis } from '../analysis.js';
@@ -47,8 +48,9 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
   }
   const start = planStart({ ...inputs, s2iRun });
   if (start.served) await checkServedModule(ctx, a, py, start.served, userConfig, deps);
-  log.info(start.reason);
-  for (const p of start.processes) log.detail(`${p.type}${p.default ? ' (default)' : ''}: ${[...p.command, ...p.args].join(' ')}`);
+  // The reason and the commands quote APP_RUN, GUNICORN_APP_MODULE and paths in the app as the user wrote them.
+  log.info(escapeControl(start.reason));
+  for (const p of start.processes) log.detail(`${p.type}${p.default ? ' (default)' : ''}: ${escapeControl([...p.command, ...p.args].join(' '))}`);
   await writeLaunch(ctx.layers.dir, { processes: start.processes });
 }
 
