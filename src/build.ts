@@ -3,7 +3,6 @@
  * before any layer is touched; then contribute the layers in order and declare the processes.
  */
 import type { BuildContext } from './cnb/context.js';
-import { LayerEnv, Scope } from './cnb/env.js';
 import { analyse, type Analysis } from './analysis.js';
 import { collectstatic } from './django.js';
 import type { Deps } from './deps.js';
@@ -13,6 +12,7 @@ import { installedDistributions } from './python/installed.js';
 import { installPython, type InstalledPython } from './layers/python.js';
 import { preparePipCache } from './layers/pip-cache.js';
 import { installDependencies } from './layers/pip-deps.js';
+import { launchDefaults } from './s2i/launch-defaults.js';
 import { findS2iScripts } from './s2i/scripts.js';
 import { runAppAssemble } from './s2i/assemble.js';
 import { configureStart } from './start/configure.js';
@@ -52,13 +52,14 @@ export async function build(ctx: BuildContext, deps: Deps): Promise<void> {
     log.warning(w.title, w.body);
   }
   if (Object.keys(a.appEnv).length > 0) log.info(`Read ${Object.keys(a.appEnv).join(', ')} from .s2i/environment`);
+  const launchEnv = launchDefaults(a.appEnv, a.userEnv, log);
   const scripts = findS2iScripts(ctx.appDir, a.settings.appRun, log);
   const py = await python(ctx, a, deps);
 
   if (scripts.assemble) await runAppAssemble(ctx, a, scripts.assemble, deps);
   else await defaultSteps(ctx, a, py, deps);
 
-  await configureStart(ctx, a, py, launchDefaults(a), scripts.run, deps);
+  await configureStart(ctx, a, py, launchEnv, scripts.run, deps);
   log.info(`Build finished in ${log.elapsedSince(started)}`);
 }
 
@@ -67,11 +68,4 @@ export async function defaultAssemble(ctx: BuildContext, deps: Deps): Promise<vo
   const a = analyse(ctx, true);
   const py = await python(ctx, a, deps);
   await defaultSteps(ctx, a, py, deps, true);
-}
-
-/** .s2i/environment is baked into the image as defaults, so a value set at runtime wins (as with s2i). */
-function launchDefaults(a: Analysis): LayerEnv {
-  const env = new LayerEnv();
-  for (const [k, v] of Object.entries(a.appEnv)) if (!a.userEnv.setOnPlatform(k)) env.default(Scope.launch, k, v);
-  return env;
 }

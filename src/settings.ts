@@ -45,6 +45,21 @@ export interface Settings {
   gunicornCmdArgs: string | undefined;
 }
 
+/**
+ * Variables only the build reads: the buildpack's BP_* settings (the CNB convention for build-time
+ * configuration), pip's PIP_* settings (PIP_UPGRADE among them) and DISABLE_COLLECTSTATIC: every setting in
+ * Settings above but the start settings. Set in .s2i/environment, they configure the build and stay out of the
+ * image (src/s2i/launch-defaults.ts): nothing at launch reads them, and PIP_INDEX_URL and its kin often carry
+ * an index token. The start settings (APP_RUN, GUNICORN_APP_MODULE, GUNICORN_CONFIG, APP_CONFIG) are read at
+ * build too but stay in the image, as in s2i images, where run scripts read them at start.
+ */
+const BUILD_ONLY_PREFIXES = ['BP_', 'PIP_'];
+const BUILD_ONLY_NAMES = new Set(['DISABLE_COLLECTSTATIC']);
+
+export function isBuildOnly(name: string): boolean {
+  return BUILD_ONLY_NAMES.has(name) || BUILD_ONLY_PREFIXES.some((p) => name.startsWith(p));
+}
+
 export function readSettings(env: UserEnv): Settings {
   return {
     pythonVersion: env.get('BP_PYTHON_VERSION'),

@@ -1,7 +1,7 @@
 /**
  * `.s2i/environment`: KEY=VALUE lines, as s2i reads them. Blank lines and # comments are allowed; anything
  * else stops the build with its line number. The values apply to the rest of the build and are baked into
- * the launch environment as defaults.
+ * the launch environment as defaults, but for build-only variables and URL credentials (launch-defaults.ts).
  *
  * The file is read as bytes: a value must be one a program can be started with (no NUL byte, at most 128 KiB
  * as NAME=value, UTF-8; see src/cnb/env-value.ts for why), or the build stops naming the variable and its
