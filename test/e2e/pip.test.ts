@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { E2E, fixture, plainLog } from './support.js';
-import { buildWheel } from '../helpers/servers.js';
+import { E2E, WHEELHOUSE, fixture, plainLog } from './support.js';
+import { PackageIndexServer, buildWheel } from '../helpers/servers.js';
 import { freePort, type BuildResult } from '../platform/index.js';
 
 const PIP_FAILED = '[Error: Unable to install dependencies using pip]';
@@ -257,6 +257,28 @@ describe('e2e: the pip-deps layer', function () {
       expect(reported).to.contain("pip reported:\n  ERROR: Invalid requirement: 'flask = 1.0' (from line 2 of requirements.txt)\n  Hint: = is not a valid operator. Did you mean == ?");
     });
 
+    it("a 1 MB requirement line fails with pip's own error within seconds, not minutes, as a short bad line does", async () => {
+      // Every line of pip's output goes through the masker and the log; the masker once took minutes on a long
+      // run of letters (a 200 KB line, 53 s). A short bad line first, for the time a failing build takes here.
+      const build = async (line: string): Promise<{ ms: number; log: string }> => {
+        const started = performance.now();
+        const res = await e2e.platform.build(await e2e.app({ 'requirements.txt': `six\n${line}\n`, 'app.py': 'print("app")\n' }), { platformEnv: await e2e.env() });
+        const ms = performance.now() - started;
+        const log = plainLog(res.output);
+        expect(res.success, log.slice(-2000)).to.equal(false);
+        expect(log).to.contain(PIP_FAILED);
+        return { ms, log };
+      };
+      const short = await build('flask==not-a-version');
+      const long = await build(`flask==${'a1B2'.repeat(256 * 1024)}`);
+      console.log(`      failing build: short bad line ${(short.ms / 1000).toFixed(1)} s, 1 MB line ${(long.ms / 1000).toFixed(1)} s`);
+      expect(short.log).to.contain('ERROR: No matching distribution found for flask==not-a-version');
+      // pip's lines are in the log whole (and masked); the error message quotes none, as they fall outside the
+      // 64 KB tail of pip's output it reads.
+      expect(long.log).to.match(/\n {6}ERROR: No matching distribution found for flask==(a1B2){262144}\n/);
+      expect(long.ms - short.ms, 'the 1 MB line costs seconds at most').to.be.below(30_000);
+    });
+
     it('an unreachable index ends in a clear message naming the requirement and the index', async () => {
       const port = await freePort(); // nothing listens there
       const { log } = await failing('pip-rebuild', { PIP_INDEX_URL: `http://127.0.0.1:${port}/simple/` });
@@ -365,6 +387,145 @@ describe('e2e: the pip-deps layer', function () {
       const rotated = await priv.platform.buildOk(app, { platformEnv: { ...env, PIP_INDEX_URL: priv.index.indexUrl({ username: 'user', password: 'r0tated' }) } });
       expect(plainLog(rotated.output)).to.contain(NOT_RUN);
       expect(rotated.layers['pip-deps']?.metadata).to.deep.equal(res.layers['pip-deps']?.metadata);
+    });
+
+    describe('tokens in .s2i/environment, requirement files, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS and query strings', () => {
+      // Each place gets its own token, so a leak says where it came from. The indexes are an open copy of the
+      // wheelhouse, which takes any user-info and serves by path (so query-string tokens reach it too).
+      const TOKENS = {
+        s2iIndex: 's2iIdxTok3n',
+        reqExtra: 'reqExtraTok3n',
+        envExtra: 'envExtraTok3n',
+        queryToken: 'qryTok3nValue',
+        querySig: 'AmzSig0123abcd',
+        database: 'dbPassw0rdXyz',
+        webhook: 'hookTok3nXyz',
+        reqIndex: 'reqIdxTok3n',
+      };
+      const ALL = Object.values(TOKENS);
+      // APP_RUN ends in a shell comment holding an ESC (the start of a terminal control sequence): shown escaped.
+      // (One control character only: @iarna/toml escapes only the first of a string in launch.toml, iarna-toml#65.)
+      const APP_RUN = 'python app.py # \x1b]0;pwned';
+      const REQUIREMENTS = (indexUrl?: string): string => [
+        ...(indexUrl ? [`--index-url ${indexUrl}`] : []),
+        `--extra-index-url ${openUrl('build', TOKENS.reqExtra)}`,
+        'six',
+        'itsdangerous',
+        '',
+      ].join('\n');
+      let open: PackageIndexServer;
+      const openUrl = (user: string, token: string): string => open.indexUrl({ username: user, password: token });
+      let app: Awaited<ReturnType<E2E['app']>>;
+      let env: Record<string, string>;
+      let res: BuildResult;
+      let log: string;
+
+      /** Each token in no file of the image but the app's own source (the user's), the build's layers dir, the cache. */
+      function expectNoTokenStored(build: BuildResult): void {
+        const imageDir = build.image?.dir as string;
+        const appFiles = path.join(imageDir, 'app');
+        for (const t of ALL) {
+          const found = filesContaining([build.app.layersDir, imageDir, build.cache?.dir as string], t);
+          expect(found.filter((f) => !f.startsWith(`${appFiles}/`)), t).to.deep.equal([]);
+          expect(JSON.stringify([build.files, build.layers, build.image?.labels, build.image?.processes]), t).not.to.contain(t);
+        }
+      }
+
+      before(async () => {
+        open = await PackageIndexServer.start({ root: WHEELHOUSE });
+        app = await priv.app({
+          'requirements.txt': REQUIREMENTS(),
+          '.s2i/environment': [
+            `PIP_INDEX_URL=${openUrl('ci', TOKENS.s2iIndex)}`,
+            'GREETING=hello from .s2i/environment',
+            `DATABASE_URL=postgres://app:${TOKENS.database}@db.internal:5432/app`,
+            `WEBHOOK_URL=https://hooks.example/notify?channel=builds&token=${TOKENS.webhook}`,
+            `APP_RUN=${APP_RUN}`,
+            '',
+          ].join('\n'),
+          // The web process: prints its environment, for the launch env check.
+          'app.py': 'import json, os\nprint("ENV=" + json.dumps(dict(os.environ), sort_keys=True))\n',
+        });
+        env = await priv.env();
+        delete env.PIP_INDEX_URL; // the app's .s2i/environment names the index
+        env.PIP_EXTRA_INDEX_URL = `${openUrl('ci', TOKENS.envExtra)} ${open.url('/simple/')}?token=${TOKENS.queryToken}`;
+        env.PIP_FIND_LINKS = `${open.url('/simple/itsdangerous/')}?X-Amz-Credential=AKIA&X-Amz-Signature=${TOKENS.querySig}`;
+        res = await priv.platform.buildOk(app, { platformEnv: env });
+        log = plainLog(res.output);
+      });
+      after(async () => open?.close());
+
+      it('pip used every index and link page with its token; the build log shows none of them, masked where pip echoes them', () => {
+        expect(log).to.match(/Successfully installed .*itsdangerous/);
+        const basic = (user: string, token: string): string => `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
+        const auths = new Set(open.requests.map((r) => r.headers.authorization));
+        expect(auths.has(basic('ci', TOKENS.s2iIndex)), 'PIP_INDEX_URL from .s2i/environment').to.equal(true);
+        expect(auths.has(basic('build', TOKENS.reqExtra)), "the requirement file's --extra-index-url").to.equal(true);
+        expect(auths.has(basic('ci', TOKENS.envExtra)), 'PIP_EXTRA_INDEX_URL').to.equal(true);
+        expect(open.requests.some((r) => r.url.includes(`token=${TOKENS.queryToken}`)), 'the ?token= index').to.equal(true);
+        expect(open.requests.some((r) => r.url.includes(`X-Amz-Signature=${TOKENS.querySig}`)), 'the signed find-links page').to.equal(true);
+
+        for (const t of ALL) expect(res.output, t).not.to.contain(t);
+        expect(log).to.match(/Looking in indexes: http:\/\/\*\*\*\*@127\.0\.0\.1:\d+\/simple\/, /);
+        expect(log).to.contain(`/simple/?token=****`);
+        expect(log).to.contain('X-Amz-Credential=****&X-Amz-Signature=****');
+      });
+
+      it("no token in the image (layers, <layer>.toml, env files, SBOMs, labels) nor in the cache: only in the app's own files", () => {
+        expectNoTokenStored(res);
+        const appFiles = path.join(res.image?.dir as string, 'app');
+        expect(filesContaining([appFiles], TOKENS.s2iIndex).map((f) => path.relative(appFiles, f))).to.deep.equal(['.s2i/environment']);
+      });
+
+      it("no token in the web process's launch env; the app's own variables and APP_RUN are there, PIP_* and credential values are not", async () => {
+        const proc = await priv.platform.launch(res);
+        const exit = await proc.waitForExit(60_000);
+        expect(exit.code, proc.output()).to.equal(0);
+        expect(proc.details.processType).to.equal('web');
+        const printed = JSON.parse(/ENV=(.*)/.exec(proc.output())?.[1] ?? '{}') as Record<string, string>;
+        for (const launchEnv of [printed, proc.details.env]) {
+          for (const t of ALL) expect(JSON.stringify(launchEnv), t).not.to.contain(t);
+          expect(launchEnv.GREETING).to.equal('hello from .s2i/environment');
+          expect(launchEnv.APP_RUN).to.equal(APP_RUN);
+          for (const name of ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_FIND_LINKS', 'DATABASE_URL', 'WEBHOOK_URL']) expect(launchEnv, name).not.to.have.property(name);
+        }
+      });
+
+      it('the log names each variable kept out of the image and why, and shows APP_RUN with its control character escaped', () => {
+        expect(log).to.contain('- Read PIP_INDEX_URL, GREETING, DATABASE_URL, WEBHOOK_URL, APP_RUN from .s2i/environment\n');
+        expect(log).to.contain('- PIP_INDEX_URL from .s2i/environment is kept out of the image: only the build reads it\n');
+        expect(log).to.contain('- DATABASE_URL from .s2i/environment is kept out of the image: its value holds credentials in a URL; set it in the runtime environment instead\n');
+        expect(log).to.contain('- WEBHOOK_URL from .s2i/environment is kept out of the image: its value holds credentials in a URL; set it in the runtime environment instead\n');
+        expect(log).not.to.match(/(GREETING|APP_RUN) from \.s2i\/environment is kept out/);
+        expect(log).to.contain("APP_RUN is set: web runs 'python app.py # \\x1b]0;pwned' through /bin/sh");
+        expect(res.output).not.to.contain('\x1b]0;pwned');
+      });
+
+      it('rotated tokens in .s2i/environment, PIP_EXTRA_INDEX_URL and the query strings keep the layer: pip does not run', async () => {
+        const rotated = {
+          ...env,
+          PIP_EXTRA_INDEX_URL: (env.PIP_EXTRA_INDEX_URL ?? '').replace(TOKENS.envExtra, 'r0tated1').replace(TOKENS.queryToken, 'r0tated2'),
+          PIP_FIND_LINKS: (env.PIP_FIND_LINKS ?? '').replace(TOKENS.querySig, 'r0tated3'),
+        };
+        await app.writeFile('.s2i/environment', fs.readFileSync(path.join(app.sourceDir, '.s2i/environment'), 'utf8').replace(TOKENS.s2iIndex, 'r0tated4'));
+        open.clearRequests();
+        const again = await priv.platform.buildOk(app, { platformEnv: rotated });
+        expect(plainLog(again.output)).to.contain(NOT_RUN);
+        expect(again.layers['pip-deps']?.metadata).to.deep.equal(res.layers['pip-deps']?.metadata);
+        expect(open.requests).to.have.length(0);
+      });
+
+      it("a requirement file's --index-url with a token (it replaces every other index): used, masked in the log, stored nowhere", async () => {
+        await app.writeFile('requirements.txt', REQUIREMENTS(openUrl('build', TOKENS.reqIndex)));
+        open.clearRequests();
+        const edited = await priv.platform.buildOk(app, { platformEnv: env });
+        const editedLog = plainLog(edited.output);
+        expect(editedLog).to.match(/Successfully installed .*itsdangerous/);
+        expect(open.requests.some((r) => r.headers.authorization === `Basic ${Buffer.from(`build:${TOKENS.reqIndex}`).toString('base64')}`)).to.equal(true);
+        for (const t of ALL) expect(edited.output, t).not.to.contain(t);
+        expect(editedLog).to.match(/Looking in indexes: http:\/\/\*\*\*\*@127\.0\.0\.1:\d+\/simple\/, http:\/\/\*\*\*\*@127\.0\.0\.1:\d+\/simple\/\n/);
+        expectNoTokenStored(edited);
+      });
     });
   });
 });
