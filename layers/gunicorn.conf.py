@@ -6,6 +6,7 @@
 # setting an old release lacks) are harmless.
 # Settings reference: https://docs.gunicorn.org/en/stable/settings.html
 import os
+import sys
 
 
 def _env(name, default):
@@ -30,9 +31,36 @@ _debug = _env("DEBUG", "").lower() in ("true", "1")
 # Listen on every interface at $PORT; the platform routes traffic to 8080 by default.
 bind = "0.0.0.0:" + str(_int_env("PORT", 8080, 65535))
 
+# The most workers taken from WEB_CONCURRENCY. Gunicorn's docs advise 2-4 workers per core
+# (https://docs.gunicorn.org/en/stable/settings.html#workers): 1000 allows that on 250 cores, while a slip
+# like 1e9 or 100000 (a process each, each with the whole app) would exhaust memory or process limits.
+_WORKERS_MAX = 1000
+
+
+def _workers():
+    """WEB_CONCURRENCY if it is a whole number from 1 to _WORKERS_MAX (blanks around it are fine, as
+    for int()), 2 when unset or empty; anything else gives 2 too, with one line on stderr saying why.
+    The exec.d program web-concurrency applies the same rule before Gunicorn starts (Gunicorn's own
+    int() of it exits on 'abc' before this file runs). Values int() takes but that make no sense (0,
+    5000, +5) get here only when exec.d did not run: an entrypoint that bypasses the CNB launcher."""
+    raw = os.environ.get("WEB_CONCURRENCY", "")
+    if not raw:
+        return 2
+    value = raw.strip(" \t\n")
+    # Only ASCII digits (int() would also take "+5", "1_000" and other scripts' digits), and at most 4
+    # without leading zeros, so int() never sees a huge number (Python 3.11+ refuses over 4300 digits).
+    digits = value.lstrip("0")
+    if value and not value.strip("0123456789") and 0 < len(digits) <= 4 and int(digits) <= _WORKERS_MAX:
+        return int(digits)
+    # At most 40 characters, unprintable ones as ?, so the message stays one line.
+    shown = "".join(c if " " <= c <= "~" else "?" for c in raw[:40]) + ("..." if len(raw) > 40 else "")
+    sys.stderr.write("WEB_CONCURRENCY='%s' is not a whole number from 1 to %d; using 2\n" % (shown, _WORKERS_MAX))
+    return 2
+
+
 # Worker processes. The exec.d program web-concurrency sets WEB_CONCURRENCY from the container's
-# memory at every start (2 to 10); a value the user sets wins. 2 if it is missing or invalid.
-workers = _int_env("WEB_CONCURRENCY", 2)
+# memory at every start (2 to 10) unless the user set it; a valid user value wins.
+workers = _workers()
 
 # The app runs behind the platform's load balancer, so trust X-Forwarded-* from any address.
 forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "*")

@@ -405,6 +405,28 @@ describe('e2e: starting the app (issue 5)', function () {
       await stopsCleanly(proc);
     });
 
+    // Gunicorn reads WEB_CONCURRENCY with int() for its `workers` default as it imports its settings, before
+    // any config file: 'abc' and '1e9' raise there and '-1' fails its positive-int check, so Gunicorn exits
+    // (https://docs.gunicorn.org/en/stable/settings.html#workers). exec.d replaces such a value with 2.
+    for (const value of ['abc', '-1', '1e9']) {
+      it(`WEB_CONCURRENCY=${value}: replaced by 2 with one line saying so; gunicorn serves with 2 workers`, async () => {
+        const res = await built('flask-wsgi');
+        // 3 GiB would give 8 workers: 2 shows the invalid value is replaced, not recomputed from memory.
+        const machine = fakeMachine(machines, `invalid-${value}`, { cgroup: 'v2', limit: 3 * GiB, machine: 16 * GiB });
+        const { proc, port, status, body } = await e2e.serve(res, { env: { ...machine, WEB_CONCURRENCY: value } });
+        running.push(proc);
+        expect(status, proc.output()).to.equal(200);
+        expect(body).to.equal('Hello from Flask under gunicorn');
+        expect((await proc.waitForHttp(`http://127.0.0.1:${port}/env/WEB_CONCURRENCY`)).body).to.equal('2');
+        await waitForCount(proc, /Booting worker with pid/, 2);
+        await workersSettled(proc);
+        expect(countMatches(proc.output(), /Booting worker with pid/), proc.output()).to.equal(2);
+        const said = proc.output().split('\n').filter((l) => l.includes('is not a whole number'));
+        expect(said).to.deep.equal([`WEB_CONCURRENCY='${value}' is not a whole number from 1 to 1000; using 2`]);
+        await stopsCleanly(proc);
+      });
+    }
+
     it('the web app under the fallback config gets as many workers as exec.d computed', async () => {
       const res = await built('flask-wsgi');
       const machine = fakeMachine(machines, 'web-1.5g', { cgroup: 'v1', limit: 1.5 * GiB, machine: 16 * GiB });

@@ -15,19 +15,28 @@ const GiB = 1024 * MiB;
 const V1_UNLIMITED = '9223372036854771712';
 const LINE = /^WEB_CONCURRENCY = "(\d+)"$/;
 
-/** Shells that run the script: /bin/sh always, plus whichever of dash, busybox and bash exist. */
+/**
+ * Shells that run the script: /bin/sh, and dash, busybox sh and bash, the /bin/sh of Debian/Ubuntu, Alpine
+ * and RHEL-like run images. Each one is required: a missing one fails its tests (no shorter list).
+ */
 const findBin = (name: string): string | undefined =>
   ['/bin', '/usr/bin'].map((dir) => join(dir, name)).find((path) => existsSync(path));
-const SHELLS: { name: string; argv: string[] }[] = [{ name: '/bin/sh', argv: ['/bin/sh'] }];
-const OPTIONAL_SHELLS = [
-  { bin: 'dash', name: 'dash', flags: [] },
-  { bin: 'busybox', name: 'busybox sh', flags: ['sh'] },
-  { bin: 'bash', name: 'bash --posix', flags: ['--posix'] },
+const SHELLS: { name: string; argv: string[]; missing?: string }[] = [
+  { name: '/bin/sh', argv: ['/bin/sh'] },
+  ...[
+    { bin: 'dash', name: 'dash', flags: [] },
+    { bin: 'busybox', name: 'busybox sh', flags: ['sh'] },
+    { bin: 'bash', name: 'bash --posix', flags: ['--posix'] },
+  ].map(({ bin, name, flags }) => {
+    const path = findBin(bin);
+    return path === undefined
+      ? { name, argv: [], missing: `${bin} is not installed in /bin or /usr/bin: install it (apt-get install ${bin}); these tests run the script under it` }
+      : { name, argv: [path, ...flags] };
+  }),
 ];
-for (const { bin, name, flags } of OPTIONAL_SHELLS) {
-  const path = findBin(bin);
-  if (path !== undefined) SHELLS.push({ name, argv: [path, ...flags] });
-}
+
+/** The one stderr line for a WEB_CONCURRENCY that is replaced, showing it as `shown`. */
+const replacedLine = (shown: string): string => `WEB_CONCURRENCY='${shown}' is not a whole number from 1 to 1000; using 2\n`;
 
 /** A fake machine: files relative to the cgroup root, /proc/self/cgroup and /proc/meminfo. */
 interface Machine {
@@ -132,8 +141,17 @@ describe('layers/exec.d/web-concurrency', () => {
     expect(r.stdout).to.equal('WEB_CONCURRENCY = "8"\n');
   });
 
+  it('replaces an invalid WEB_CONCURRENCY on stdout when fd 3 is not open (run by hand)', () => {
+    const env = setUp({ selfCgroup: '0::/\n', cgroup: { 'memory.max': `${3 * GiB}\n` }, env: { WEB_CONCURRENCY: 'abc' } });
+    const r = run(['/bin/sh'], env, false);
+    expect(r).to.deep.equal({ status: 0, stdout: 'WEB_CONCURRENCY = "2"\n', stderr: replacedLine('abc'), fd3: '' });
+  });
+
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
+      before(() => {
+        if (shell.missing !== undefined) throw new Error(shell.missing);
+      });
       const workersFor = (machine: Machine): number => workers(run(shell.argv, setUp(machine)));
       const v2 = (max: string, meminfo?: number | string | null): Machine => ({
         selfCgroup: '0::/\n',
@@ -273,14 +291,35 @@ describe('layers/exec.d/web-concurrency', () => {
       });
 
       describe('WEB_CONCURRENCY set by the user', () => {
-        it('wins: no output at all', () => {
-          const env = setUp({ ...v2(`${256 * MiB}\n`), env: { WEB_CONCURRENCY: '7' } });
-          const r = run(shell.argv, env);
-          expect(r).to.deep.equal({ status: 0, stdout: '', stderr: '', fd3: '' });
+        // 3 GiB gives 8 workers, so a user value that is kept, replaced (2) or recomputed shows which.
+        const withUserValue = (value: string): Run => run(shell.argv, setUp({ ...v2(`${3 * GiB}\n`), env: { WEB_CONCURRENCY: value } }));
+
+        // Gunicorn reads these with int() as they are: blanks around a number and leading zeros are fine.
+        for (const value of ['7', '1', '1000', ' 12\n', '\t3 ', '007', '0001000']) {
+          it(`${JSON.stringify(value)} wins: no output at all`, () => {
+            expect(withUserValue(value)).to.deep.equal({ status: 0, stdout: '', stderr: '', fd3: '' });
+          });
+        }
+
+        it('is recomputed from memory, silently, when set but empty', () => {
+          expect(workers(withUserValue(''))).to.equal(8);
         });
 
-        it('is recomputed when set but empty', () => {
-          expect(workersFor({ ...v2(`${256 * MiB}\n`), env: { WEB_CONCURRENCY: '' } })).to.equal(2);
+        // Gunicorn exits on the first ones (int() fails, or -1 is not positive); 0 and 1001 and up are no
+        // sane worker count; +5 and 0x10 are not plain whole numbers.
+        const invalid = ['abc', '-1', '0', '0000', '1e9', '2.5', '1001', '10000', '99999999999999999999', '+5', '0x10', ' ', '\t \n', '4 5', '*', '$(id)'];
+        for (const value of invalid) {
+          it(`${JSON.stringify(value)} is replaced by 2, with one line on stderr`, () => {
+            const r = withUserValue(value);
+            expect(r).to.deep.equal({ status: 0, stdout: '', stderr: replacedLine(value.replace(/[^ -~]/g, '?')), fd3: 'WEB_CONCURRENCY = "2"\n' });
+          });
+        }
+
+        it('shows at most 40 characters of the value, unprintable ones as ?, so the message is one line', () => {
+          expect(withUserValue('a\nb\u0001c').stderr).to.equal(replacedLine('a?b?c'));
+          expect(withUserValue(`${'x'.repeat(40)}`).stderr).to.equal(replacedLine('x'.repeat(40)));
+          expect(withUserValue(`${'x'.repeat(41)}`).stderr).to.equal(replacedLine(`${'x'.repeat(40)}...`));
+          expect(withUserValue(`${'x'.repeat(39)}\n${'y'.repeat(500)}`).stderr).to.equal(replacedLine(`${'x'.repeat(39)}?...`));
         });
       });
 
