@@ -71,7 +71,7 @@ function compareVersions(a: string, b: string): number {
 export function resolvePyenvVersion(spec: string): string {
   const match = listPyenvVersions().filter((v) => v === spec || v.startsWith(`${spec}.`));
   const found = match[match.length - 1];
-  if (!found) throw new Error(`no pyenv Python matches ${spec} (have: ${listPyenvVersions().join(', ')})`);
+  if (!found) throw new Error(`no pyenv Python matches ${spec} (have: ${listPyenvVersions().join(', ') || 'none'}): install it with 'pyenv install ${spec}'`);
   return found;
 }
 
