@@ -4,14 +4,12 @@
  * exactly what it sees when the real launcher (test/lifecycle/) starts it from the real builder's image.
  */
 import { expect } from 'chai';
-import { IS_ROOT } from './fsutil.js';
-import { PID1_AVAILABLE } from './launcher.js';
 import type { RealLifecycle, RealBuildResult, RealLaunchOptions } from '../lifecycle/index.js';
 import type { BuildResult, LocalPlatform } from './lifecycle.js';
 import type { LaunchOptions } from './launcher.js';
 import { freePort } from './net.js';
 import type { LaunchedProcess } from './process-handle.js';
-import { cleanupPlatforms, shPlatform, shRealLifecycle } from './test-helpers.js';
+import { cleanupPlatforms, requirePid1, requireRoot, shPlatform, shRealLifecycle } from './test-helpers.js';
 
 const SERVER = `#!/usr/bin/python3
 import http.server, json, os, signal, sys
@@ -81,6 +79,7 @@ describe('platform: launching a well-behaved buildpack', function () {
   });
 
   it('builds, launches the web process and serves HTTP with the layer env and exec.d values', async () => {
+    requirePid1('launching as another user than the build, as PID 1');
     const app = await platform.app({ 'hello.txt': 'hi' });
     const res = await platform.buildOk(app);
     expect(res.buildOutput).to.include(`as ${platform.buildUser.uid}`);
@@ -102,8 +101,8 @@ describe('platform: launching a well-behaved buildpack', function () {
       expect(echo.cwd).to.equal(app.appDir);
       expect(echo.uid).to.equal(platform.launchUser.uid);
       expect(echo.argv.slice(1)).to.deep.equal(['default-arg']);
-      if (IS_ROOT) expect(echo.uid).to.not.equal(platform.buildUser.uid);
-      if (PID1_AVAILABLE) expect(echo.pid).to.equal(1);
+      expect(echo.uid).to.not.equal(platform.buildUser.uid);
+      expect(echo.pid).to.equal(1);
       expect(web.output()).to.include('exec.d: setting WEB_CONCURRENCY').and.include(`serving on ${port}`);
       const stop = await web.stop('SIGTERM', 5000);
       expect(stop).to.include({ code: 0, forced: false });
@@ -139,7 +138,8 @@ describe('platform: launching a well-behaved buildpack', function () {
     expect(cmd.output()).to.match(/^3$/m);
   });
 
-  (PID1_AVAILABLE ? it : it.skip)('runs the app as PID 1: SIGTERM without a handler is ignored until SIGKILL', async () => {
+  it('runs the app as PID 1: SIGTERM without a handler is ignored until SIGKILL', async () => {
+    requirePid1('running the app as PID 1');
     const p2 = await shPlatform({
       id: 'test/sleep',
       build: `printf '[[processes]]\\ntype = "web"\\ncommand = ["sleep", "30"]\\n' > "$CNB_LAYERS_DIR/launch.toml"`,
@@ -157,7 +157,8 @@ printf 'secret' > "$CNB_LAYERS_DIR/cfg/env.launch/TOKEN"
 chmod 600 "$CNB_LAYERS_DIR/cfg/env.launch/TOKEN"
 printf '[types]\\nlaunch = true\\n' > "$CNB_LAYERS_DIR/cfg.toml"
 printf '[[processes]]\\ntype = "web"\\ncommand = ["true"]\\n' > "$CNB_LAYERS_DIR/launch.toml"`;
-  (IS_ROOT ? it : it.skip)('runs as a different uid than the build: files only the build user can read break the launch, as with the launcher', async () => {
+  it('runs as a different uid than the build: files only the build user can read break the launch, as with the launcher', async () => {
+    requireRoot('launching as another user than the build');
     const p2 = await shPlatform({ id: 'test/private', build: BUILD_PRIVATE });
     const res = await p2.buildOk(await p2.app({}));
     let error: unknown;

@@ -9,6 +9,8 @@ import { expect } from 'chai';
 import { RealLifecycle } from '../lifecycle/index.js';
 import type { RealBuildResult } from '../lifecycle/index.js';
 import type { BuildResult } from './build.js';
+import { IS_ROOT } from './fsutil.js';
+import { PID1_AVAILABLE } from './launcher.js';
 import { LocalPlatform } from './lifecycle.js';
 import type { PhaseOptions, PlatformOptions } from './lifecycle.js';
 import { writeShBuildpack } from './sh-buildpack.js';
@@ -61,6 +63,20 @@ export async function expectSameVerdict(spec: ShBuildpackSpec, exitCode: number,
   expect(both.real.exitCode, `the real lifecycle's exit code\n${both.real.output}`).to.equal(exitCode);
   expect(both.emulator.lifecycleExitCode, `this platform's prediction (violations: ${both.emulator.violations.join('; ')})`).to.equal(exitCode);
   return both;
+}
+
+/**
+ * Fails the calling test, never skips it, when it checks what the platform does only as root (a build user
+ * and a launch user of their own, root-owned buildpacks): the tests run as root (README, "On a fresh machine").
+ */
+export function requireRoot(what: string): void {
+  if (!IS_ROOT) throw new Error(`${what} needs root (uid ${process.getuid?.()} here): run the tests as root, as the README says`);
+}
+
+/** As requireRoot, for a test of the app as PID 1 of its own PID namespace (unshare and setpriv, util-linux). */
+export function requirePid1(what: string): void {
+  requireRoot(what);
+  if (!PID1_AVAILABLE) throw new Error(`${what} needs /usr/bin/unshare and /usr/bin/setpriv: apt-get install util-linux`);
 }
 
 export async function cleanupPlatforms(): Promise<void> {
