@@ -15,7 +15,9 @@
  * Asserted for every run: the kill happened; in the killed layers dir, every layer that has both a
  * `<layer>.toml` and a directory holds exactly a clean build's contents (tree digest); the next build succeeds
  * and its app answers HTTP 200; and whenever it logs "Using cached Python" or "Using cached dependencies", the
- * reused layer's digest equals the clean build's. A table of every run is printed at the end.
+ * reused layer's digest equals the clean build's. Each kill point is a test of its own, which reports that
+ * point's failure; the two chains start in before() and run side by side. A table of every run is printed at
+ * the end.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -101,7 +103,13 @@ const LIFECYCLE_FRACTIONS = [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95];
  * A kill `ms` after the start, or as the build writes launch.toml if it gets there first (builds on a busy
  * machine vary): every point is a kill.
  */
-const atOffset = (ms: number): Interrupt => ({ pollMs: 2, when: (p) => p.elapsedMs >= ms || has(p, 'launch.toml') });
+const atOffset = (ms: number, seen: { elapsedMs: number }): Interrupt => ({
+  pollMs: 2,
+  when: (p) => {
+    seen.elapsedMs = p.elapsedMs;
+    return p.elapsedMs >= ms || has(p, 'launch.toml');
+  },
+});
 
 interface Run {
   model: 'lifecycle' | 'harsh';
@@ -124,6 +132,38 @@ interface Chain {
   clean: Partial<Record<Checked, string>>;
   /** treeDigest() of the clean python layer, bytecode included. */
   cleanPythonExact?: string;
+  /** requirements.txt as in the fixture, and changed so that pip installs again (see requirementVariants). */
+  variants: string[];
+}
+
+/** One kill point of a chain (or a step between them), as a test of its own. */
+interface Step {
+  name: string;
+  run: () => Promise<void>;
+}
+
+/**
+ * Runs `steps` one after another, in the background, and returns one promise per step, which that step's test
+ * awaits: a failure is reported by the test of the step that failed. A step's builds depend on the state the
+ * steps before it left (the app's last export, its cache), so once one fails the later ones are not run and
+ * their tests fail, naming the step that stopped the chain.
+ */
+function startChain(model: string, steps: Step[]): Array<Promise<void>> {
+  let failed: string | undefined;
+  let previous: Promise<unknown> = Promise.resolve();
+  return steps.map((step) => {
+    const result = previous.then(async () => {
+      if (failed !== undefined) throw new Error(`not run: the ${model} chain stopped at '${failed}', which failed (see its test)`);
+      try {
+        await step.run();
+      } catch (err) {
+        failed = step.name;
+        throw err;
+      }
+    });
+    previous = result.catch(() => undefined);
+    return result;
+  });
 }
 
 describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh restore models)', function () {
@@ -135,21 +175,151 @@ describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh res
   let tomlChecks = 0;
   let pythonChecks = 0;
   let pythonExact = 0;
-  let harsh: Promise<void>;
-  let lifecycle: Promise<void>;
+  let harshChain: Chain;
+  let lifecycleChain: Chain;
+  let harshResults: Array<Promise<void>> = [];
+  let lifecycleResults: Array<Promise<void>> = [];
+
+  // ---- the harsh model: cold builds, then rebuilds after a requirements change --------------------------------
+
+  // Cold builds: the first one's next build restores nothing (python/ has no toml yet), so it is the clean build.
+  const harshCold: Step[] = HARSH_COLD.map((point, i) => ({
+    name: point.name,
+    run: async () => {
+      const chain = harshChain;
+      const killed = await e2e.platform.build(chain.app, { platformEnv: env, clearCache: true, interrupt: point.interrupt() });
+      await record('harsh', point.name, chain, killed, async () => {
+        const next = await e2e.platform.build(chain.app, { platformEnv: env, restoreFrom: killed.interrupted?.layersDir });
+        if (i === 0) {
+          expect(next.restored, 'the first kill left something trusted').to.deep.equal({});
+          await setClean(chain, next);
+        }
+        return next;
+      });
+    },
+  }));
+  // Rebuilds after a requirements change; the next build retries the change from what the killed one left.
+  let harshVariant = 0; // the requirements variant of the last export
+  const harshPip: Step[] = HARSH_PIP.map((point) => ({
+    name: point.name,
+    run: async () => {
+      const chain = harshChain;
+      harshVariant = 1 - harshVariant;
+      await chain.app.writeFile('requirements.txt', chain.variants[harshVariant] as string);
+      const killed = await e2e.platform.build(chain.app, { platformEnv: env, interrupt: point.interrupt() });
+      await record('harsh', point.name, chain, killed, () => e2e.platform.build(chain.app, { platformEnv: env, restoreFrom: killed.interrupted?.layersDir }));
+    },
+  }));
+  const harshSteps = [...harshCold, ...harshPip];
+
+  // ---- the lifecycle model ----------------------------------------------------------------------------------
+
+  // A rebuild after a requirements change, measured (observed, not killed). Each retry below is such a rebuild
+  // too and measures it again (they get faster once pip's own bytecode is in the python layer).
+  let rebuildMs = 0;
+  const measure: Interrupt = { pollMs: 10, when: (p) => ((rebuildMs = p.elapsedMs), false) };
+  let exported = 1; // the requirements variant of the last export
+  const lifecycleSteps: Step[] = [
+    {
+      // A new app's first build, killed: nothing was exported, the next build starts from nothing (the clean build).
+      name: 'first build, download+unpack, +200 ms',
+      run: async () => {
+        const chain = lifecycleChain;
+        const first = await e2e.platform.build(chain.app, { platformEnv: env, interrupt: { when: downloading, afterMs: 200 } });
+        await record('lifecycle', 'first build, download+unpack, +200 ms', chain, first, async () => {
+          const next = await e2e.platform.build(chain.app, { platformEnv: env });
+          expect(next.restored).to.deep.equal({});
+          await setClean(chain, next);
+          return next;
+        });
+      },
+    },
+    {
+      // A Python upgrade killed while the new interpreter is finished; the next build goes back to 3.11 and
+      // reuses the last export's layers.
+      name: 'upgrade to 3.12: new python/ in place, +200 ms',
+      run: async () => {
+        const chain = lifecycleChain;
+        const py312 = await e2e.python('3.12');
+        const upgrade = { ...env, BP_PYTHON_DISTRIBUTIONS: await e2e.manifest(['3.11', '3.12'], 'upgrade.json'), BP_PYTHON_VERSION: py312.version };
+        let gone = false; // the restored 3.11 has been removed
+        const cold = await e2e.platform.build(chain.app, { platformEnv: upgrade, interrupt: { when: (p) => (gone ||= !has(p, 'python/bin')) && pythonFinishing(p), afterMs: 200 } });
+        await record('lifecycle', 'upgrade to 3.12: new python/ in place, +200 ms', chain, cold, () => e2e.platform.build(chain.app, { platformEnv: env }));
+      },
+    },
+    {
+      // Not a kill point: it times the rebuilds the offsets below are fractions of. It exports the changed variant.
+      name: 'a rebuild after a requirements change, measured (not killed), discards the cached dependencies',
+      run: async () => {
+        const chain = lifecycleChain;
+        await chain.app.writeFile('requirements.txt', chain.variants[1] as string);
+        const measured = await e2e.platform.buildOk(chain.app, { platformEnv: env, interrupt: measure });
+        expect(plainLog(measured.buildOutput)).to.contain('Discarding cached dependencies');
+        expect(rebuildMs, 'the rebuild was timed').to.be.above(0);
+        exported = 1;
+      },
+    },
+    // Rebuilds after a requirements change, killed at offsets spread over a rebuild. The next build alternately
+    // retries the change (pip runs again, from the last export) and goes back to what was exported (all reused).
+    ...LIFECYCLE_FRACTIONS.map((f, i): Step => {
+      const retry = i % 2 === 0;
+      const pct = `${Math.round(f * 100)}%`;
+      return {
+        name: `rebuild killed at ${pct} of a measured rebuild; next: ${retry ? 'retry' : 'go back'}`,
+        run: async () => {
+          const chain = lifecycleChain;
+          const variants = chain.variants;
+          let offset = Math.round(f * rebuildMs);
+          let changed = 1 - exported;
+          await chain.app.writeFile('requirements.txt', variants[changed] as string);
+          const seen = { elapsedMs: 0 };
+          let killed = await e2e.platform.build(chain.app, { platformEnv: env, interrupt: atOffset(offset, seen) });
+          // On a busy machine a rebuild can beat the measured one and finish between two polls (launch.toml comes
+          // and goes within milliseconds). It then exported the change: time the kill on it and change back, once.
+          if (!killed.interrupted && killed.success) {
+            exported = changed;
+            changed = 1 - exported;
+            offset = Math.round(f * seen.elapsedMs);
+            await chain.app.writeFile('requirements.txt', variants[changed] as string);
+            killed = await e2e.platform.build(chain.app, { platformEnv: env, interrupt: atOffset(offset, seen) });
+          }
+          await record('lifecycle', `rebuild at ${offset} ms (${pct}); next: ${retry ? 'retry' : 'go back'}`, chain, killed, async () => {
+            if (!retry) await chain.app.writeFile('requirements.txt', variants[exported] as string);
+            return e2e.platform.build(chain.app, { platformEnv: env, ...(retry ? { interrupt: measure } : {}) });
+          });
+          if (retry) exported = changed;
+        },
+      };
+    }),
+    {
+      // A requirements change killed as its metadata is written, retried.
+      name: 'pip-deps.sbom written; next: retry',
+      run: async () => {
+        const chain = lifecycleChain;
+        await chain.app.writeFile('requirements.txt', chain.variants[1 - exported] as string);
+        const late = await e2e.platform.build(chain.app, { platformEnv: env, interrupt: inPip((p) => has(p, 'pip-deps.sbom.cdx.json'), { pollMs: 1 })() });
+        await record('lifecycle', 'pip-deps.sbom written; next: retry', chain, late, () => e2e.platform.build(chain.app, { platformEnv: env }));
+      },
+    },
+  ];
 
   before(async () => {
     e2e = await E2E.start();
     env = await e2e.env('3.11');
-    // Both chains run side by side (most of a build is waiting on pip and the file system).
-    harsh = harshChain();
-    lifecycle = lifecycleChain();
-    harsh.catch(() => undefined);
-    lifecycle.catch(() => undefined);
+    const newChain = async (): Promise<Chain> => {
+      const app = await e2e.app('flask-wsgi');
+      return { app, clean: {}, variants: requirementVariants(app) };
+    };
+    harshChain = await newChain();
+    lifecycleChain = await newChain();
+    // Both chains run side by side (most of a build is waiting on pip and the file system); each step's test
+    // awaits that step.
+    harshResults = startChain('harsh', harshSteps);
+    lifecycleResults = startChain('lifecycle', lifecycleSteps);
   });
 
   after(async () => {
-    await Promise.allSettled([harsh, lifecycle]);
+    await Promise.allSettled([...harshResults, ...lifecycleResults]);
     if (runs.length > 0) {
       console.log(`\n      ${runs.length} interrupted builds; ${tomlChecks} layers with a toml checked in killed layers dirs; ${reuseChecks} reuses checked, all identical to a clean build's`);
       console.log(`      python layers trusted: ${pythonChecks}, of which ${pythonExact} had the clean build's bytecode caches too`);
@@ -161,93 +331,25 @@ describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh res
     await e2e?.stop();
   });
 
-  it('harsh model: the next build restores what the killed build left (12 kill points)', async () => {
-    await harsh;
+  /** The result of step `i`; a chain that was never started fails the test rather than passing it. */
+  const resultOf = (results: Array<Promise<void>>, i: number): Promise<void> => results[i] ?? Promise.reject(new Error('the chain was not started'));
+
+  describe(`harsh model: the next build restores what the killed build left (${harshSteps.length} kill points)`, () => {
+    harshSteps.forEach((step, i) => it(step.name, () => resultOf(harshResults, i)));
   });
 
-  it('lifecycle model: the next build restores the last successful export (10 kill points)', async () => {
-    await lifecycle;
+  describe(`lifecycle model: the next build restores the last successful export (${lifecycleSteps.length - 1} kill points)`, () => {
+    lifecycleSteps.forEach((step, i) => it(step.name, () => resultOf(lifecycleResults, i)));
   });
 
-  it('ran at least 20 interrupted builds, with zero bad reuses', async () => {
-    await Promise.allSettled([harsh, lifecycle]);
-    expect(runs.length).to.be.at.least(20);
-    expect(reuseChecks).to.be.above(5);
-  });
-
-  // ---- the two chains ------------------------------------------------------------------------------------
-
-  async function harshChain(): Promise<void> {
-    const chain: Chain = { app: await e2e.app('flask-wsgi'), clean: {} };
-    // Cold builds: the first one's next build restores nothing (python/ has no toml yet), so it is the clean build.
-    for (const [i, point] of HARSH_COLD.entries()) {
-      const killed = await e2e.platform.build(chain.app, { platformEnv: env, clearCache: true, interrupt: point.interrupt() });
-      await record('harsh', point.name, chain, killed, async () => {
-        const next = await e2e.platform.build(chain.app, { platformEnv: env, restoreFrom: killed.interrupted?.layersDir });
-        if (i === 0) {
-          expect(next.restored, 'the first kill left something trusted').to.deep.equal({});
-          await setClean(chain, next);
-        }
-        return next;
-      });
-    }
-    // Rebuilds after a requirements change; the next build retries the change from what the killed one left.
-    const variants = requirementVariants(chain.app);
-    let current = 0; // the variant of the last export
-    for (const point of HARSH_PIP) {
-      current = 1 - current;
-      await chain.app.writeFile('requirements.txt', variants[current] as string);
-      const killed = await e2e.platform.build(chain.app, { platformEnv: env, interrupt: point.interrupt() });
-      await record('harsh', point.name, chain, killed, () => e2e.platform.build(chain.app, { platformEnv: env, restoreFrom: killed.interrupted?.layersDir }));
-    }
-  }
-
-  async function lifecycleChain(): Promise<void> {
-    const chain: Chain = { app: await e2e.app('flask-wsgi'), clean: {} };
-    // A new app's first build, killed: nothing was exported, the next build starts from nothing (the clean build).
-    const first = await e2e.platform.build(chain.app, { platformEnv: env, interrupt: { when: downloading, afterMs: 200 } });
-    await record('lifecycle', 'first build, download+unpack, +200 ms', chain, first, async () => {
-      const next = await e2e.platform.build(chain.app, { platformEnv: env });
-      expect(next.restored).to.deep.equal({});
-      await setClean(chain, next);
-      return next;
+  // A suite of its own: mocha runs a suite's tests before its child suites, and this one comes last.
+  describe('both models', () => {
+    it('exercised the reuse checks: more than 5 reuses compared with a clean build', async () => {
+      await Promise.allSettled([...harshResults, ...lifecycleResults]);
+      expect(runs, 'interrupted builds recorded (a failed kill point is reported by its own test)').to.have.lengthOf(harshSteps.length + lifecycleSteps.length - 1);
+      expect(reuseChecks).to.be.above(5);
     });
-    // A Python upgrade killed while the new interpreter is finished; the next build goes back to 3.11 and
-    // reuses the last export's layers.
-    const py312 = await e2e.python('3.12');
-    const upgrade = { ...env, BP_PYTHON_DISTRIBUTIONS: await e2e.manifest(['3.11', '3.12'], 'upgrade.json'), BP_PYTHON_VERSION: py312.version };
-    let gone = false; // the restored 3.11 has been removed
-    const cold = await e2e.platform.build(chain.app, { platformEnv: upgrade, interrupt: { when: (p) => (gone ||= !has(p, 'python/bin')) && pythonFinishing(p), afterMs: 200 } });
-    await record('lifecycle', 'upgrade to 3.12: new python/ in place, +200 ms', chain, cold, () => e2e.platform.build(chain.app, { platformEnv: env }));
-    // Rebuilds after a requirements change, killed at offsets spread over a rebuild. The next build alternately
-    // retries the change (pip runs again, from the last export) and goes back to what was exported (all reused).
-    const variants = requirementVariants(chain.app);
-    // A rebuild after a requirements change, measured (observed, not killed); it exports the changed variant.
-    // Each retry below is such a rebuild too and measures it again (they get faster once pip's own bytecode is
-    // in the python layer).
-    let rebuildMs = 0;
-    const measure: Interrupt = { pollMs: 10, when: (p) => ((rebuildMs = p.elapsedMs), false) };
-    await chain.app.writeFile('requirements.txt', variants[1] as string);
-    const measured = await e2e.platform.buildOk(chain.app, { platformEnv: env, interrupt: measure });
-    expect(plainLog(measured.buildOutput)).to.contain('Discarding cached dependencies');
-    let exported = 1; // the variant of the last export
-    for (const [i, f] of LIFECYCLE_FRACTIONS.entries()) {
-      const changed = 1 - exported;
-      await chain.app.writeFile('requirements.txt', variants[changed] as string);
-      const offset = Math.round(f * rebuildMs);
-      const killed = await e2e.platform.build(chain.app, { platformEnv: env, interrupt: atOffset(offset) });
-      const retry = i % 2 === 0;
-      await record('lifecycle', `rebuild at ${offset} ms (${Math.round(f * 100)}%); next: ${retry ? 'retry' : 'go back'}`, chain, killed, async () => {
-        if (!retry) await chain.app.writeFile('requirements.txt', variants[exported] as string);
-        return e2e.platform.build(chain.app, { platformEnv: env, ...(retry ? { interrupt: measure } : {}) });
-      });
-      if (retry) exported = changed;
-    }
-    // A requirements change killed as its metadata is written, retried.
-    await chain.app.writeFile('requirements.txt', variants[1 - exported] as string);
-    const late = await e2e.platform.build(chain.app, { platformEnv: env, interrupt: inPip((p) => has(p, 'pip-deps.sbom.cdx.json'), { pollMs: 1 })() });
-    await record('lifecycle', 'pip-deps.sbom written; next: retry', chain, late, () => e2e.platform.build(chain.app, { platformEnv: env }));
-  }
+  });
 
   // ---- checks --------------------------------------------------------------------------------------------
 
