@@ -128,6 +128,22 @@ describe('e2e: through the real CNB lifecycle (detector, builder, launcher)', fu
     expect(workers(), proc.output()).to.equal(4);
   });
 
+  it('a WEB_CONCURRENCY=abc the user set: the launcher applies exec.d\'s 2 over it, and gunicorn serves with 2 workers', async () => {
+    // Gunicorn would exit on 'abc' (int() of it for its workers default); exec.d output overrides the user's
+    // value (CNB buildpack spec, "Exec.d Output"), which this proves for the real launcher.
+    const { res } = await flaskRebuild();
+    const { proc, status, port } = await serve(res, { WEB_CONCURRENCY: 'abc' });
+    expect(status, proc.output()).to.equal(200);
+    expect((await proc.waitForHttp(`http://127.0.0.1:${port}/env/WEB_CONCURRENCY`)).body).to.equal('2');
+    const workers = (): number => (proc.output().match(/Booting worker with pid/g) ?? []).length;
+    const deadline = Date.now() + 30_000;
+    while (workers() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1000)); // a third would have booted by now
+    expect(workers(), proc.output()).to.equal(2);
+    const said = proc.output().split('\n').filter((l) => l.includes('is not a whole number'));
+    expect(said).to.deep.equal(["WEB_CONCURRENCY='abc' is not a whole number from 1 to 1000; using 2"]);
+  });
+
   it('APP_RUN: web is the command run by /bin/sh, exec\'d, so the app is PID 1 and $PORT expands', async () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, for /bin/sh at launch
     const appRun = 'python server.py "${PORT:-8080}" "Hello from APP_RUN"';
