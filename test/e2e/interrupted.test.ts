@@ -71,7 +71,13 @@ function inPip(pred: (p: InterruptProbe) => boolean, extra: Omit<Interrupt, 'whe
   return () => {
     let reset = false;
     const isReset = (p: InterruptProbe): boolean => pipRunning(p) && count(p, SITE_PACKAGES) === 0 && !has(p, 'pip-deps.sbom.cdx.json');
-    return { ...extra, when: (p) => (reset ||= isReset(p)) && pred(p) };
+    return {
+      ...extra,
+      when: (p) => {
+        if (!reset) reset = isReset(p);
+        return reset && pred(p);
+      },
+    };
   };
 }
 
@@ -217,7 +223,13 @@ describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh res
   // A rebuild after a requirements change, measured (observed, not killed). Each retry below is such a rebuild
   // too and measures it again (they get faster once pip's own bytecode is in the python layer).
   let rebuildMs = 0;
-  const measure: Interrupt = { pollMs: 10, when: (p) => ((rebuildMs = p.elapsedMs), false) };
+  const measure: Interrupt = {
+    pollMs: 10,
+    when: (p) => {
+      rebuildMs = p.elapsedMs;
+      return false;
+    },
+  };
   let exported = 1; // the requirements variant of the last export
   const lifecycleSteps: Step[] = [
     {
@@ -243,7 +255,11 @@ describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh res
         const py312 = await e2e.python('3.12');
         const upgrade = { ...env, BP_PYTHON_DISTRIBUTIONS: await e2e.manifest(['3.11', '3.12'], 'upgrade.json'), BP_PYTHON_VERSION: py312.version };
         let gone = false; // the restored 3.11 has been removed
-        const cold = await e2e.platform.build(chain.app, { platformEnv: upgrade, interrupt: { when: (p) => (gone ||= !has(p, 'python/bin')) && pythonFinishing(p), afterMs: 200 } });
+        const newPythonFinishing = (p: InterruptProbe): boolean => {
+          if (!gone) gone = !has(p, 'python/bin');
+          return gone && pythonFinishing(p);
+        };
+        const cold = await e2e.platform.build(chain.app, { platformEnv: upgrade, interrupt: { when: newPythonFinishing, afterMs: 200 } });
         await record('lifecycle', 'upgrade to 3.12: new python/ in place, +200 ms', chain, cold, () => e2e.platform.build(chain.app, { platformEnv: env }));
       },
     },
@@ -335,11 +351,11 @@ describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh res
   const resultOf = (results: Array<Promise<void>>, i: number): Promise<void> => results[i] ?? Promise.reject(new Error('the chain was not started'));
 
   describe(`harsh model: the next build restores what the killed build left (${harshSteps.length} kill points)`, () => {
-    harshSteps.forEach((step, i) => it(step.name, () => resultOf(harshResults, i)));
+    for (const [i, step] of harshSteps.entries()) it(step.name, () => resultOf(harshResults, i));
   });
 
   describe(`lifecycle model: the next build restores the last successful export (${lifecycleSteps.length - 1} kill points)`, () => {
-    lifecycleSteps.forEach((step, i) => it(step.name, () => resultOf(lifecycleResults, i)));
+    for (const [i, step] of lifecycleSteps.entries()) it(step.name, () => resultOf(lifecycleResults, i));
   });
 
   // A suite of its own: mocha runs a suite's tests before its child suites, and this one comes last.

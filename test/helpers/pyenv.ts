@@ -21,9 +21,9 @@ export interface PyenvPython {
 export function pyenvPython(spec: string): PyenvPython {
   const install = `install it with 'pyenv install ${spec}'`;
   const env = { ...process.env };
-  delete env['PYENV_VERSION'];
+  delete env.PYENV_VERSION;
   // pyenv on PATH, else where its installer puts it ($PYENV_ROOT, default ~/.pyenv).
-  const installed = path.join(process.env['PYENV_ROOT'] || path.join(os.homedir(), '.pyenv'), 'bin', 'pyenv');
+  const installed = path.join(process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv'), 'bin', 'pyenv');
   const pyenv = spawnSync('sh', ['-c', 'command -v pyenv'], { encoding: 'utf8' }).stdout.trim() || installed;
   const r = spawnSync(pyenv, ['prefix', spec], { encoding: 'utf8', env, timeout: 30_000 });
   if (r.error) {
