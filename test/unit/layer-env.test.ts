@@ -101,6 +101,8 @@ describe('layer env over a poisoned base env', () => {
       expect(f.exec.executions.map((e) => sorted(e.env))).to.deep.equal([sorted({
         PATH: '/invalid', PORT: '1', PYTHONUSERBASE: deps, PIP_INDEX_URL: 'https://pypi.internal/simple', PIP_CACHE_DIR: '/layers/pip-cache',
         SOURCE_DATE_EPOCH: '315532800', PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1',
+        // no locale in the base env: pip on 2.7 and 3.6 would read requirement files as ASCII
+        LC_CTYPE: 'C.UTF-8',
       })]);
     });
 
