@@ -12,7 +12,7 @@ const MINORS = ['3.8', '3.9', '3.10', '3.11', '3.12', '3.13', '3.14'];
 const PATCHES_PER_MINOR = 2;
 const DEFAULT_VERSION = '3.14';
 
-interface Distribution {
+interface PythonArchive {
   version: string;
   arch: string;
   os: string;
@@ -28,7 +28,7 @@ const newestFirst = (a: string, b: string): number => {
   return 0;
 };
 
-export function selectDependencies(dists: Distribution[]): Array<Record<string, unknown>> {
+export function selectDependencies(dists: PythonArchive[]): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
   for (const arch of ['amd64', 'arm64']) {
     for (const minor of MINORS) {
@@ -58,7 +58,7 @@ export function selectDependencies(dists: Distribution[]): Array<Record<string, 
 }
 
 function main(): void {
-  const data = JSON.parse(fs.readFileSync('data/python-distributions.json', 'utf8')) as { distributions: Distribution[] };
+  const data = JSON.parse(fs.readFileSync('data/python-distributions.json', 'utf8')) as { distributions: PythonArchive[] };
   const deps = selectDependencies(data.distributions);
   const current = fs.readFileSync('buildpack.toml', 'utf8');
   const head = current.split(MARKER)[0]!.trimEnd();

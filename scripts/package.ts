@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { sha256File } from '../src/download.js';
 import { Logger } from '../src/logger.js';
 import { isTable } from '../src/cnb/toml.js';
-import type { Arch, Distribution } from '../src/python/distributions.js';
+import type { Arch, PythonArchive } from '../src/python/archives.js';
 import { stageBuildpack } from './buildpack-files.js';
 import { descriptorForTarget, readBuildpackInfo, type BuildpackInfo } from './packaging/descriptor.js';
 import { writeBuildpackage, writeBuildpackArchive } from './packaging/oci.js';
@@ -58,7 +58,7 @@ export interface PackagedTarget {
   tgz: string;
   manifestDigest: string;
   layerDiffId: string;
-  bundled: Distribution[];
+  bundled: PythonArchive[];
   /** Bytes of the uncompressed buildpack directory, and of its largest parts. */
   sizes: { total: number; executable: number; dependencies: number };
 }
@@ -133,7 +133,7 @@ export async function packageBuildpack(opts: PackageOptions = {}): Promise<Packa
   if (archs.length === 0) throw new Error('no architecture to package');
 
   // Everything that can fail on input is settled before the slow part: which archives each target bundles.
-  const bundles = new Map<Arch, Array<{ dist: Distribution; file: string }>>();
+  const bundles = new Map<Arch, Array<{ dist: PythonArchive; file: string }>>();
   if (opts.offline) {
     const defaults = isTable(bp.metadata['default-versions']) ? bp.metadata['default-versions'] : {};
     const versions = opts.offline.versions.length > 0 ? opts.offline.versions : [String(defaults.python ?? '3')];

@@ -9,7 +9,7 @@
 import semver from 'semver';
 import { isDeepStrictEqual } from 'node:util';
 import { isTable, parseToml, type TomlTable } from '../../src/cnb/toml.js';
-import type { Arch, Distribution } from '../../src/python/distributions.js';
+import type { Arch, PythonArchive } from '../../src/python/archives.js';
 
 export interface Target {
   os: string;
@@ -91,7 +91,7 @@ function sections(text: string): Section[] {
 const tomlString = (s: string): string => JSON.stringify(s);
 
 /** The [[metadata.dependencies]] entry for an archive bundled from a manifest. */
-export function dependencyToml(d: Distribution): string {
+export function dependencyToml(d: PythonArchive): string {
   return [
     '[[metadata.dependencies]]',
     'id = "python"',
@@ -106,7 +106,7 @@ export function dependencyToml(d: Distribution): string {
 }
 
 /** The buildpack.toml text of the package for `arch` (see the file comment). */
-export function descriptorForTarget(text: string, arch: Arch, bundledFromManifest: Distribution[] = []): string {
+export function descriptorForTarget(text: string, arch: Arch, bundledFromManifest: PythonArchive[] = []): string {
   const kept: Section[] = [];
   let dropping = false;
   for (const s of sections(text)) {

@@ -4,7 +4,7 @@
  * buildpack.toml [[metadata.dependencies]] plus an optional manifest in the BP_PYTHON_DISTRIBUTIONS format.
  * Each archive is downloaded with the build's own verified download (mirror applied, sha256 checked) into
  * a cache, and lands in the package at dependencies/<sha256>/python.tar.gz, where the python layer looks
- * first (src/python/distributions.ts offlineArchivePath).
+ * first (src/python/archives.ts offlineArchivePath).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { DEFAULT_DOWNLOAD_OPTIONS, downloadVerified, fetchText, sha256File } from '../../src/download.js';
 import { messageFor } from '../../src/messages.js';
 import { Logger } from '../../src/logger.js';
-import { applyMirror, builtinDistributions, offlineArchivePath, parseManifest, resolveDistribution, type Arch, type Distribution } from '../../src/python/distributions.js';
+import { applyMirror, builtinArchives, offlineArchivePath, parseManifest, resolveArchive, type Arch, type PythonArchive } from '../../src/python/archives.js';
 import { toSpecifier } from '../../src/python/version-request.js';
 import type { TomlTable } from '../../src/cnb/toml.js';
 
@@ -33,11 +33,11 @@ function message(err: unknown): string {
 }
 
 /** The distributions to choose from: built-in, then the manifest's. */
-export async function candidateDistributions(metadata: TomlTable, manifest: string | undefined, log: Logger): Promise<Distribution[]> {
-  const all = builtinDistributions(metadata);
+export async function candidateDistributions(metadata: TomlTable, manifest: string | undefined, log: Logger): Promise<PythonArchive[]> {
+  const all = builtinArchives(metadata);
   if (!manifest) return all;
   const url = /^(https?|file):\/\//i.test(manifest) ? manifest : pathToFileURL(path.resolve(manifest)).href;
-  let entries: Distribution[];
+  let entries: PythonArchive[];
   try {
     entries = parseManifest(await fetchText(url, log), manifest);
   } catch (err) {
@@ -47,14 +47,14 @@ export async function candidateDistributions(metadata: TomlTable, manifest: stri
 }
 
 /** One distribution per version request for `arch`; built-in and manifest entries of one version and arch may not collide. */
-export function chooseDistributions(candidates: Distribution[], versions: string[], arch: Arch): Distribution[] {
-  const chosen = new Map<string, Distribution>();
+export function chooseDistributions(candidates: PythonArchive[], versions: string[], arch: Arch): PythonArchive[] {
+  const chosen = new Map<string, PythonArchive>();
   for (const written of versions) {
     const specifier = toSpecifier(written);
     if (!specifier) throw new Error(`'${written}' is not a Python version request (write 3.12, 3.12.7, ~=3.11 …)`);
-    let d: Distribution;
+    let d: PythonArchive;
     try {
-      d = resolveDistribution({ specifier, written, source: 'BP_PYTHON_VERSION' }, candidates, arch);
+      d = resolveArchive({ specifier, written, source: 'BP_PYTHON_VERSION' }, candidates, arch);
     } catch {
       const have = [...new Set(candidates.filter((c) => c.arch === arch).map((c) => c.version))].join(', ') || 'none';
       throw new Error(`no Python for ${arch} satisfies '${written}' (available: ${have}); add it with --distributions <manifest>`);
@@ -68,7 +68,7 @@ export function chooseDistributions(candidates: Distribution[], versions: string
 }
 
 /** A verified copy of the archive in the cache (downloaded when missing or damaged); returns its path. */
-export async function fetchArchive(d: Distribution, opts: Pick<OfflineOptions, 'mirror' | 'cacheDir'>, log: Logger): Promise<string> {
+export async function fetchArchive(d: PythonArchive, opts: Pick<OfflineOptions, 'mirror' | 'cacheDir'>, log: Logger): Promise<string> {
   const cached = path.join(opts.cacheDir, d.sha256, 'python.tar.gz');
   if (fs.existsSync(cached) && (await sha256File(cached)) === d.sha256) return cached;
   fs.mkdirSync(path.dirname(cached), { recursive: true });
@@ -84,7 +84,7 @@ export async function fetchArchive(d: Distribution, opts: Pick<OfflineOptions, '
 }
 
 /** Copies the archives into the buildpack directory where the python layer finds them. */
-export function bundleArchive(buildpackDir: string, d: Distribution, file: string): string {
+export function bundleArchive(buildpackDir: string, d: PythonArchive, file: string): string {
   const dest = offlineArchivePath(buildpackDir, d.sha256);
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   fs.copyFileSync(file, dest);

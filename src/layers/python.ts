@@ -13,7 +13,7 @@ import type { Deps } from '../deps.js';
 import type { Logger } from '../logger.js';
 import { downloadVerified, verifyBundledFile, type DownloadOptions } from '../download.js';
 import { extractTarGz, ExtractingSink, stagingDirFor } from '../archive/extract.js';
-import { applyMirror, offlineArchivePath, hasOfflineArchive, type Distribution } from '../python/distributions.js';
+import { applyMirror, offlineArchivePath, hasOfflineArchive, type PythonArchive } from '../python/archives.js';
 import { cycloneDxJson } from '../cyclonedx.js';
 import { relocateSysconfig } from '../python/relocate.js';
 import { compileLayerBytecode } from '../python/bytecode.js';
@@ -76,12 +76,12 @@ export interface PythonInstallOptions {
 export async function installPython(
   ctx: BuildContext,
   env: Env,
-  dist: Distribution,
+  archive: PythonArchive,
   deps: Deps,
   opts: PythonInstallOptions,
 ): Promise<InstalledPython> {
   const { log } = deps;
-  const next: PythonLayerMetadata = { version: dist.version, sha256: dist.sha256, arch: dist.arch, buildpackVersion: ctx.buildpack.version };
+  const next: PythonLayerMetadata = { version: archive.version, sha256: archive.sha256, arch: archive.arch, buildpackVersion: ctx.buildpack.version };
   const layer = await ctx.layers.cachedLayer('python', {
     build: true,
     launch: true,
@@ -95,7 +95,7 @@ export async function installPython(
 
   const state = layer.state;
   if (state.kind === 'restored') {
-    log.info(`Using cached Python ${dist.version}`);
+    log.info(`Using cached Python ${archive.version}`);
   } else {
     if (state.cause.kind === 'rejected') {
       log.info(`Discarding cached Python ${state.cause.cause.cached.version} since:`);
@@ -104,7 +104,7 @@ export async function installPython(
       log.info('Discarding cached Python since its layer metadata can\'t be parsed');
     }
     try {
-      await log.timed(`Installed Python ${dist.version}`, () => fetchAndUnpack(ctx, env, dist, layer.path, deps, opts));
+      await log.timed(`Installed Python ${archive.version}`, () => fetchAndUnpack(ctx, env, archive, layer.path, deps, opts));
     } catch (err) {
       await ctx.layers.reset(layer.name);
       throw err;
@@ -112,45 +112,45 @@ export async function installPython(
     await layer.writeEnv(pythonLayerEnv());
     await layer.writeSbom('cdx.json', cycloneDxJson([{
       name: 'python',
-      version: dist.version,
+      version: archive.version,
       type: 'application',
-      purl: dist.purl ?? `pkg:generic/python@${dist.version}?checksum=sha256:${dist.sha256}`,
-      sha256: dist.sha256,
-      cpe: dist.cpe ?? `cpe:2.3:a:python:python:${dist.version}:*:*:*:*:*:*:*`,
-      licenses: dist.licenses ?? ['PSF-2.0'],
+      purl: archive.purl ?? `pkg:generic/python@${archive.version}?checksum=sha256:${archive.sha256}`,
+      sha256: archive.sha256,
+      cpe: archive.cpe ?? `cpe:2.3:a:python:python:${archive.version}:*:*:*:*:*:*:*`,
+      licenses: archive.licenses ?? ['PSF-2.0'],
     }]));
     // Written last: only now does the layer describe complete contents.
     await layer.writeMetadata(next);
   }
   Object.assign(env, (await layer.buildEnv(pythonLayerEnv())).apply('build', env));
-  return { version: dist.version, sha256: dist.sha256, layerPath: layer.path, python: path.join(layer.path, 'bin', 'python') };
+  return { version: archive.version, sha256: archive.sha256, layerPath: layer.path, python: path.join(layer.path, 'bin', 'python') };
 }
 
-async function fetchAndUnpack(ctx: BuildContext, env: Env, dist: Distribution, layerPath: string, deps: Deps, opts: PythonInstallOptions): Promise<void> {
+async function fetchAndUnpack(ctx: BuildContext, env: Env, archive: PythonArchive, layerPath: string, deps: Deps, opts: PythonInstallOptions): Promise<void> {
   const { log } = deps;
-  let archive = '';
+  let bundledFile = '';
   let unpacked: ExtractingSink | undefined;
-  if (hasOfflineArchive(ctx.buildpackDir, dist.sha256)) {
-    archive = offlineArchivePath(ctx.buildpackDir, dist.sha256);
-    log.info(`Using the Python ${dist.version} archive bundled in the buildpack (offline package)`);
-    await verifyBundledFile(archive, dist.sha256);
+  if (hasOfflineArchive(ctx.buildpackDir, archive.sha256)) {
+    bundledFile = offlineArchivePath(ctx.buildpackDir, archive.sha256);
+    log.info(`Using the Python ${archive.version} archive bundled in the buildpack (offline package)`);
+    await verifyBundledFile(bundledFile, archive.sha256);
   } else {
-    const url = applyMirror(dist.uri, opts.mirror);
-    log.info(`Downloading Python ${dist.version} from ${escapeControl(maskSecrets(url))}`);
+    const url = applyMirror(archive.uri, opts.mirror);
+    log.info(`Downloading Python ${archive.version} from ${escapeControl(maskSecrets(url))}`);
     // Unpacked into a staging folder while it arrives (and is hashed); moved into place below only once the sha256 matched.
     unpacked = new ExtractingSink(stagingDirFor(layerPath));
-    await downloadVerified(url, unpacked, dist.sha256, log, opts.download);
+    await downloadVerified(url, unpacked, archive.sha256, log, opts.download);
   }
-  log.detail(`Verified sha256 ${dist.sha256}`);
+  log.detail(`Verified sha256 ${archive.sha256}`);
   await fs.rm(layerPath, { recursive: true, force: true });
   if (unpacked) unpacked.commit(layerPath);
-  else await extractTarGz(archive, layerPath);
-  await ensureAliases(layerPath, dist.version);
+  else await extractTarGz(bundledFile, layerPath);
+  await ensureAliases(layerPath, archive.version);
   // Before anything runs it or the log says "Installed": the archive is the user's own (a manifest entry), so a
   // layout without an interpreter is theirs to fix; installPython resets the layer on this error.
-  await checkInterpreter(layerPath, dist.version);
+  await checkInterpreter(layerPath, archive.version);
   relocateSysconfig(layerPath);
-  await compileLayerBytecode(deps, { PATH: env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, path.join(layerPath, 'bin', 'python'), layerPath, dist.version);
+  await compileLayerBytecode(deps, { PATH: env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, path.join(layerPath, 'bin', 'python'), layerPath, archive.version);
 }
 
 /** `python` (and `python2` for 2.x) beside the versioned interpreter, for apps and scripts that call them by those names. */

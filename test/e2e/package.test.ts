@@ -15,7 +15,7 @@ import { hostArch } from '../helpers/servers.js';
 import { packageBuildpack, type PackageResult, type PackagedTarget } from '../../scripts/package.js';
 import { BUILDPACK_ENTRIES } from '../../scripts/buildpack-files.js';
 import { BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL, MEDIA_TYPES } from '../../scripts/packaging/oci.js';
-import { offlineArchivePath } from '../../src/python/distributions.js';
+import { offlineArchivePath } from '../../src/python/archives.js';
 
 const ID = 'ausnimbus/python';
 const BP_PATH = 'cnb/buildpacks/ausnimbus_python';

@@ -2,7 +2,7 @@
  * End to end through the local platform: the `python` layer (issue 3). Which source decides the version, the
  * interpreter that runs at launch, reuse without a download, replacement with the reason logged, mirrors and
  * manifests, and every way a download or an archive can be bad: each stops the build with its message from
- * src/errors.ts, and leaves no python layer that a later build would trust.
+ * src/messages.ts, and leaves no python layer that a later build would trust.
  */
 import { expect } from 'chai';
 import crypto from 'node:crypto';

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
-import { offlineArchivePath } from '../../src/python/distributions.js';
+import { offlineArchivePath } from '../../src/python/archives.js';
 
 /** Returns the archive's sha256; `marker` makes archives differ (another build of the same version). */
 export async function offlinePythonArchive(buildpackDir: string, scratchDir: string, marker: string, minor = '3.12'): Promise<string> {

@@ -11,7 +11,7 @@ import type { BuildContext } from '../../src/cnb/context.js';
 import { BuildpackError } from '../../src/failure.js';
 import { renderCause } from '../../src/messages.js';
 import { parsePythonVersionFile, parseRuntimeTxt, readVersionRequest, toSpecifier } from '../../src/python/version-request.js';
-import { parseManifest, resolveDistribution, type Distribution } from '../../src/python/distributions.js';
+import { parseManifest, resolveArchive, type PythonArchive } from '../../src/python/archives.js';
 import { parseS2iEnvironment, readS2iEnvironment } from '../../src/s2i/environment.js';
 import { analyse } from '../../src/analysis.js';
 import { checkPlatformEnv } from '../../src/checks.js';
@@ -58,7 +58,7 @@ const versionish = fc.oneof(
   fc.constantFrom('3', '3.12', '3.12.7', '3.12.*', '~=3.11', '>=3.10,<3.13', 'python-3.6.15', '3.x', '', ' ', '\n', '3..1', '>=', '==3.*.1'),
 );
 
-const dists: Distribution[] = ['2.7.18', '3.6.15', '3.11.7', '3.12.14', '3.13.15', '3.14.7'].map((version) => ({
+const dists: PythonArchive[] = ['2.7.18', '3.6.15', '3.11.7', '3.12.14', '3.13.15', '3.14.7'].map((version) => ({
   version, arch: 'amd64', origin: 'buildpack', uri: `https://example.com/${version}.tgz`, sha256: 'a'.repeat(64),
 }));
 
@@ -72,7 +72,7 @@ describe('fuzz: parsers of user input', () => {
     fc.assert(fc.property(versionish, (text) => {
       userErrorOrResult('version-request', () => {
         const spec = toSpecifier(text);
-        if (spec !== undefined) resolveDistribution({ written: text, specifier: spec, source: 'BP_PYTHON_VERSION' }, dists, 'amd64');
+        if (spec !== undefined) resolveArchive({ written: text, specifier: spec, source: 'BP_PYTHON_VERSION' }, dists, 'amd64');
       });
     }), { numRuns: RUNS });
   });

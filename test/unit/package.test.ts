@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { parseToml, type TomlTable } from '../../src/cnb/toml.js';
-import { builtinDistributions, resolveDistribution, type Distribution } from '../../src/python/distributions.js';
+import { builtinArchives, resolveArchive, type PythonArchive } from '../../src/python/archives.js';
 import { descriptorForTarget, readBuildpackInfo } from '../../scripts/packaging/descriptor.js';
 import { chooseDistributions } from '../../scripts/packaging/offline.js';
 import { NORMALIZED_MTIME, TarWriter } from '../../scripts/packaging/tar.js';
@@ -59,10 +59,10 @@ describe('packaging: buildpack.toml per target', () => {
   });
 
   it('appends archives bundled from a manifest so that a build resolves them as built-in', () => {
-    const extra: Distribution = { version: '3.6.15', uri: 'https://example.com/py "3.6".tar.gz', sha256: sha('a'), arch: 'amd64', origin: 'manifest' };
+    const extra: PythonArchive = { version: '3.6.15', uri: 'https://example.com/py "3.6".tar.gz', sha256: sha('a'), arch: 'amd64', origin: 'manifest' };
     const text = descriptorForTarget(REPO_TOML, 'amd64', [extra]);
-    const dists = builtinDistributions(parseToml(text).metadata as TomlTable);
-    const chosen = resolveDistribution({ specifier: '==3.6.15', written: '3.6.15', source: 'BP_PYTHON_VERSION' }, dists, 'amd64');
+    const dists = builtinArchives(parseToml(text).metadata as TomlTable);
+    const chosen = resolveArchive({ specifier: '==3.6.15', written: '3.6.15', source: 'BP_PYTHON_VERSION' }, dists, 'amd64');
     expect(chosen).to.include({ version: '3.6.15', sha256: sha('a'), uri: extra.uri, origin: 'buildpack' });
   });
 
@@ -72,7 +72,7 @@ describe('packaging: buildpack.toml per target', () => {
 });
 
 describe('packaging: which archives an offline package bundles', () => {
-  const builtin = builtinDistributions(parseToml(REPO_TOML).metadata as TomlTable);
+  const builtin = builtinArchives(parseToml(REPO_TOML).metadata as TomlTable);
 
   it('resolves each request per arch as a build would, once per archive', () => {
     const amd = chooseDistributions(builtin, ['3.12', '3.12.14', '3.11'], 'amd64');
@@ -83,7 +83,7 @@ describe('packaging: which archives an offline package bundles', () => {
   it('names what is available when nothing matches, and refuses a manifest entry that shadows a built-in version', () => {
     expect(() => chooseDistributions(builtin, ['2.7'], 'amd64')).to.throw(/no Python for amd64 satisfies '2\.7' \(available: .*3\.12\.14.*\); add it with --distributions/);
     expect(() => chooseDistributions(builtin, ['not-a-version'], 'amd64')).to.throw(/is not a Python version request/);
-    const shadow: Distribution = { version: '3.12.14', uri: 'file:///x.tar.gz', sha256: sha('b'), arch: 'amd64', origin: 'manifest' };
+    const shadow: PythonArchive = { version: '3.12.14', uri: 'file:///x.tar.gz', sha256: sha('b'), arch: 'amd64', origin: 'manifest' };
     expect(() => chooseDistributions([...builtin, shadow], ['3.12.14'], 'amd64')).to.throw(/same version as one in buildpack\.toml/);
   });
 });

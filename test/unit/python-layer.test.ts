@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_DOWNLOAD_OPTIONS } from '../../src/download.js';
 import { installPython, type PythonInstallOptions } from '../../src/layers/python.js';
-import type { Distribution } from '../../src/python/distributions.js';
+import type { PythonArchive } from '../../src/python/archives.js';
 import { TempBuild, type ContextOptions } from '../fakes/context.js';
 import { fakeDeps, type FakeDeps } from '../fakes/deps.js';
 import { exit, io, ok } from '../fakes/executor.js';
@@ -28,22 +28,22 @@ describe('python layer: cache decisions', () => {
   let shaA: string;
   let shaB: string;
 
-  const dist = (over: Partial<Distribution> = {}): Distribution => ({ version: '3.12.7', uri: NOWHERE, sha256: shaA, arch: 'amd64', origin: 'buildpack', ...over });
+  const dist = (over: Partial<PythonArchive> = {}): PythonArchive => ({ version: '3.12.7', uri: NOWHERE, sha256: shaA, arch: 'amd64', origin: 'buildpack', ...over });
 
   /** One build of the layer; a fresh install's compileall is answered ok. */
-  async function build(d: Distribution, ctxOpts: ContextOptions = {}, f: FakeDeps = fakeDeps([ok()])): Promise<FakeDeps> {
+  async function build(d: PythonArchive, ctxOpts: ContextOptions = {}, f: FakeDeps = fakeDeps([ok()])): Promise<FakeDeps> {
     await installPython(b.context(ctxOpts), { PATH: '/usr/bin:/bin' }, d, f.deps, OPTS);
     return f;
   }
 
   /** A first build with `first`, restored by the lifecycle for the next one. */
-  async function cached(first: Distribution, ctxOpts: ContextOptions = {}): Promise<void> {
+  async function cached(first: PythonArchive, ctxOpts: ContextOptions = {}): Promise<void> {
     await build(first, ctxOpts);
     restoreLayer(b.layersDir, 'python');
   }
 
   /** The rebuild replaced the contents: a stale file is gone and the metadata describes this build. */
-  function expectReinstalled(f: FakeDeps, d: Distribution): void {
+  function expectReinstalled(f: FakeDeps, d: PythonArchive): void {
     expect(f.exec.executions.map((e) => e.args.slice(0, 3)), 'compileall of the fresh install').to.deep.equal([['-I', '-m', 'compileall']]);
     expect(fs.existsSync(path.join(b.layerPath('python'), 'stale'))).to.equal(false);
     expect(layerToml(b.layersDir, 'python')).to.deep.equal({
@@ -93,7 +93,7 @@ describe('python layer: cache decisions', () => {
   });
 
   /** Functions: the checksums are known only once beforeEach has packed the archives. */
-  const reasons: Array<{ what: string; first: () => Distribution; firstCtx?: ContextOptions; next: () => Distribution; reason: () => string }> = [
+  const reasons: Array<{ what: string; first: () => PythonArchive; firstCtx?: ContextOptions; next: () => PythonArchive; reason: () => string }> = [
     { what: 'the Python version', first: () => dist({ version: '3.12.6' }), next: () => dist(), reason: () => 'The Python version has changed from 3.12.6 to 3.12.7' },
     { what: 'the archive checksum', first: () => dist(), next: () => dist({ sha256: shaB }), reason: () => `The checksum of the Python archive has changed from ${shaA} to ${shaB}` },
     { what: 'the architecture', first: () => dist({ arch: 'arm64' }), next: () => dist(), reason: () => 'The architecture has changed from arm64 to amd64' },

@@ -1,6 +1,8 @@
 /**
- * The Python distributions a build can choose from: the ones in buildpack.toml [[metadata.dependencies]],
- * plus the ones a user supplies with BP_PYTHON_DISTRIBUTIONS (a JSON or TOML manifest). Resolution picks the
+ * The Python archives a build can choose from (builds of CPython, each one .tar.gz with its sha256; "a
+ * distribution" in python-build-standalone's words, but here that word means an installed package, as in
+ * src/python/installed.ts): the ones in buildpack.toml [[metadata.dependencies]], plus the ones a user
+ * supplies with BP_PYTHON_DISTRIBUTIONS (a JSON or TOML manifest). Resolution picks the
  * newest version that satisfies the request, for this architecture.
  */
 import fs from 'node:fs';
@@ -14,7 +16,7 @@ import type { VersionRequest } from './version-request.js';
 
 export type Arch = 'amd64' | 'arm64';
 
-export interface Distribution {
+export interface PythonArchive {
   version: string;
   uri: string;
   sha256: string;
@@ -27,7 +29,7 @@ export interface Distribution {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-export function builtinDistributions(metadata: TomlTable): Distribution[] {
+export function builtinArchives(metadata: TomlTable): PythonArchive[] {
   const deps = Array.isArray(metadata.dependencies) ? metadata.dependencies.filter(isTable) : [];
   return deps
     .filter((d) => d.id === 'python')
@@ -58,7 +60,7 @@ function isFullVersion(version: string): boolean {
 }
 
 /** Parses a manifest: a JSON object, else a TOML document, with a list `distributions`. */
-export function parseManifest(text: string, shown: string): Distribution[] {
+export function parseManifest(text: string, shown: string): PythonArchive[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -86,7 +88,7 @@ export function parseManifest(text: string, shown: string): Distribution[] {
 }
 
 /** The newest distribution for `arch` that satisfies the request; manifest entries win over built-in ones of the same version. */
-export function resolveDistribution(request: VersionRequest, all: Distribution[], arch: string): Distribution {
+export function resolveArchive(request: VersionRequest, all: PythonArchive[], arch: string): PythonArchive {
   const forArch = all.filter((d) => d.arch === arch);
   const matching = forArch
     .filter((d) => satisfies(d.version, request.specifier))

@@ -1,19 +1,19 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import { parseToml } from '../../src/cnb/toml.js';
-import { applyMirror, builtinDistributions, parseManifest, resolveDistribution, type Distribution } from '../../src/python/distributions.js';
+import { applyMirror, builtinArchives, parseManifest, resolveArchive, type PythonArchive } from '../../src/python/archives.js';
 import { toSpecifier, type VersionRequest } from '../../src/python/version-request.js';
 import { BuildpackError } from '../../src/failure.js';
 import { thrownCause } from '../fakes/thrown.js';
 import pkg from '../../package.json' with { type: 'json' };
 
 const req = (written: string): VersionRequest => ({ written, specifier: toSpecifier(written) as string, source: 'BP_PYTHON_VERSION' });
-const dist = (version: string, arch: 'amd64' | 'arm64' = 'amd64', origin: Distribution['origin'] = 'buildpack'): Distribution =>
+const dist = (version: string, arch: 'amd64' | 'arm64' = 'amd64', origin: PythonArchive['origin'] = 'buildpack'): PythonArchive =>
   ({ version, arch, origin, uri: `https://example.com/${version}.tar.gz`, sha256: 'a'.repeat(64) });
 
 describe('distributions', () => {
   const descriptor = parseToml(fs.readFileSync('buildpack.toml', 'utf8'));
-  const builtin = builtinDistributions(descriptor.metadata as Record<string, unknown>);
+  const builtin = builtinArchives(descriptor.metadata as Record<string, unknown>);
 
   it('buildpack.toml carries the two newest patches of 3.8 to 3.14 for both arches, with checksums, purl and cpe', () => {
     for (const arch of ['amd64', 'arm64']) {
@@ -32,20 +32,20 @@ describe('distributions', () => {
 
   it('resolves the newest match for the arch', () => {
     const all = [dist('3.12.1'), dist('3.12.7'), dist('3.13.0'), dist('3.12.9', 'arm64')];
-    expect(resolveDistribution(req('3.12'), all, 'amd64').version).to.equal('3.12.7');
-    expect(resolveDistribution(req('~=3.11'), all, 'amd64').version).to.equal('3.13.0');
-    expect(resolveDistribution(req('>=3.10,<3.13'), all, 'amd64').version).to.equal('3.12.7');
-    expect(resolveDistribution(req('3'), all, 'arm64').version).to.equal('3.12.9');
+    expect(resolveArchive(req('3.12'), all, 'amd64').version).to.equal('3.12.7');
+    expect(resolveArchive(req('~=3.11'), all, 'amd64').version).to.equal('3.13.0');
+    expect(resolveArchive(req('>=3.10,<3.13'), all, 'amd64').version).to.equal('3.12.7');
+    expect(resolveArchive(req('3'), all, 'arm64').version).to.equal('3.12.9');
   });
 
   it('prefers a manifest entry over a built-in one of the same version', () => {
     const all = [dist('3.12.7'), dist('3.12.7', 'amd64', 'manifest')];
-    expect(resolveDistribution(req('3.12.7'), all, 'amd64').origin).to.equal('manifest');
+    expect(resolveArchive(req('3.12.7'), all, 'amd64').origin).to.equal('manifest');
   });
 
   it('lists what is available when nothing matches', () => {
     try {
-      resolveDistribution(req('3.9'), [dist('3.12.7'), dist('3.13.0'), dist('3.9.1', 'arm64')], 'amd64');
+      resolveArchive(req('3.9'), [dist('3.12.7'), dist('3.13.0'), dist('3.9.1', 'arm64')], 'amd64');
       expect.fail('resolved');
     } catch (e) {
       expect(e).to.be.instanceOf(BuildpackError);
