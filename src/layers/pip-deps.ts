@@ -27,6 +27,7 @@ import { escapeControl } from '../escape-control.js';
 import type { Settings } from '../settings.js';
 import { cycloneDxJson, pypiPurl } from '../cyclonedx.js';
 import type { InstalledPython } from './python.js';
+import { hasHashPyc } from '../python/bytecode.js';
 
 /** What pip installs: requirement files, or the app itself as a project. */
 export type InstallPlan =
@@ -234,7 +235,7 @@ export async function installDependencies(
     delete pipEnv.PYTHONPATH; // the build uses only its own packages
     delete pipEnv.PIP_USER;
     const common = ['-m', 'pip', 'install', '--user', '--no-input', '--disable-pip-version-check', '--no-warn-script-location'];
-    if (!/^3\.(\d\d|[7-9])\./.test(python.version)) common.push('--no-compile'); // timestamped .pyc before 3.7
+    if (!hasHashPyc(python.version)) common.push('--no-compile'); // timestamped .pyc before 3.7
     try {
       if (settings.pipUpgrade) {
         await runPip(ctx, exec, log, python, pipEnv, [...common, '--upgrade', 'pip', 'setuptools', 'wheel'], 'Upgraded pip, setuptools and wheel (PIP_UPGRADE)', true);

@@ -17,6 +17,7 @@ import { applyMirror, offlineArchivePath, hasOfflineArchive, type PythonArchive 
 import { cycloneDxJson } from '../cyclonedx.js';
 import { relocateSysconfig } from '../python/relocate.js';
 import { compileLayerBytecode } from '../python/bytecode.js';
+import { minorVersion } from '../python/minor-version.js';
 import { maskSecrets } from '../secrets.js';
 import { BuildpackError } from '../failure.js';
 import { escapeControl } from '../escape-control.js';
@@ -156,10 +157,10 @@ async function fetchAndUnpack(ctx: BuildContext, env: Env, archive: PythonArchiv
 /** `python` (and `python2` for 2.x) beside the versioned interpreter, for apps and scripts that call them by those names. */
 async function ensureAliases(layerPath: string, version: string): Promise<void> {
   const bin = path.join(layerPath, 'bin');
-  const [major, minor] = version.split('.');
-  const versioned = `python${major}.${minor}`;
+  const minor = minorVersion(version) ?? version;
+  const versioned = `python${minor}`;
   if (!(await exists(path.join(bin, versioned)))) return;
-  for (const alias of ['python', `python${major}`]) {
+  for (const alias of ['python', `python${minor.split('.')[0]}`]) {
     if (!(await exists(path.join(bin, alias)))) await fs.symlink(versioned, path.join(bin, alias));
   }
 }
@@ -167,13 +168,13 @@ async function ensureAliases(layerPath: string, version: string): Promise<void> 
 /** The layer has bin/python (after ensureAliases), or the build stops naming what the archive lacks. */
 export async function checkInterpreter(layerPath: string, version: string): Promise<void> {
   if (await exists(path.join(layerPath, 'bin', 'python'))) return;
-  const [major, minor] = version.split('.');
+  const minor = minorVersion(version) ?? version;
   const binEntries = (await fs.readdir(path.join(layerPath, 'bin')).catch(() => [] as string[])).sort();
-  const libDir = `lib/python${major}.${minor}`;
+  const libDir = `lib/python${minor}`;
   throw new BuildpackError({
     type: 'archive-no-interpreter',
     version,
-    versioned: `bin/python${major}.${minor}`,
+    versioned: `bin/python${minor}`,
     binEntries,
     libDir,
     hasLibDir: await exists(path.join(layerPath, libDir)),

@@ -9,11 +9,11 @@
 import path from 'node:path';
 import type { Env } from '../cnb/env.js';
 import type { Deps } from '../deps.js';
+import { lineAtLeast, minorVersion } from './minor-version.js';
 
 /** True when `version` (X.Y.Z) has hash-based .pyc files (3.7 and later). */
 export function hasHashPyc(version: string): boolean {
-  const [major, minor] = version.split('.').map(Number);
-  return major !== undefined && minor !== undefined && (major > 3 || (major === 3 && minor >= 7));
+  return lineAtLeast(version, 3, 7);
 }
 
 /**
@@ -31,8 +31,7 @@ const EXCLUDE = '/(site-packages/(?!_distutils_hack/)|tests?/|idle_test/)';
  */
 export async function compileLayerBytecode({ exec, log }: Pick<Deps, 'exec' | 'log'>, env: Env, python: string, layerPath: string, version: string): Promise<void> {
   if (!hasHashPyc(version)) return;
-  const [major, minor] = version.split('.');
-  const lib = path.join(layerPath, 'lib', `python${major}.${minor}`);
+  const lib = path.join(layerPath, 'lib', `python${minorVersion(version)}`);
   const args = ['-I', '-m', 'compileall', '-q', '-f', '-j', '0', '--invalidation-mode', 'unchecked-hash', '-x', EXCLUDE, lib];
   const outcome = await exec.capture({ command: python, args, cwd: layerPath, env });
   if (outcome.kind === 'ok') {

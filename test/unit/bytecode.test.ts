@@ -40,7 +40,7 @@ describe('python layer bytecode', () => {
   afterEach(() => fs.rmSync(layer, { recursive: true, force: true }));
 
   it('knows which versions have hash-based .pyc files', () => {
-    expect(['3.7.0', '3.11.7', '3.14.0', '4.0.0'].map(hasHashPyc)).to.deep.equal([true, true, true, true]);
+    expect(['3.7.0', '3.11.7', '3.14.0', '4.0.0', '3.13.0rc1', '3.7.0b1', '3.12.7+local'].map(hasHashPyc)).to.deep.equal([true, true, true, true, true, true, true]);
     expect(['2.7.18', '3.6.15', 'x'].map(hasHashPyc)).to.deep.equal([false, false, false]);
   });
 
