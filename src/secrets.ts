@@ -32,6 +32,11 @@ function outsideUri(c: number): boolean {
     || c === 0x5e || c === 0x60 || c === 0x7b || c === 0x7c || c === 0x7d; // ^ ` { | }
 }
 
+/** Characters of a scheme (RFC 3986 §3.1); only the one before `://` is checked: a scheme ends with any of them. */
+function inScheme(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e;
+}
+
 /** The authority ends at the first `/`, `?` or `#` (RFC 3986 §3.2). */
 function endsAuthority(c: number): boolean {
   return c === 0x2f || c === 0x3f || c === 0x23 || outsideUri(c);
@@ -86,7 +91,8 @@ function maskUserinfo(text: string): string {
   let copied = 0;
   let i = 0;
   while (i < n) {
-    if (text.charCodeAt(i) === 0x3a && text.charCodeAt(i + 1) === 0x2f && text.charCodeAt(i + 2) === 0x2f) {
+    // `://` after a scheme (RFC 3986 §3.1: a letter, then letters, digits, `+`, `-`, `.`): without one it is no URL
+    if (text.charCodeAt(i) === 0x3a && text.charCodeAt(i + 1) === 0x2f && text.charCodeAt(i + 2) === 0x2f && i > 0 && inScheme(text.charCodeAt(i - 1))) {
       const start = i + 3;
       let end = start;
       let at = -1;
