@@ -28,7 +28,7 @@ export function checkForbiddenVariables(env: UserEnv): void {
 }
 
 /**
- * The user's platform env files (digest §4): a value no program could be started with stops the build, naming
+ * The user's platform env files (buildpack.md §Environment): a value no program could be started with stops the build, naming
  * the variable; files whose names are not variable names are returned, for a warning (the lifecycle still
  * exports them to the build's processes, but no setting can be read from them).
  */

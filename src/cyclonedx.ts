@@ -1,5 +1,5 @@
 /**
- * CycloneDX SBOMs for layers (written as `<layer>.sbom.cdx.json`, digest §10). Deterministic: bom-refs are
+ * CycloneDX SBOMs for layers (written as `<layer>.sbom.cdx.json`, buildpack.md §Software-Bill-of-Materials). Deterministic: bom-refs are
  * the purls, there is no serial number or timestamp, and lists are sorted, so unchanged inputs give the
  * same bytes.
  */

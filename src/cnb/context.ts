@@ -1,5 +1,5 @@
 /**
- * The detect and build contexts (digest §3, §4): CNB_* variables with the deprecated positional-argument
+ * The detect and build contexts (buildpack.md §Detection and §Build, buildpack.md §Environment): CNB_* variables with the deprecated positional-argument
  * fallback, the target, the buildpack descriptor, and the user's variables.
  */
 import fs from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * What a program can receive as an environment variable, checked on the raw bytes of a value before the
- * build uses it: the user's platform env files (digest §4) and the app's .s2i/environment both feed the
+ * build uses it: the user's platform env files (buildpack.md §Environment) and the app's .s2i/environment both feed the
  * env that pip, Python and the app are started with, so a value no program can be started with is found
  * here, with its name, instead of as a failed exec deep in the build. Problems are data; the buildpack
  * decides how to report them.

@@ -1,6 +1,6 @@
 /**
  * Environment: a plain map (Env) and LayerEnv, the pure delta a layer contributes through its env files
- * (digest §7). Shaped like libcnb.rs's layer_env.rs: apply() is pure, so each layer's env is unit-tested.
+ * (buildpack.md §Environment Variable Modification Rules). Shaped like libcnb.rs's layer_env.rs: apply() is pure, so each layer's env is unit-tested.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -45,7 +45,7 @@ function scopeDir(scope: Scope): string {
   }
 }
 
-/** The order the lifecycle applies a layer's directories for a phase (§7). */
+/** The order the lifecycle applies a layer's directories for a phase (buildpack.md §Environment Variable Modification Rules). */
 function appliesTo(entryScope: Scope, target: 'build' | 'launch', processType?: string): boolean {
   switch (entryScope.kind) {
     case 'all': return true;
@@ -117,7 +117,7 @@ export class LayerEnv {
 
   /**
    * The env a layer gives at build including the implicit entries the lifecycle adds for build layers
-   * (bin -> PATH, lib -> LD_LIBRARY_PATH and LIBRARY_PATH, §4), for the buildpack's own later steps.
+   * (bin -> PATH, lib -> LD_LIBRARY_PATH and LIBRARY_PATH, buildpack.md §Environment), for the buildpack's own later steps.
    */
   static async implicitBuildEntries(layerDir: string): Promise<LayerEnv> {
     const env = new LayerEnv();

@@ -1,4 +1,4 @@
-/** launch.toml (digest §8): processes with argv command arrays, default args, one default, working-dir. */
+/** launch.toml (buildpack.md §launch.toml (TOML)): processes with argv command arrays, default args, one default, working-dir. */
 import path from 'node:path';
 import { processType, type ProcessType } from './names.js';
 import { writeTomlFile, type TomlTable } from './toml.js';

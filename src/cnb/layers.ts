@@ -1,5 +1,5 @@
 /**
- * Layers, shaped like libcnb.rs's struct layer API (digest §6).
+ * Layers, shaped like libcnb.rs's struct layer API (buildpack.md §Layers).
  *
  * cachedLayer() reads the restored `<layer>.toml`, asks the definition whether the restored contents
  * may be kept, and returns a LayerRef whose state says what happened and why. Crash safety: a layer
@@ -58,13 +58,13 @@ export class LayerRef<C = unknown> {
     await env.writeTo(this.path);
   }
 
-  /** The env this layer gives to the rest of this build, including bin/ and lib/ (§4). */
+  /** The env this layer gives to the rest of this build, including bin/ and lib/ (buildpack.md §Environment). */
   async buildEnv(extra: LayerEnv = new LayerEnv()): Promise<LayerEnv> {
     const implicit = await LayerEnv.implicitBuildEntries(this.path);
     return LayerEnv.concat(implicit, extra);
   }
 
-  /** Places programs in `<layer>/exec.d/` (§9); copies them with mode 0755. */
+  /** Places programs in `<layer>/exec.d/` (buildpack.md §Exec.d); copies them with mode 0755. */
   async writeExecD(programs: Record<string, string>): Promise<void> {
     const dir = path.join(this.path, 'exec.d');
     await fs.mkdir(dir, { recursive: true });

@@ -1,5 +1,5 @@
 /**
- * Validated names of the Buildpack API (digest §6, §8, §9), checked once at construction,
+ * Validated names of the Buildpack API (buildpack.md §Layers, buildpack.md §launch.toml (TOML), buildpack.md §Exec.d), checked once at construction,
  * like libcnb.rs's newtypes. A value of these types is known to be valid.
  */
 declare const brand: unique symbol;

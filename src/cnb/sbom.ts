@@ -1,4 +1,4 @@
-/** SBOM file names and media types (digest §10). Only formats listed in buildpack.toml sbom-formats may be written. */
+/** SBOM file names and media types (buildpack.md §Software-Bill-of-Materials). Only formats listed in buildpack.toml sbom-formats may be written. */
 export type SbomFormat = 'cdx.json';
 
 /** `<layer>.sbom.<ext>`, or `launch`/`build` for SBOMs not tied to a layer. */

@@ -1,5 +1,5 @@
 /**
- * The user's variables (digest §4): `$CNB_PLATFORM_DIR/env/<NAME>` files, whose contents are the value byte
+ * The user's variables (buildpack.md §Environment): `$CNB_PLATFORM_DIR/env/<NAME>` files, whose contents are the value byte
  * for byte, over the process env (which lacks them when clear-env is true). Further sources (such as the
  * app's .s2i/environment) can be layered under the user's own values with withAppSource().
  *

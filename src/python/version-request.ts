@@ -1,5 +1,5 @@
 /**
- * Which Python the app asks for, and who asked (digest: issue 3 item 1). First found wins:
+ * Which Python the app asks for, and who asked. First found wins:
  * BP_PYTHON_VERSION, .python-version, runtime.txt, pyproject.toml [project] requires-python, then the
  * default in buildpack.toml. Requests are PEP 440 specifiers; bare versions become prefix matches.
  */

@@ -8,7 +8,7 @@
  *
  *  (a) lifecycle: a killed build exports nothing, so the next build restores from the last successful export
  *      (or from nothing);
- *  (b) harsh: the next build restores what the killed build left in its layers dir, under the §6 rules
+ *  (b) harsh: the next build restores what the killed build left in its layers dir, under the buildpack.md §Layers rules
  *      (platform `restoreFrom`): only layers with a `<layer>.toml` are kept, [types] is stripped, a directory
  *      without its toml is dropped. This is what proves the "toml last" discipline.
  *

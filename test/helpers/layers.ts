@@ -9,8 +9,8 @@ import { parseToml, stringifyToml, isTable } from '../../src/cnb/toml.js';
 import { EnvVars, POSIX_BUILD_ROOT_DIRS, POSIX_LAUNCH_ROOT_DIRS, addRootDir, applyEnvDir } from '../platform/env-files.js';
 
 /**
- * What the restorer leaves of `<layer>.toml` for the next build: [metadata] only, never [types] (cnb-spec.md
- * §6); the contents stay, as they do for a cache=true layer.
+ * What the restorer leaves of `<layer>.toml` for the next build: [metadata] only, never [types] (the Buildpack API spec
+ * buildpack.md §Layers); the contents stay, as they do for a cache=true layer.
  */
 export function restoreLayer(layersDir: string, name: string): void {
   const file = path.join(layersDir, `${name}.toml`);
@@ -41,8 +41,8 @@ export function layerToml(layersDir: string, name: string): Record<string, unkno
 }
 
 /**
- * The env the lifecycle gives from the layers of this layers dir, over `base`, sorted by name (cnb-spec.md §4,
- * §7): at build (for later buildpacks) the layers with build = true, their bin/, lib/, include/, pkgconfig/,
+ * The env the lifecycle gives from the layers of this layers dir, over `base`, sorted by name (buildpack.md §Environment,
+ * buildpack.md §Environment Variable Modification Rules): at build (for later buildpacks) the layers with build = true, their bin/, lib/, include/, pkgconfig/,
  * then env/ and env.build/; at launch the layers with launch = true, their bin/ and lib/, then env/,
  * env.launch/ and env.launch/<process type>/. Layers without `<layer>.toml` are ignored, as by the lifecycle.
  */

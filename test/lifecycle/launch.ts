@@ -1,5 +1,5 @@
 /**
- * Starting a process of a built image through the real launcher (platform.md §launcher; cnb-spec.md §8, §9):
+ * Starting a process of a built image through the real launcher (platform.md §launcher; buildpack.md §launch.toml (TOML), buildpack.md §Exec.d):
  * `cnb/process/<type>` (a link to the launcher, which takes the process type from its argv0) with user args,
  * or `launcher -- <command>` for a user command. The launcher gets CNB_LAYERS_DIR, CNB_APP_DIR and
  * CNB_PLATFORM_API as an image's config sets them, runs as the launch user with the app dir as its working

@@ -1,9 +1,9 @@
 /**
  * The `cnb/` folder of a builder image, laid out for the real lifecycle (platform.md §Buildpacks Directory
- * Layout; cnb-spec.md §1): the buildpack as packaged at `cnb/buildpacks/<escaped id>/<version>/`, owned by
+ * Layout; platform.md §Buildpacks Directory Layout): the buildpack as packaged at `cnb/buildpacks/<escaped id>/<version>/`, owned by
  * root and readable by all; `cnb/order.toml` with one group holding it; the lifecycle at `cnb/lifecycle/`
  * (`detector` and `builder` are links to the multi-call `lifecycle` binary, whose phase is its argv0, as in
- * a builder image); and `cnb/process/<type>` links to the launcher, as in an exported app image (§6 Export).
+ * a builder image); and `cnb/process/<type>` links to the launcher, as in an exported app image (buildpack.md §Layers Export).
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -45,7 +45,7 @@ export async function installCnb(
   const buildpackDir = path.join(buildpacksDir, descriptor.escapedId || 'unknown', descriptor.version || '0.0.0');
   await makeDir(buildpackDir, 0o755);
   for (const e of await fsp.readdir(source)) if (!exclude.includes(e)) await copyTree(path.join(source, e), path.join(buildpackDir, e));
-  // pack's normalisation (cnb-spec.md §12): root:root, directories and executables 0755, other files 0644
+  // pack's normalisation (distribution.md §Buildpackage): root:root, directories and executables 0755, other files 0644
   if (IS_ROOT) await chownTree(buildpacksDir, { uid: 0, gid: 0 });
   await chmodTree(buildpacksDir, IS_ROOT ? 'a=rX,u+w' : 'a=rX');
 

@@ -9,12 +9,12 @@
  *   await web.waitForHttp('http://127.0.0.1:8080/');
  *   await lc.cleanup();
  *
- * A build is what a platform does at Platform API 0.15 (platform.md §Operations; cnb-spec.md §2): a fresh
+ * A build is what a platform does at Platform API 0.15 (platform.md §Operations; platform.md §Operations): a fresh
  * workspace, an empty layers dir owned by the build user and `platform/env/` (one file per variable); then
  * `detector`; then the restore; then `builder`; then the export. The analyzer, restorer and exporter need a
  * registry or a daemon and are not among the binaries, so restore and export are this driver's, the same
  * code as the local platform's (test/platform/store.ts): the previous build's layer metadata and its
- * `cache = true` layers are restored per the §6 table, launch layers and the app dir are exported into an
+ * `cache = true` layers are restored per the buildpack.md §Layers table, launch layers and the app dir are exported into an
  * image, cache layers into a cache. Everything else (which buildpacks pass, the env bin/detect and bin/build
  * get, what the builder accepts, config/metadata.toml, the launch env, exec.d) is the lifecycle's own.
  */
@@ -326,7 +326,7 @@ export class RealLifecycle {
       return done();
     }
 
-    // restore (analyzer + restorer): the §6 table, as the local platform applies it
+    // restore (analyzer + restorer): the buildpack.md §Layers table, as the local platform applies it
     const bpLayersDir = path.join(app.layersDir, this.descriptor.escapedId);
     if (o.clearCache) app.cache_ = undefined;
     result.restored = await restoreLayers({

@@ -1,7 +1,7 @@
 /**
  * Runs one lifecycle phase binary (detector or builder) as the build user, the way a platform runs the
  * phase containers: `setpriv --reuid --regid --clear-groups` when we are root (the phases refuse to run as
- * root, cnb-spec.md §2), only the environment given (the platform's, not the test process's), stdin
+ * root, platform.md §Operations), only the environment given (the platform's, not the test process's), stdin
  * /dev/null, stdout and stderr merged into one log. The phase runs in a process group of its own, killed as
  * a whole on timeout, so no buildpack tool outlives it.
  */

@@ -1,5 +1,5 @@
 /**
- * buildpack.toml reading and checking (cnb-spec.md §11), target matching (§4, §5) and the
+ * buildpack.toml reading and checking (buildpack.md §buildpack.toml (TOML)), target matching (buildpack.md §Environment, buildpack.md §Build Plan (TOML)) and the
  * `CNB_TARGET_*` variables.
  */
 import * as fs from 'node:fs';
@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { isTable, readTomlFile } from './fsutil.js';
 import type { EnvMap, TargetSpec, TomlTable } from './types.js';
 
-/** Buildpack APIs the emulated lifecycle (v0.21.x) accepts; matching is exact (§0). */
+/** Buildpack APIs the emulated lifecycle (v0.21.x) accepts; matching is exact (buildpack.md: a lifecycle supports a list of Buildpack API versions). */
 export const LIFECYCLE_BUILDPACK_APIS = ['0.7', '0.8', '0.9', '0.10', '0.11', '0.12'];
 /** This platform only implements the post-0.9 semantics (array commands, no `direct`). */
 const MIN_SUPPORTED_API = [0, 9];

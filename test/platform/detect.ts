@@ -1,5 +1,5 @@
 /**
- * Build plan decoding and resolution for a group made of one buildpack (cnb-spec.md §5; lifecycle
+ * Build plan decoding and resolution for a group made of one buildpack (buildpack.md §Build Plan (TOML); lifecycle
  * `buildpack/detect.go` and `phase/detector.go`), and the Buildpack Plan file handed to bin/build.
  */
 import { isTable, parseToml, stringifyToml } from './fsutil.js';

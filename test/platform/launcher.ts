@@ -1,5 +1,5 @@
 /**
- * The launcher (cnb-spec.md §7, §8, §9; lifecycle `launch/launcher.go`, `launch/exec_d.go`,
+ * The launcher (buildpack.md §Environment Variable Modification Rules, buildpack.md §launch.toml (TOML), buildpack.md §Exec.d; lifecycle `launch/launcher.go`, `launch/exec_d.go`,
  * `launch/process.go`): picks the process, builds the launch env from the image's layers,
  * runs exec.d programs with fd 3, changes to the working dir and starts the command directly
  * (no shell) as the launch user, optionally as PID 1 of its own PID namespace.

@@ -1,6 +1,6 @@
 /**
- * Running bin/detect and bin/build the way the lifecycle does (cnb-spec.md §3): argv, cwd, stdin,
- * merged output, the exact environment, and the detect result handling of §5.
+ * Running bin/detect and bin/build the way the lifecycle does (buildpack.md §Detection and §Build): argv, cwd, stdin,
+ * merged output, the exact environment, and the detect result handling of buildpack.md §Build Plan (TOML).
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -257,12 +257,12 @@ export interface DetectResult {
   error?: string;
   /** Every rule broken (strict mode throws on any). */
   violations: string[];
-  /** The part of `violations` the lifecycle does not enforce (§15): it does not change `lifecycleExitCode`. */
+  /** The part of `violations` the lifecycle does not enforce (the Buildpack API's requirements on buildpack output): it does not change `lifecycleExitCode`. */
   stricterThanLifecycle: string[];
   durationMs: number;
 }
 
-/** Runs bin/detect in a prepared container and interprets the result (cnb-spec.md §3, §5, §15). */
+/** Runs bin/detect in a prepared container and interprets the result (buildpack.md §Detection and §Build, buildpack.md §Build Plan (TOML), the Buildpack API's requirements on buildpack output). */
 export async function detectPhase(ctx: PhaseContext): Promise<DetectResult> {
   const t0 = Date.now();
   const base = { planText: '', entries: [] as PlanEntry[], violations: [] as string[], stricterThanLifecycle: [] as string[] };
@@ -279,7 +279,7 @@ export async function detectPhase(ctx: PhaseContext): Promise<DetectResult> {
     CNB_PLATFORM_DIR: ctx.platformDir,
     CNB_BUILD_PLAN_PATH: planPath,
   });
-  // detect must not write into the app dir, the buildpack dir or $HOME (§15)
+  // detect must not write into the app dir, the buildpack dir or $HOME (the Buildpack API's requirements on buildpack output)
   const watched: Array<[string, string]> = [['app dir', ctx.appDir], ['buildpack dir', ctx.buildpackDir]];
   if (env.HOME === ctx.homeDir) watched.push(['$HOME', ctx.homeDir]);
   const before = await Promise.all(watched.map(([, d]) => treeDigest(d)));
@@ -289,7 +289,7 @@ export async function detectPhase(ctx: PhaseContext): Promise<DetectResult> {
   const stricterThanLifecycle: string[] = [];
   watched.forEach(([what, dir], i) => {
     if (before[i] === after[i]) return;
-    // §15; the lifecycle's detector does not check it
+    // the Buildpack API's requirements on buildpack output; the lifecycle's detector does not check it
     const msg = `bin/detect modified the ${what} (${dir}); detect must not write there`;
     violations.push(msg);
     stricterThanLifecycle.push(msg);

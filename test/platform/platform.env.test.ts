@@ -1,5 +1,5 @@
 /**
- * bin/detect and bin/build get exactly what the lifecycle gives them (cnb-spec.md §3, §4, §5):
+ * bin/detect and bin/build get exactly what the lifecycle gives them (buildpack.md §Detection and §Build, buildpack.md §Environment, buildpack.md §Build Plan (TOML)):
  * argv, cwd, stdin, uid, the filtered environment, platform env files and the plans. The same dump, made
  * by the real lifecycle's detector and builder (test/lifecycle/), must match this platform's line for line.
  */

@@ -1,7 +1,7 @@
 /**
  * Crash injection: `interrupt` SIGKILLs bin/build with everything it started, the build exports nothing and
  * its layers dir is kept; the next build restores either from the last export (the lifecycle) or, with
- * `restoreFrom`, from the killed build's layers dir under the §6 rules (the harsh model).
+ * `restoreFrom`, from the killed build's layers dir under the buildpack.md §Layers rules (the harsh model).
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -87,7 +87,7 @@ describe('platform: interrupted builds (crash injection)', function () {
     expect(next.restored).to.deep.equal({ done: { toml: '[metadata]\nv = "first"\n', contents: true, from: 'cache' } });
   });
 
-  it('harsh model: restoreFrom restores the killed layers dir under the §6 rules', async () => {
+  it('harsh model: restoreFrom restores the killed layers dir under the buildpack.md §Layers rules', async () => {
     const app = await platform.app({});
     const killed = await platform.build(app, {
       platformEnv: { MODE: 'crash' },

@@ -1,5 +1,5 @@
 /**
- * Rebuilds follow the cnb-spec.md §6 restore table: what the buildpack finds at the start of the
+ * Rebuilds follow the buildpack.md §Layers restore table: what the buildpack finds at the start of the
  * next build depends on the layer types of the previous build. The same two builds through the real
  * lifecycle's builder (test/lifecycle/, which restores and exports with this platform's store.ts) must
  * find, export, cache and reuse the same layers.
@@ -36,7 +36,7 @@ default = true
 EOF
 `;
 
-describe('platform: rebuilds follow the §6 restore table', function () {
+describe('platform: rebuilds follow the buildpack.md §Layers restore table', function () {
   this.timeout(60_000);
   let platform: LocalPlatform;
   after(cleanupPlatforms);

@@ -1,6 +1,6 @@
 /**
  * The app image and the build cache kept between builds, and the three lifecycle steps that use
- * them: restore (analyzer + restorer, cnb-spec.md §6 table), export (exporter + cacher) and
+ * them: restore (analyzer + restorer, buildpack.md §Layers table), export (exporter + cacher) and
  * materialise (what the container file system looks like when the image runs).
  *
  * Images and caches live in directories on disk; layer contents are compared through `treeDigest`,
@@ -90,7 +90,7 @@ function layerTomlText(meta: StoredLayerMeta): string {
   return meta.metadata === undefined ? '' : stringifyToml({ metadata: meta.metadata });
 }
 
-/** Restorer: writes `<layer>.toml`, cached contents, layer SBOMs and store.toml per the §6 table. */
+/** Restorer: writes `<layer>.toml`, cached contents, layer SBOMs and store.toml per the buildpack.md §Layers table. */
 export async function restoreLayers(o: RestoreOptions): Promise<Record<string, RestoredLayer>> {
   const report: Record<string, RestoredLayer> = {};
   const dir = o.bpLayersDir;
@@ -151,7 +151,7 @@ const NON_LAYER_TOMLS = new Set(['launch.toml', 'build.toml', 'store.toml']);
 
 /**
  * The harsh crash model (BuildOptions.restoreFrom): restores into `bpLayersDir` from `from`, the layers dir
- * a killed build left behind, as if the lifecycle had exported and cached that dir as is. The §6 rules,
+ * a killed build left behind, as if the lifecycle had exported and cached that dir as is. The buildpack.md §Layers rules,
  * applied to it:
  * - a layer is kept only with a `<layer>.toml` that parses; a directory without one is dropped (the
  *   lifecycle ignores it), and so is a `<layer>.toml` that does not parse (export would have failed);

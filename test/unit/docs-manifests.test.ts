@@ -121,7 +121,7 @@ describe('docs: manifests for pack, kpack and Tekton', () => {
       }
       for (const w of task.workspaces.filter((x: Doc) => !x.optional)) expect(t.workspaces.map((x: Doc) => x.name)).to.include(w.name);
       if (task.name === 'buildpacks-phases') {
-        // §13: the task exports with CNB_PROCESS_TYPE (default web); the buildpack's default process is web.
+        // Platform (Tekton buildpacks-phases task): the task exports with CNB_PROCESS_TYPE (default web); the buildpack's default process is web.
         const processType = t.params.find((p: Doc) => p.name === 'CNB_PROCESS_TYPE')?.value ?? 'web';
         expect(processType).to.equal('web');
       }
