@@ -1,6 +1,6 @@
 /**
  * The build half of the lifecycle: detector → restorer → builder → exporter, with validation of
- * everything the buildpack wrote (platform.md §Operations, buildpack.md §Detection and §Build, buildpack.md §Build Plan (TOML), buildpack.md §Layers, the Buildpack API's requirements on buildpack output).
+ * everything the buildpack wrote (platform.md §Operations, buildpack.md §Detection and §Build, buildpack.md §Build Plan (TOML), buildpack.md §Layers, the Buildpack API spec).
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -68,7 +68,7 @@ export interface BuildResult {
   /**
    * What the lifecycle exits with for this build: 0, 20/21 (detect), 51 (bin/build failed), 52 (the builder
    * refuses the output files), 62 (the export fails), 137 (interrupted). 52 and 62 only with strict=false.
-   * Violations of the Buildpack API's requirements on buildpack output rules the lifecycle does not enforce (`stricterThanLifecycle`) leave it at 0.
+   * Violations of spec-only rules the lifecycle does not enforce (`stricterThanLifecycle`) leave it at 0.
    */
   lifecycleExitCode: number;
   detect: DetectResult;
@@ -95,7 +95,7 @@ export interface BuildResult {
   cache?: Cache;
   /** Every rule broken (strict mode throws on any). */
   violations: string[];
-  /** The part of `violations` the lifecycle does not enforce (the Buildpack API's requirements on buildpack output conformance): it would accept the build. */
+  /** The part of `violations` the lifecycle does not enforce (spec-only rules): it would accept the build. */
   stricterThanLifecycle: string[];
   warnings: string[];
   durationMs: number;
@@ -230,7 +230,7 @@ export async function runBuild(platform: LocalPlatform, app: AppSession, ctx: Ph
     throw new PlatformValidationError(phase, result.violations, result.output, result.stricterThanLifecycle);
   }
   // The lifecycle: the builder exits 52 on output files it refuses, else the exporter fails (62) on problems.
-  // Only the Buildpack API's requirements on buildpack output rules broken (strict=false): the lifecycle would export, and so do we.
+  // Only spec-only rules broken (strict=false): the lifecycle would export, and so do we.
   const refused = outputs.violations.length > 0 ? 52 : problems.length > 0 ? 62 : 0;
   if (refused !== 0) {
     result.lifecycleExitCode = refused;

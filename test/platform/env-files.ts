@@ -2,7 +2,7 @@
  * Environment handling exactly like the lifecycle's `env` package (buildpack.md §Detection and §Build, buildpack.md §Environment, buildpack.md §Environment Variable Modification Rules):
  * the build-env include list, platform `env/<NAME>` files, operator `build-config/env` files,
  * layer root dirs (bin, lib, ...), and env files with suffix actions. Plus the validator for
- * buildpack-written env directories (the Buildpack API's requirements on buildpack output "Env files ...").
+ * buildpack-written env directories (the spec's "Env files ...").
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';

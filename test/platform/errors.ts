@@ -2,7 +2,7 @@
  * Errors raised by the local platform.
  *
  * - PlatformError: the platform itself could not do something (bad options, missing tools).
- * - PlatformValidationError: the buildpack broke a rule of the Buildpack API (the Buildpack API's requirements on buildpack output).
+ * - PlatformValidationError: the buildpack broke a rule of the Buildpack API (the Buildpack API spec).
  *   `violations` lists every broken rule, `output` holds the detect/build output for context,
  *   `stricterThanLifecycle` the rules among them that the lifecycle itself does not enforce.
  * - LaunchError: the launcher emulation failed before the app started (lifecycle exit code 82),
@@ -20,12 +20,12 @@ export class PlatformValidationError extends Error {
     readonly phase: 'buildpack.toml' | 'detect' | 'build' | 'export',
     readonly violations: string[],
     readonly output = '',
-    /** The part of `violations` the lifecycle itself accepts (the Buildpack API's requirements on buildpack output conformance rules). */
+    /** The part of `violations` the lifecycle itself accepts (spec-only rules). */
     readonly stricterThanLifecycle: string[] = [],
   ) {
     super(
       `buildpack violated the Buildpack API during ${phase} (${violations.length} violation(s)):\n` +
-        violations.map((v) => `  - ${v}${stricterThanLifecycle.includes(v) ? ' [the Buildpack API's requirements on buildpack output; the lifecycle itself accepts this]' : ''}`).join('\n') +
+        violations.map((v) => `  - ${v}${stricterThanLifecycle.includes(v) ? ' [spec only; the lifecycle itself accepts this]' : ''}`).join('\n') +
         (output ? `\n--- ${phase} output ---\n${output.trimEnd()}` : ''),
     );
   }

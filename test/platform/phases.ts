@@ -257,12 +257,12 @@ export interface DetectResult {
   error?: string;
   /** Every rule broken (strict mode throws on any). */
   violations: string[];
-  /** The part of `violations` the lifecycle does not enforce (the Buildpack API's requirements on buildpack output): it does not change `lifecycleExitCode`. */
+  /** The part of `violations` the lifecycle does not enforce (the Buildpack API spec): it does not change `lifecycleExitCode`. */
   stricterThanLifecycle: string[];
   durationMs: number;
 }
 
-/** Runs bin/detect in a prepared container and interprets the result (buildpack.md §Detection and §Build, buildpack.md §Build Plan (TOML), the Buildpack API's requirements on buildpack output). */
+/** Runs bin/detect in a prepared container and interprets the result (buildpack.md §Detection and §Build, buildpack.md §Build Plan (TOML), the Buildpack API spec). */
 export async function detectPhase(ctx: PhaseContext): Promise<DetectResult> {
   const t0 = Date.now();
   const base = { planText: '', entries: [] as PlanEntry[], violations: [] as string[], stricterThanLifecycle: [] as string[] };
@@ -279,7 +279,7 @@ export async function detectPhase(ctx: PhaseContext): Promise<DetectResult> {
     CNB_PLATFORM_DIR: ctx.platformDir,
     CNB_BUILD_PLAN_PATH: planPath,
   });
-  // detect must not write into the app dir, the buildpack dir or $HOME (the Buildpack API's requirements on buildpack output)
+  // detect must not write into the app dir, the buildpack dir or $HOME (the Buildpack API spec)
   const watched: Array<[string, string]> = [['app dir', ctx.appDir], ['buildpack dir', ctx.buildpackDir]];
   if (env.HOME === ctx.homeDir) watched.push(['$HOME', ctx.homeDir]);
   const before = await Promise.all(watched.map(([, d]) => treeDigest(d)));
@@ -289,7 +289,7 @@ export async function detectPhase(ctx: PhaseContext): Promise<DetectResult> {
   const stricterThanLifecycle: string[] = [];
   watched.forEach(([what, dir], i) => {
     if (before[i] === after[i]) return;
-    // the Buildpack API's requirements on buildpack output; the lifecycle's detector does not check it
+    // spec only; the lifecycle's detector does not check it
     const msg = `bin/detect modified the ${what} (${dir}); detect must not write there`;
     violations.push(msg);
     stricterThanLifecycle.push(msg);

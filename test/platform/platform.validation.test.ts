@@ -1,9 +1,9 @@
 /**
- * The platform must REJECT buildpacks that break the Buildpack API (the Buildpack API's requirements on buildpack output): each case is a
+ * The platform must REJECT buildpacks that break the Buildpack API (the Buildpack API spec): each case is a
  * tiny sh buildpack with exactly one mistake. Every case also runs through the real lifecycle's detector,
  * builder and launcher (test/lifecycle/), and the two must agree: the exit code the real lifecycle ends
  * the build with is the one this platform predicts (`lifecycleExitCode` with strict=false). Where the
- * real lifecycle accepts what this platform refuses, the refusal must come from the Buildpack API's requirements on buildpack output rules only
+ * real lifecycle accepts what this platform refuses, the refusal must come from spec-only rules only
  * (`stricterThanLifecycle`); those cases say so in their names.
  */
 import { expect } from 'chai';
@@ -18,7 +18,7 @@ const fooLayer = (extra: string): string => `mkdir -p ${L}/foo
 printf '[types]\\nlaunch = true\\n' > ${L}/foo.toml
 ${extra}`;
 
-/** The lifecycle accepts the build (exit 0); this platform refuses it for the Buildpack API's requirements on buildpack output rules only. */
+/** The lifecycle accepts the build (exit 0); this platform refuses it for spec-only rules only. */
 async function expectOnlyStricter(spec: ShBuildpackSpec): Promise<void> {
   const { emulator } = await expectSameVerdict(spec, 0);
   expect(emulator.violations).to.not.be.empty;
@@ -57,7 +57,7 @@ describe('platform: rejects broken buildpacks, as the real lifecycle does', func
     expect(real.output).to.contain('the launch, cache and build flags should be in the types table');
   });
 
-  it('rejects an env file with a trailing newline (the Buildpack API's requirements on buildpack output; the lifecycle accepts it and the value keeps the newline)', async () => {
+  it('rejects an env file with a trailing newline (spec only; the lifecycle accepts it and the value keeps the newline)', async () => {
     const spec = { id: 'test/broken', build: `${SLEEP_WEB}\n${fooLayer(`mkdir -p ${L}/foo/env.launch && echo bar > ${L}/foo/env.launch/FOO`)}` };
     const platform = await shPlatform(spec);
     await expectRejection(platform.build(await platform.app({})), PlatformValidationError, /foo\/env\.launch\/FOO: value ends with a newline/);
@@ -139,7 +139,7 @@ chmod 755 ${L}/foo/exec.d/concurrency`)}`,
     ['an unsupported SBOM extension', fooLayer(`printf '{}' > ${L}/foo.sbom.xml.json`), /unsupported SBOM file format/, 52],
     ['a non-executable exec.d file', fooLayer(`mkdir -p ${L}/foo/exec.d && printf '#!/bin/sh\\n' > ${L}/foo/exec.d/x && chmod 644 ${L}/foo/exec.d/x`), /exec\.d file is not executable/, 0],
   ];
-  const verdict = (exit: number): string => (exit === 52 ? 'builder exit 52' : exit === 62 ? 'the builder accepts it, the export fails' : 'the Buildpack API's requirements on buildpack output; the lifecycle accepts it');
+  const verdict = (exit: number): string => (exit === 52 ? 'builder exit 52' : exit === 62 ? 'the builder accepts it, the export fails' : 'spec only; the lifecycle accepts it');
   for (const [what, script, pattern, exit] of cases) {
     it(`rejects ${what} (${verdict(exit)})`, async () => {
       const spec = { id: 'test/broken', sbomFormats: ['application/vnd.cyclonedx+json'], build: `${SLEEP_WEB}\n${script}` };
@@ -220,7 +220,7 @@ chmod 755 ${L}/foo/exec.d/concurrency`)}`,
     });
   }
 
-  it('rejects a detect that writes into the app dir (the Buildpack API's requirements on buildpack output; the lifecycle accepts it)', async () => {
+  it('rejects a detect that writes into the app dir (spec only; the lifecycle accepts it)', async () => {
     const spec = { id: 'test/broken', detect: 'touch detected.txt', build: SLEEP_WEB };
     const platform = await shPlatform(spec);
     const err = await expectRejection(platform.detect(await platform.app({})), PlatformValidationError, /bin\/detect modified the app dir/);

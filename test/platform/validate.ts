@@ -1,7 +1,7 @@
 /**
  * Reads and validates everything a buildpack leaves in `$CNB_LAYERS_DIR` after bin/build
- * (buildpack.md §Build Plan (TOML), buildpack.md §Layers, buildpack.md §Environment Variable Modification Rules, buildpack.md §launch.toml (TOML), buildpack.md §Software-Bill-of-Materials and the the Buildpack API's requirements on buildpack output checklist). Returns the decoded outputs plus
- * `violations` (rules the lifecycle's builder enforces: it exits 52), `conformance` (the Buildpack API's requirements on buildpack output rules the
+ * (buildpack.md §Build Plan (TOML), buildpack.md §Layers, buildpack.md §Environment Variable Modification Rules, buildpack.md §launch.toml (TOML), buildpack.md §Software-Bill-of-Materials and the the Buildpack API spec checklist). Returns the decoded outputs plus
+ * `violations` (rules the lifecycle's builder enforces: it exits 52), `conformance` (spec-only rules the
  * builder does not check: the lifecycle accepts the build, this platform refuses it all the same), and
  * `warnings` (allowed but suspicious). Which rule is which was checked against the lifecycle's own
  * builder (test/platform/platform.validation.test.ts compares every case). Messages quote the
@@ -41,7 +41,7 @@ export interface BuildOutputs {
   sboms: SbomFile[];
   /** Rules the lifecycle's builder enforces (it fails with exit 52). */
   violations: string[];
-  /** the Buildpack API's requirements on buildpack output rules the builder does not enforce (it exits 0); refused here all the same (strict mode). */
+  /** spec-only rules the builder does not enforce (it exits 0); refused here all the same (strict mode). */
   conformance: string[];
   warnings: string[];
 }
