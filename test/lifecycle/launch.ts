@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { IS_ROOT, OutputCapture } from '../platform/fsutil.js';
-import { DEFAULT_RUN_PATH, PID1_AVAILABLE, namespaceInitPid } from '../platform/launcher.js';
+import { DEFAULT_RUN_PATH, PID1_AVAILABLE, namespaceInitPid, type LaunchOptions } from '../platform/launcher.js';
 import { LaunchedProcess } from '../platform/process-handle.js';
 import type { EnvMap, EnvOverrides, UserSpec } from '../platform/types.js';
 import { processEntrypoint } from './layout.js';
@@ -18,20 +18,11 @@ import type { CnbLayout } from './layout.js';
 /** The Platform API the phases and the launcher are run with. */
 export const PLATFORM_API = '0.15';
 
-export interface RealLaunchOptions {
-  /** Run `cnb/process/<type>`. Default: the image's default process; with none, the bare launcher. */
-  processType?: string;
-  /** A user command, run as `launcher -- <command…>` (no process type applies). */
-  command?: string[];
-  /** User args after the entrypoint (`docker run image ARGS`): they replace the process's `args`. */
-  args?: string[];
-  /** Variables set on the container (`docker run -e`). */
-  env?: EnvMap;
-  /** The run image's own env. Default PATH=/usr/local/sbin:…:/bin and HOME=<a fresh dir>; `undefined` unsets. */
-  runEnv?: EnvOverrides;
-  /** Run as this uid/gid (default: the launch user). */
-  user?: UserSpec;
-}
+/**
+ * What a test can ask of a launch: the same options as the local platform's launcher, less what only an
+ * emulator can choose (the real launcher is always PID 1 here, and runs exec.d as it sees fit).
+ */
+export type RealLaunchOptions = Omit<LaunchOptions, 'pid1' | 'execdTimeoutMs'>;
 
 export interface LaunchTarget {
   layout: CnbLayout;

@@ -27,8 +27,8 @@ import { IS_ROOT, chmodTree, chownTree, copyTree, exists, isTable, makeDir, pars
 import { writeAppFile } from '../platform/lifecycle.js';
 import type { AppFiles } from '../platform/lifecycle.js';
 import { DEFAULT_BUILD_PATH } from '../platform/phases.js';
-import type { LaunchedProcess } from '../platform/process-handle.js';
-import { exportImage, exportProblems, materializeImage, restoreLayers } from '../platform/store.js';
+import { killAll, trackRunning, type LaunchedProcess } from '../platform/process-handle.js';
+import { exportImage, exportProblems, materializeImage, nextExport, restoreLayers } from '../platform/store.js';
 import type { Cache, Image, RestoredLayer } from '../platform/store.js';
 import type { EnvMap, EnvOverrides, ProcessSpec, UserSpec } from '../platform/types.js';
 import { readBuildOutputs } from '../platform/validate.js';
@@ -362,19 +362,8 @@ export class RealLifecycle {
     // export (exporter + cacher)
     result.processes = processesOf(result.metadataToml);
     const outputs = await readBuildOutputs(bpLayersDir, this.descriptor, []);
-    const generation = app.generation + 1;
-    const exportOpts = {
-      bpLayersDir,
-      appDir: app.appDir,
-      descriptor: this.descriptor,
-      outputs,
-      previous: app.image,
-      imageDir: path.join(app.root, 'images', String(generation)),
-      cacheDir: path.join(app.root, 'caches', String(generation)),
-      generation,
-      defaultProcess: o.defaultProcess === undefined ? 'web' : o.defaultProcess,
-      buildUser: this.buildUser,
-    };
+    const exportOpts = nextExport(app, { bpLayersDir, descriptor: this.descriptor, outputs, defaultProcess: o.defaultProcess, buildUser: this.buildUser });
+    const { generation } = exportOpts;
     result.exportProblems = exportProblems(exportOpts);
     if (result.exportProblems.length > 0) {
       result.failedPhase = 'exporter';
@@ -448,16 +437,12 @@ export class RealLifecycle {
       },
       o,
     );
-    app.running.add(proc);
-    void proc.exited.then(() => app.running.delete(proc));
-    return proc;
+    return trackRunning(app.running, proc);
   }
 
   /** Kills every launched process and removes the files (unless keepFiles / KEEP_PLATFORM=1). */
   async cleanup(): Promise<void> {
-    const procs = this.allApps.flatMap((a) => [...a.running]);
-    for (const p of procs) p.kill();
-    await Promise.all(procs.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))])));
+    await killAll(this.allApps.flatMap((a) => [...a.running]));
     if (!this.keepFiles) await removeTree(this.root);
   }
 }

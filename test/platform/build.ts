@@ -10,7 +10,7 @@ import { exists, makeDir, readDirSorted, removeTree, treeDigest, writeFileExact 
 import type { AppSession, LocalPlatform, PhaseOptions } from './lifecycle.js';
 import { detectPhase, phaseEnv, runBinary } from './phases.js';
 import type { DetectResult, Interrupt, PhaseContext } from './phases.js';
-import { exportImage, exportProblems, restoreFromLayersDir, restoreLayers } from './store.js';
+import { exportImage, exportProblems, nextExport, restoreFromLayersDir, restoreLayers } from './store.js';
 import type { Cache, Image, ImageLayer, RestoredLayer } from './store.js';
 import { readBuildOutputs } from './validate.js';
 import type { LabelSpec, LayerTypes, ProcessSpec, TomlTable } from './types.js';
@@ -210,19 +210,8 @@ export async function runBuild(platform: LocalPlatform, app: AppSession, ctx: Ph
       l.hasDir = false;
     }
   }
-  const generation = app.generation + 1;
-  const exportOpts = {
-    bpLayersDir,
-    appDir: app.appDir,
-    descriptor,
-    outputs,
-    previous: app.image,
-    imageDir: path.join(app.root, 'images', String(generation)),
-    cacheDir: path.join(app.root, 'caches', String(generation)),
-    generation,
-    defaultProcess: o.defaultProcess === undefined ? 'web' : o.defaultProcess,
-    buildUser: platform.buildUser,
-  };
+  const exportOpts = nextExport(app, { bpLayersDir, descriptor, outputs, defaultProcess: o.defaultProcess, buildUser: platform.buildUser });
+  const { generation } = exportOpts;
   const problems = exportProblems(exportOpts);
   result.violations.push(...problems);
   if (result.violations.length > 0 && strict) {

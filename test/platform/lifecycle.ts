@@ -21,7 +21,7 @@ import { launchImage } from './launcher.js';
 import type { LaunchOptions } from './launcher.js';
 import { DEFAULT_BUILD_PATH, detectPhase } from './phases.js';
 import type { DetectResult, PhaseContext } from './phases.js';
-import type { LaunchedProcess } from './process-handle.js';
+import { killAll, trackRunning, type LaunchedProcess } from './process-handle.js';
 import { materializeImage } from './store.js';
 import type { Cache, Image } from './store.js';
 import type { EnvOverrides, TargetSpec, UserSpec } from './types.js';
@@ -337,16 +337,12 @@ export class LocalPlatform {
       },
       o,
     );
-    app.running.add(proc);
-    void proc.exited.then(() => app.running.delete(proc));
-    return proc;
+    return trackRunning(app.running, proc);
   }
 
   /** Kills every launched process and removes the platform's files (unless keepFiles / KEEP_PLATFORM=1). */
   async cleanup(): Promise<void> {
-    const procs = this.allApps.flatMap((a) => [...a.running]);
-    for (const p of procs) p.kill();
-    await Promise.all(procs.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))])));
+    await killAll(this.allApps.flatMap((a) => [...a.running]));
     if (!this.keepFiles) await removeTree(this.root);
   }
 }

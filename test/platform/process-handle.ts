@@ -184,3 +184,16 @@ export class LaunchedProcess {
     return this.exit ? (this.exit.signal ? `signal ${this.exit.signal}` : `code ${this.exit.code}`) : 'running';
   }
 }
+
+/** Keeps a launched process in its app's set of running processes until it exits. */
+export function trackRunning(running: Set<LaunchedProcess>, proc: LaunchedProcess): LaunchedProcess {
+  running.add(proc);
+  void proc.exited.then(() => running.delete(proc));
+  return proc;
+}
+
+/** Kills the processes and waits for each to exit, at most 5 s (a cleanup must not hang on one). */
+export async function killAll(procs: LaunchedProcess[]): Promise<void> {
+  for (const p of procs) p.kill();
+  await Promise.all(procs.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))])));
+}

@@ -218,6 +218,34 @@ export interface ExportOptions {
   buildUser: UserSpec;
 }
 
+/** An app as the exporter sees it: where its images and caches go, and the last image exported. */
+export interface ExportingApp {
+  root: string;
+  appDir: string;
+  image: Image | undefined;
+  generation: number;
+}
+
+/** The export of `app`'s next generation: a new image and cache dir under the app's root. */
+export function nextExport(
+  app: ExportingApp,
+  o: { bpLayersDir: string; descriptor: BuildpackDescriptor; outputs: BuildOutputs; defaultProcess: string | null | undefined; buildUser: UserSpec },
+): ExportOptions {
+  const generation = app.generation + 1;
+  return {
+    bpLayersDir: o.bpLayersDir,
+    appDir: app.appDir,
+    descriptor: o.descriptor,
+    outputs: o.outputs,
+    previous: app.image,
+    imageDir: path.join(app.root, 'images', String(generation)),
+    cacheDir: path.join(app.root, 'caches', String(generation)),
+    generation,
+    defaultProcess: o.defaultProcess === undefined ? 'web' : o.defaultProcess,
+    buildUser: o.buildUser,
+  };
+}
+
 /** Errors the exporter raises for these outputs (checked before anything is written). */
 export function exportProblems(o: ExportOptions): string[] {
   const problems: string[] = [];
