@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import type { LayerReport } from '../platform/build.js';
 import type { BuildpackDescriptor } from '../platform/descriptor.js';
 import { IS_ROOT, chmodTree, chownTree, copyTree, exists, isTable, makeDir, parseToml, removeTree, writeFileExact } from '../platform/fsutil.js';
-import { writeAppFile } from '../platform/lifecycle.js';
+import { AppState, writeAppFile } from '../platform/lifecycle.js';
 import type { AppFiles } from '../platform/lifecycle.js';
 import { DEFAULT_BUILD_PATH } from '../platform/phases.js';
 import { killAll, trackRunning, type LaunchedProcess } from '../platform/process-handle.js';
@@ -118,41 +118,8 @@ export interface RealBuildResult {
   durationMs: number;
 }
 
-/** One app and its build history with the real lifecycle: source, build paths, current image and cache. */
-export class RealApp {
-  readonly sourceDir: string;
-  /** The workspace (`-app`, CNB_APP_DIR at launch). */
-  readonly appDir: string;
-  /** The layers root (`-layers`); `<layers>/<escaped id>` is the buildpack's CNB_LAYERS_DIR. */
-  readonly layersDir: string;
-  readonly platformDir: string;
-  /** @internal */ image_: Image | undefined;
-  /** @internal */ cache_: Cache | undefined;
-  /** @internal */ generation = 0;
-  /** @internal */ materialized: number | undefined;
-  /** @internal */ readonly running = new Set<LaunchedProcess>();
-  readonly builds: RealBuildResult[] = [];
-
-  constructor(readonly root: string) {
-    this.sourceDir = path.join(root, 'source');
-    this.appDir = path.join(root, 'workspace');
-    this.layersDir = path.join(root, 'layers');
-    this.platformDir = path.join(root, 'platform');
-  }
-
-  get image(): Image | undefined {
-    return this.image_;
-  }
-
-  get cache(): Cache | undefined {
-    return this.cache_;
-  }
-
-  /** Writes a file into the source (for a rebuild with changed input). */
-  async writeFile(rel: string, content: string): Promise<void> {
-    await writeAppFile(this.sourceDir, rel, content);
-  }
-}
+/** One app and its build history with the real lifecycle (`-app` is appDir, `-layers` is layersDir). */
+export class RealApp extends AppState<RealBuildResult> {}
 
 const IMAGE_METADATA = path.join('config', 'metadata.toml');
 
@@ -421,20 +388,9 @@ export class RealLifecycle {
     if (!image) throw new Error('no image to launch: the build did not succeed');
     await this.materialize(app, image);
     const user = o.user ?? this.launchUser;
-    const n = ++this.launches;
-    const home = path.join(app.root, 'launch-home', String(n));
-    await makeDir(home, 0o700, user);
-    await makeDir(path.join(app.root, 'logs'), 0o755);
+    const paths = await app.launchPaths(++this.launches, user);
     const proc = await launchWithLauncher(
-      {
-        layout: this.layout,
-        appDir: app.appDir,
-        layersDir: app.layersDir,
-        user,
-        home,
-        outputFile: path.join(app.root, 'logs', `launch-${n}.log`),
-        defaultProcess: image.defaultProcess,
-      },
+      { layout: this.layout, appDir: app.appDir, layersDir: app.layersDir, user, ...paths, defaultProcess: image.defaultProcess },
       o,
     );
     return trackRunning(app.running, proc);

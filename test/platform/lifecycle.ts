@@ -95,8 +95,11 @@ export function hostileBaseEnv(): EnvOverrides {
   };
 }
 
-/** One app and its build history: source, the container paths, the current image and cache. */
-export class AppSession {
+/**
+ * One app and its build history, on any platform (this emulator or the real lifecycle's driver): its source,
+ * the container paths, the current image and cache, the processes running from it.
+ */
+export class AppState<B> {
   /** Pristine source; every detect/build starts from a fresh copy of it. Edit it with writeFile(). */
   readonly sourceDir: string;
   /** CNB_APP_DIR: the workspace during builds and the app dir of the running image. */
@@ -109,12 +112,9 @@ export class AppSession {
   /** @internal */ generation = 0;
   /** @internal */ materialized: number | undefined;
   /** @internal */ readonly running = new Set<LaunchedProcess>();
-  readonly builds: BuildResult[] = [];
+  readonly builds: B[] = [];
 
-  constructor(
-    readonly platform: LocalPlatform,
-    readonly root: string,
-  ) {
+  constructor(readonly root: string) {
     this.sourceDir = path.join(root, 'source');
     this.appDir = path.join(root, 'workspace');
     this.layersDir = path.join(root, 'layers');
@@ -138,6 +138,24 @@ export class AppSession {
 
   async removeFile(rel: string): Promise<void> {
     await fsp.rm(path.join(this.sourceDir, rel), { recursive: true, force: true });
+  }
+
+  /** A fresh HOME (owned by the launch user) and a log file for the n-th launch from this app. */
+  async launchPaths(n: number, user: UserSpec): Promise<{ home: string; outputFile: string }> {
+    const home = path.join(this.root, 'launch-home', String(n));
+    await makeDir(home, 0o700, user);
+    await makeDir(path.join(this.root, 'logs'), 0o755);
+    return { home, outputFile: path.join(this.root, 'logs', `launch-${n}.log`) };
+  }
+}
+
+/** One app on the local platform. */
+export class AppSession extends AppState<BuildResult> {
+  constructor(
+    readonly platform: LocalPlatform,
+    root: string,
+  ) {
+    super(root);
   }
 
   /** Forget the previous image (the next build behaves like a build to a new image name). */
@@ -321,20 +339,9 @@ export class LocalPlatform {
     if (!image) throw new PlatformError('no image to launch: the build did not succeed');
     await app.materialize(image);
     const user = o.user ?? this.launchUser;
-    const n = ++this.launches;
-    const home = path.join(app.root, 'launch-home', String(n));
-    await makeDir(home, 0o700, user);
+    const paths = await app.launchPaths(++this.launches, user);
     const proc = await launchImage(
-      {
-        image,
-        descriptor: this.descriptor,
-        appDir: app.appDir,
-        layersDir: app.layersDir,
-        user,
-        home,
-        outputFile: path.join(app.root, 'logs', `launch-${n}.log`),
-        platformApi: this.platformApi,
-      },
+      { image, descriptor: this.descriptor, appDir: app.appDir, layersDir: app.layersDir, user, ...paths, platformApi: this.platformApi },
       o,
     );
     return trackRunning(app.running, proc);
