@@ -21,7 +21,7 @@ function quantile(sorted: number[], q: number): number {
 
 /** Times `runs` spawns of `cmd` and returns milliseconds; checks every run exits 0. */
 function time(cmd: string, runs: number): Stats {
-  const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
   const samples: number[] = [];
   for (let i = 0; i < WARMUP + runs; i++) {
     const start = process.hrtime.bigint();

@@ -86,7 +86,12 @@ class HandRun {
     const [cmd, ...args] = [...asUser, ...argv];
     this.child = spawn(cmd as string, args, { cwd, env, stdio: ['ignore', fd, fd], detached: true });
     fs.closeSync(fd);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => ((this.exitCode = code), resolve())));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code) => {
+        this.exitCode = code;
+        resolve();
+      }),
+    );
   }
   get alive(): boolean {
     return this.exitCode === undefined;
@@ -150,7 +155,7 @@ async function main(): Promise<void> {
     const argv = [...web.command, ...web.args];
     const cwd = probe.details.cwd;
     await probe.stop('SIGTERM', 30_000);
-    delete launchEnv['WEB_CONCURRENCY'];
+    delete launchEnv.WEB_CONCURRENCY;
     console.log(`web: ${argv.join(' ')}\nexec.d on this machine: WEB_CONCURRENCY=${machineWorkers}; ${os.cpus().length} CPUs; load tool: ${LOAD_TOOL}\n`);
 
     const handEnv = (port: number, workers: number): Record<string, string> => ({ ...launchEnv, PORT: String(port), WEB_CONCURRENCY: String(workers) });

@@ -45,8 +45,9 @@ export const median = (xs: number[]): number => {
 
 /** The duration the build log gives a step: `<label> (finished in 6.1s)` → 6100. `label` is a regex source. */
 export function stepMs(log: string, label: string): number {
-  // eslint-disable-next-line no-control-regex
-  const m = new RegExp(`${label} \\((?:finished in )?(< )?([\\d.]+)s\\)`).exec(log.replace(/\x1b\[[0-9;]*m/g, ''));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes, which start with the ESC control character
+  const plain = log.replace(/\x1b\[[0-9;]*m/g, '');
+  const m = new RegExp(`${label} \\((?:finished in )?(< )?([\\d.]+)s\\)`).exec(plain);
   if (!m?.[2]) throw new Error(`no '${label} (finished in …)' line in:\n${log}`);
   return Number(m[2]) * 1000;
 }

@@ -167,7 +167,11 @@ try {
 
   const cols: Record<string, { ms: number[]; cpu: number[] }> = {};
   const add = (name: string, ms: number, cpu?: number): void => {
-    const c = (cols[name] ??= { ms: [], cpu: [] });
+    let c = cols[name];
+    if (!c) {
+      c = { ms: [], cpu: [] };
+      cols[name] = c;
+    }
     c.ms.push(ms);
     if (cpu !== undefined) c.cpu.push(cpu);
   };
@@ -230,12 +234,17 @@ try {
     const range = `${Math.min(...col.ms).toFixed(0)}-${Math.max(...col.ms).toFixed(0)}`;
     console.log(`${name.padEnd(52)} ${median(col.ms).toFixed(0).padStart(10)} ${range.padStart(13)} ${(col.cpu.length ? median(col.cpu).toFixed(2) : '').padStart(7)}`);
   }
-  const m = (name: string): number => median(cols[name]!.ms);
+  const col = (name: string): { ms: number[]; cpu: number[] } => {
+    const c = cols[name];
+    if (!c) throw new Error(`no measurements for '${name}'`);
+    return c;
+  };
+  const m = (name: string): number => median(col(name).ms);
   const r = (a: string, b: string): string => (m(a) / m(b)).toFixed(2);
   console.log(`cold (goal <= 1.10x): step ${r(COLD_BP, COLD_BARE)}x, whole bin/build ${r(COLD_BP_WHOLE, COLD_BARE)}x of bare venv + pip; ` +
     `step ${r(COLD_BP, COLD_BARE_PIP)}x of pip install alone`);
   console.log(`warm (goal <= 0.10x): whole bin/build rebuild ${r(WARM_BP, WARM_BARE)}x of a bare pip install from a warm cache`);
-  const cpu = (name: string): number => median(cols[name]!.cpu);
+  const cpu = (name: string): number => median(col(name).cpu);
   const rc = (a: string, b: string): string => (cpu(a) / cpu(b)).toFixed(2);
   if (cols[COLD_BARE]?.cpu.length) {
     console.log(`cpu seconds (less sensitive to load): cold whole bin/build ${rc(COLD_BP_WHOLE, COLD_BARE)}x of bare venv + pip, ` +

@@ -92,7 +92,11 @@ try {
 
   const cols: Record<string, { ms: number[]; cpu: number[] }> = {};
   const add = (name: string, ms: number, cpu?: number): void => {
-    const c = (cols[name] ??= { ms: [], cpu: [] });
+    let c = cols[name];
+    if (!c) {
+      c = { ms: [], cpu: [] };
+      cols[name] = c;
+    }
     c.ms.push(ms);
     if (cpu !== undefined) c.cpu.push(cpu);
   };
@@ -139,11 +143,16 @@ try {
     const range = `${Math.min(...c.ms).toFixed(0)}-${Math.max(...c.ms).toFixed(0)}`;
     console.log(`${name.padEnd(36)} ${median(c.ms).toFixed(0).padStart(10)} ${range.padStart(12)} ${(c.cpu.length ? median(c.cpu).toFixed(2) : '').padStart(7)}`);
   }
-  const ct = median(cols['curl -s | tar xz']!.ms);
-  const ratio = (name: string): string => (median(cols[name]!.ms) / ct).toFixed(2);
+  const col = (name: string): { ms: number[]; cpu: number[] } => {
+    const c = cols[name];
+    if (!c) throw new Error(`no measurements for '${name}'`);
+    return c;
+  };
+  const ct = median(col('curl -s | tar xz').ms);
+  const ratio = (name: string): string => (median(col(name).ms) / ct).toFixed(2);
   console.log(`ratios to curl|tar (medians, goal <= 1.10x): unpack ${ratio('unpack (download+sha256+extract)')}x, ` +
     `bin/build cold ${ratio('bin/build cold, whole process')}x, its step ${ratio('  its "Installed Python" step')}x`);
-  console.log(`rebuild: ${median(cols['bin/build rebuild (layer reused)']!.ms).toFixed(0)} ms for the whole bin/build, no archive request`);
+  console.log(`rebuild: ${median(col('bin/build rebuild (layer reused)').ms).toFixed(0)} ms for the whole bin/build, no archive request`);
 } finally {
   fs.rmSync(scratch, { recursive: true, force: true });
   await e2e.stop();

@@ -61,7 +61,7 @@ function main(): void {
   const data = JSON.parse(fs.readFileSync('data/python-distributions.json', 'utf8')) as { distributions: PythonArchive[] };
   const deps = selectDependencies(data.distributions);
   const current = fs.readFileSync('buildpack.toml', 'utf8');
-  const head = current.split(MARKER)[0]!.trimEnd();
+  const head = (current.split(MARKER)[0] ?? '').trimEnd();
   const generated = TOML.stringify({
     metadata: {
       'default-versions': { python: DEFAULT_VERSION },

@@ -20,7 +20,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256File } from '../src/download.js';
@@ -105,7 +104,7 @@ function compile(repo: string, arch: Arch, outdir: string): void {
     const e = err as { stdout?: Buffer; stderr?: Buffer };
     // bun's own message; compile.mjs's stack trace after it says nothing more.
     const full = `${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`;
-    const output = full.split(/^node:internal\//m)[0]!.trim();
+    const output = (full.split(/^node:internal\//m)[0] ?? '').trim();
     const cross = arch !== hostArch()
       ? `\nCompiling for ${arch} on ${hostArch()} needs bun's ${arch} runtime: bun downloads @oven/bun-linux-${arch === 'arm64' ? 'aarch64' : 'x64'} ` +
         `from registry.npmjs.org once (cached in ~/.bun/install/cache), or from BUN_COMPILE_TARGET_TARBALL_URL.\n` +

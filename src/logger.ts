@@ -31,7 +31,7 @@ export class Logger {
   ) {}
 
   private line(text: string, sink: LogSink = this.sink): void {
-    sink.write(maskSecrets(text) + '\n');
+    sink.write(`${maskSecrets(text)}\n`);
   }
 
   private paint(code: string, text: string): string {

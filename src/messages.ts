@@ -114,7 +114,7 @@ export function renderCause(c: Cause): Message {
     case 'invalid-version-request':
       return user(
         'Invalid Python version request',
-        `The Python version '${shown(c.written)}' (from ${c.source}) is not ${VERSION_FORMS}.\n\n` + steps(`Change ${c.source} to ${VERSION_FORMS}.`),
+        `The Python version '${shown(c.written)}' (from ${c.source}) is not ${VERSION_FORMS}.\n\n${steps(`Change ${c.source} to ${VERSION_FORMS}.`)}`,
       );
     case 'no-matching-python':
       return user(
@@ -204,14 +204,14 @@ export function renderCause(c: Cause): Message {
     case 'nothing-to-install':
       return user(
         'No dependencies to install',
-        'BP_PIP_REQUIREMENT is set but names no file.\n\n' + steps('Set BP_PIP_REQUIREMENT to one or more requirement files, separated by spaces, or unset it.'),
+        `BP_PIP_REQUIREMENT is set but names no file.\n\n${steps('Set BP_PIP_REQUIREMENT to one or more requirement files, separated by spaces, or unset it.')}`,
       );
     case 'requirement-include-cycle': {
       const [first, last] = [shown(c.files[0] ?? ''), shown(c.files[c.files.length - 2] ?? '')];
       const line = `line ${c.line} ('${shown(c.text)}')`;
       const why = "pip would read the files again and again until Python gives up, and report only 'ERROR: Exception:' (a RecursionError).";
       return c.files.length <= 2
-        ? user('Requirements file includes itself', `${first} includes itself on ${line}.\n${why}\n\n` + steps(`Remove line ${c.line} of ${first}.`, 'Build again.'))
+        ? user('Requirements file includes itself', `${first} includes itself on ${line}.\n${why}\n\n${steps(`Remove line ${c.line} of ${first}.`, 'Build again.')}`)
         : user(
           'Requirement files include each other',
           `The -r and -c includes go round in a loop: ${c.files.map((f) => shown(f)).join(' → ')}; ${last} includes ${first} on ${line}.\n${why}\n\n` +
@@ -244,29 +244,8 @@ export function renderCause(c: Cause): Message {
           ),
       );
     }
-    case 'unreadable-requirement-file': {
-      const where = c.from ? `${shown(c.from)} includes '${shown(c.file)}' on line ${c.line ?? '?'}` : `The build installs from '${shown(c.file)}'`;
-      const instead = c.from ? `Or remove the include from line ${c.line ?? '?'} of ${shown(c.from)}.` : 'Or name another requirements file in BP_PIP_REQUIREMENT.';
-      switch (c.problem) {
-        case 'folder':
-          return user(
-            'Requirements file is a folder',
-            `${where}, but that is a folder, not a file.\n\n` +
-              steps(c.from ? `Name a file inside it instead, for example: -r ${shown(c.file)}/base.txt` : `Name a file inside it instead, for example BP_PIP_REQUIREMENT=${shown(c.file)}/base.txt.`, instead),
-          );
-        case 'permission-denied':
-          return user(
-            'Requirements file cannot be read',
-            `${where}, but the build cannot read it: permission denied. The build does not run as root, and the file's mode does not let other users read it.\n\n` +
-              steps(`Make it readable by everyone (chmod a+r ${shown(c.file)}) where the app's files are prepared for the build, and build again.`, instead),
-          );
-        case 'io':
-          return user(
-            'Requirements file cannot be read',
-            `${where}, but reading it failed (${shown(c.detail)}).\n\n` + steps(`Check that ${shown(c.file)} is a regular file the build can read, and build again.`, instead),
-          );
-      }
-    }
+    case 'unreadable-requirement-file':
+      return renderUnreadableRequirement(c);
 
     // ---- starting the app -----------------------------------------------------------------------------------
     case 'dont-know-how-to-run':
@@ -329,7 +308,7 @@ export function renderCause(c: Cause): Message {
     case 's2i-environment-reserved':
       return user(
         'Invalid .s2i/environment file',
-        `Line ${c.line} of .s2i/environment sets ${c.key}; names starting with CNB_ are reserved for the platform.\n\n` + steps(`Remove line ${c.line}.`),
+        `Line ${c.line} of .s2i/environment sets ${c.key}; names starting with CNB_ are reserved for the platform.\n\n${steps(`Remove line ${c.line}.`)}`,
       );
     case 's2i-assemble-failed':
       return user(
@@ -371,6 +350,31 @@ export function renderCause(c: Cause): Message {
 
     case 'internal':
       return internal('Internal buildpack error', `${c.what}: ${escapeControl(c.detail)}\n\n${INTERNAL_ERROR_MESSAGE}`);
+  }
+}
+
+/** Why a requirements file named by BP_PIP_REQUIREMENT or an -r include could not be read. */
+function renderUnreadableRequirement(c: Extract<Cause, { type: 'unreadable-requirement-file' }>): Message {
+  const where = c.from ? `${shown(c.from)} includes '${shown(c.file)}' on line ${c.line ?? '?'}` : `The build installs from '${shown(c.file)}'`;
+  const instead = c.from ? `Or remove the include from line ${c.line ?? '?'} of ${shown(c.from)}.` : 'Or name another requirements file in BP_PIP_REQUIREMENT.';
+  switch (c.problem) {
+    case 'folder':
+      return user(
+        'Requirements file is a folder',
+        `${where}, but that is a folder, not a file.\n\n` +
+          steps(c.from ? `Name a file inside it instead, for example: -r ${shown(c.file)}/base.txt` : `Name a file inside it instead, for example BP_PIP_REQUIREMENT=${shown(c.file)}/base.txt.`, instead),
+      );
+    case 'permission-denied':
+      return user(
+        'Requirements file cannot be read',
+        `${where}, but the build cannot read it: permission denied. The build does not run as root, and the file's mode does not let other users read it.\n\n` +
+          steps(`Make it readable by everyone (chmod a+r ${shown(c.file)}) where the app's files are prepared for the build, and build again.`, instead),
+      );
+    case 'io':
+      return user(
+        'Requirements file cannot be read',
+        `${where}, but reading it failed (${shown(c.detail)}).\n\n${steps(`Check that ${shown(c.file)} is a regular file the build can read, and build again.`, instead)}`,
+      );
   }
 }
 
@@ -568,7 +572,7 @@ function renderArchive(c: ArchiveCause): Message {
     case 'archive-corrupt':
       return user(
         'Corrupt archive',
-        `The Python archive could not be unpacked: ${shown(c.detail)}.\n\n` + steps('Check that the archive is a complete .tar.gz; build again to download it afresh.'),
+        `The Python archive could not be unpacked: ${shown(c.detail)}.\n\n${steps('Check that the archive is a complete .tar.gz; build again to download it afresh.')}`,
       );
     case 'archive-no-interpreter': {
       const bin = c.binEntries.length > 0 ? `${shown(c.binEntries.slice(0, 8).join(', '))}${c.binEntries.length > 8 ? ', …' : ''}` : 'nothing';

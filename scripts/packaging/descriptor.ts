@@ -71,10 +71,10 @@ const HEADER = /^\s*\[\[?\s*([A-Za-z0-9_.\-"' ]+?)\s*\]\]?\s*(#.*)?$/;
 /** Splits TOML text at table headers; a comment block right above a header belongs to that header's section. */
 function sections(text: string): Section[] {
   const lines = text.split('\n');
-  const out: Section[] = [{ key: '', lines: [] }];
+  let prev: Section = { key: '', lines: [] };
+  const out: Section[] = [prev];
   for (const line of lines) {
     const m = HEADER.exec(line);
-    const prev = out[out.length - 1]!;
     if (!m) {
       prev.lines.push(line);
       continue;
@@ -82,7 +82,8 @@ function sections(text: string): Section[] {
     let take = 0;
     while (take < prev.lines.length && /^\s*#/.test(prev.lines[prev.lines.length - 1 - take] ?? '')) take++;
     const moved = prev.lines.splice(prev.lines.length - take, take);
-    out.push({ key: (m[1] ?? '').replace(/\s+/g, ''), lines: [...moved, line] });
+    prev = { key: (m[1] ?? '').replace(/\s+/g, ''), lines: [...moved, line] };
+    out.push(prev);
   }
   return out;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_DOWNLOAD_OPTIONS, downloadVerified, fetchText, sha256File } from '../../src/download.js';
 import { messageFor } from '../../src/messages.js';
-import { Logger } from '../../src/logger.js';
+import type { Logger } from '../../src/logger.js';
 import { applyMirror, builtinArchives, offlineArchivePath, parseManifest, resolveArchive, type Arch, type PythonArchive } from '../../src/python/archives.js';
 import { toSpecifier } from '../../src/python/version-request.js';
 import type { TomlTable } from '../../src/cnb/toml.js';

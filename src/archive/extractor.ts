@@ -231,7 +231,7 @@ export class TarGzExtractor {
     const type = entryType(typeflag);
     let fd: number | undefined;
     try {
-      fd = this.onEntry(name, type, linkname, size, mode, mtime);
+      fd = this.onEntry(name, type, linkname, size, mode);
     } finally {
       // Even a refused entry's body is walked over, so the parser stays in step (only until the error is seen).
       this.state = size > 0 ? { kind: 'data', remaining: size, fd, pad, mtime: Number.isFinite(mtime) ? mtime : 0 } : { kind: 'header' };
@@ -250,7 +250,7 @@ export class TarGzExtractor {
   }
 
   /** Checks and creates one entry; returns the open file for a regular file's body. */
-  private onEntry(rawPath: string, type: EntryType | undefined, linkpath: string, size: number, mode: number, mtime: number): number | undefined {
+  private onEntry(rawPath: string, type: EntryType | undefined, linkpath: string, size: number, mode: number): number | undefined {
     if (type === undefined) throw new Error(`'${rawPath}' has an entry type this extractor does not support`);
     if (rawPath.startsWith('/')) throw unsafe(rawPath, 'an absolute path');
     const rel = parts(rawPath).join('/');

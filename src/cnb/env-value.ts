@@ -67,7 +67,8 @@ export function envEntryBytes(name: string, value: string): number {
 export function firstInvalidUtf8(b: Uint8Array): number {
   let i = 0;
   while (i < b.length) {
-    const c = b[i]!;
+    const c = b[i];
+    if (c === undefined) break; // not reached while i < b.length; narrows c to a number
     if (c < 0x80) {
       i += 1;
       continue;

@@ -10,7 +10,6 @@ import type { BuildContext } from '../cnb/context.js';
 import { LayerEnv, Scope, type Env } from '../cnb/env.js';
 import type { TomlTable } from '../cnb/toml.js';
 import type { Deps } from '../deps.js';
-import type { Logger } from '../logger.js';
 import { downloadVerified, verifyBundledFile, type DownloadOptions } from '../download.js';
 import { extractTarGz, ExtractingSink, stagingDirFor } from '../archive/extract.js';
 import { applyMirror, offlineArchivePath, hasOfflineArchive, type PythonArchive } from '../python/archives.js';

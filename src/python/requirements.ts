@@ -64,7 +64,8 @@ function withoutExtras(text: string): string {
 }
 
 /** Python's str.splitlines() boundaries, where pip splits the file (some are control characters). */
-const LINE_BREAKS = new RegExp('\\r\\n|[\\n\\r\\v\\f\\x1c\\x1d\\x1e\\x85\\u2028\\u2029]');
+// biome-ignore lint/suspicious/noControlCharactersInRegex: \x1c-\x1e are line boundaries to str.splitlines(), so pip's line numbers count them
+const LINE_BREAKS = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
 /** Logical lines, numbered as pip numbers them (a continued line by its first physical line). */
 export function numberedLines(text: string): NumberedLine[] {

@@ -6,7 +6,6 @@
  */
 import { expect } from 'chai';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -41,7 +40,7 @@ describe('e2e: resource limits of the Python download', function () {
   before(async () => {
     e2e = await E2E.start();
     env = await e2e.env('3.11');
-    other = http.createServer((req, res) => {
+    other = http.createServer((_req, res) => {
       res.writeHead(200, { 'Content-Length': String(2 * 1024 * MiB) });
       res.write(Buffer.alloc(1024)); // and then nothing
     });

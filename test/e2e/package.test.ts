@@ -27,9 +27,28 @@ async function requireTool(name: string): Promise<void> {
   if (found.exitCode !== 0) throw new Error(`${name} is not installed: apt-get install -y ${name} (.ci/run installs it)`);
 }
 
-async function skopeoJson(args: string[]): Promise<any> {
+/** What the tests read of `skopeo inspect`: its summary of an image. */
+interface SkopeoInspect {
+  Os: string;
+  Architecture: string;
+  Digest: string;
+  Layers: string[];
+  Labels: Record<string, string>;
+}
+
+/** What the tests read of an OCI image config (`skopeo inspect --config`) and manifest (`skopeo inspect --raw`). */
+interface OciConfig {
+  rootfs: { type: string; diff_ids: string[] };
+}
+interface OciManifest {
+  mediaType: string;
+  layers: Array<{ mediaType: string; digest: string }>;
+}
+
+/** skopeo's JSON output, read as `T`: a document of another shape fails the assertions on it. */
+async function skopeoJson<T>(args: string[]): Promise<T> {
   const { stdout } = await execa('skopeo', args);
-  return JSON.parse(stdout);
+  return JSON.parse(stdout) as T;
 }
 
 /** The .cnb untarred by GNU tar, then the image's layer unpacked by umoci. Returns the rootfs. */
@@ -175,26 +194,26 @@ describe('e2e: package (npm run package, read by skopeo and umoci)', function ()
   it('skopeo reads each .cnb: platform, labels, one gzip layer whose diffID the labels name', async () => {
     for (const t of first.targets) {
       const ref = `oci-archive:${t.cnb}`;
-      const info = await skopeoJson(['inspect', ref]);
+      const info = await skopeoJson<SkopeoInspect>(['inspect', ref]);
       expect(info.Os).to.equal('linux');
       expect(info.Architecture).to.equal(t.arch);
       expect(info.Digest).to.equal(t.manifestDigest);
       expect(info.Layers).to.have.length(1);
-      const metadata = JSON.parse(info.Labels[BUILDPACKAGE_METADATA_LABEL]);
+      const metadata = JSON.parse(info.Labels[BUILDPACKAGE_METADATA_LABEL] ?? '');
       expect(metadata).to.include({ id: ID, version: first.version });
       expect(metadata.stacks).to.deep.equal([{ id: '*' }]);
-      const layers = JSON.parse(info.Labels[BUILDPACK_LAYERS_LABEL]);
+      const layers = JSON.parse(info.Labels[BUILDPACK_LAYERS_LABEL] ?? '');
       expect(Object.keys(layers)).to.deep.equal([ID]);
       expect(Object.keys(layers[ID])).to.deep.equal([first.version]);
       const entry = layers[ID][first.version];
       expect(entry).to.include({ api: '0.10', layerDiffID: t.layerDiffId });
       expect(entry.targets).to.deep.equal([{ os: 'linux', arch: t.arch }]);
 
-      const config = await skopeoJson(['inspect', '--config', ref]);
+      const config = await skopeoJson<OciConfig>(['inspect', '--config', ref]);
       expect(config.rootfs).to.deep.equal({ type: 'layers', diff_ids: [t.layerDiffId] });
-      const manifest = await skopeoJson(['inspect', '--raw', ref]);
+      const manifest = await skopeoJson<OciManifest>(['inspect', '--raw', ref]);
       expect(manifest.mediaType).to.equal(MEDIA_TYPES.manifest);
-      expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).to.deep.equal([MEDIA_TYPES.layer]);
+      expect(manifest.layers.map((l) => l.mediaType)).to.deep.equal([MEDIA_TYPES.layer]);
     }
   });
 
@@ -206,7 +225,8 @@ describe('e2e: package (npm run package, read by skopeo and umoci)', function ()
       const expected = expectedTree(checkout, prefix);
       expect([...actual.keys()].sort()).to.deep.equal([...expected.keys()].sort());
       for (const [rel, want] of expected) {
-        const got = actual.get(rel)!;
+        const got = actual.get(rel);
+        if (!got) expect.fail(`${rel} is not in the unpacked layer`);
         expect(got.type, rel).to.equal(want.type);
         expect([got.uid, got.gid], `${rel} owner`).to.deep.equal([0, 0]);
         if (want.mode !== undefined) expect(got.mode.toString(8), `${rel} mode`).to.equal(want.mode.toString(8));
@@ -221,11 +241,13 @@ describe('e2e: package (npm run package, read by skopeo and umoci)', function ()
 
   it('the layer tar itself: /cnb/buildpacks/<id>/<version>/ entries, uid/gid 0, no owner names, fixed mtime', async () => {
     const layout = path.join(tmp, 'umoci-amd64', 'layout');
-    const manifest = await skopeoJson(['inspect', '--raw', `oci:${layout}:${first.version}`]);
-    const blob = path.join(layout, 'blobs', 'sha256', manifest.layers[0].digest.replace('sha256:', ''));
+    const manifest = await skopeoJson<OciManifest>(['inspect', '--raw', `oci:${layout}:${first.version}`]);
+    const [layer] = manifest.layers;
+    if (!layer) expect.fail('the manifest names no layer');
+    const blob = path.join(layout, 'blobs', 'sha256', layer.digest.replace('sha256:', ''));
     const entries = await tarEntries(blob);
-    expect(entries[0]!.path).to.equal(`/${BP_PATH}`);
-    expect(entries[1]!.path).to.equal(`/${BP_PATH}/${first.version}`);
+    expect(entries[0]?.path).to.equal(`/${BP_PATH}`);
+    expect(entries[1]?.path).to.equal(`/${BP_PATH}/${first.version}`);
     for (const e of entries) {
       expect([e.uid, e.gid, e.uname ?? '', e.gname ?? '', e.mtime?.getTime()], e.path).to.deep.equal([0, 0, '', '', NORMALIZED]);
     }
@@ -271,7 +293,8 @@ describe('e2e: package (npm run package, read by skopeo and umoci)', function ()
       cacheDir: path.join(tmp, 'offline-cache'),
       write: quiet,
     });
-    const t = offline.targets[0]!;
+    const [t] = offline.targets;
+    if (!t) expect.fail('the offline package has no target');
     expect(path.basename(t.cnb)).to.equal(`ausnimbus-python-${offline.version}-offline-linux-${hostArch()}.cnb`);
     expect(t.bundled.map((d) => d.sha256)).to.deep.equal([python.sha256]);
 

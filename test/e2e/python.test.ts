@@ -66,7 +66,7 @@ describe('e2e: the python layer', function () {
   describe('version sources, launch, reuse and replacement', () => {
     it('.python-version decides (3.13.0, manifest as a TOML path in the app); a rebuild reuses the layer with no request; BP_PYTHON_VERSION then decides (2.7.18) and replaces it, saying why', async () => {
       const app = await e2e.app('python-version-file');
-      const dists = [await e2e.python('3.13'), await e2e.python('2.7')];
+      const dists = [await e2e.python('3.13'), await e2e.python('2.7')] as const;
       const toml = dists
         .map((a) => `[[distributions]]\nversion = "${a.version}"\nuri = "${e2e.dists.url(`/python/${a.filename}`)}"\nsha256 = "${a.sha256}"\narch = "${hostArch()}"\n`)
         .join('\n');
@@ -78,11 +78,11 @@ describe('e2e: the python layer', function () {
       expect(log1).to.contain('- Requested Python 3.13.0 (from .python-version)');
       expect(log1).to.contain('- Added 2 distribution(s) from distributions.toml (BP_PYTHON_DISTRIBUTIONS)');
       expect(log1).to.contain(`- Selected Python 3.13.0 for ${hostArch()} from BP_PYTHON_DISTRIBUTIONS`);
-      expect(log1).to.contain(`- Downloading Python 3.13.0 from ${e2e.dists.url(`/python/${dists[0]!.filename}`)}`);
-      expect(log1).to.contain(`Verified sha256 ${dists[0]!.sha256}`);
+      expect(log1).to.contain(`- Downloading Python 3.13.0 from ${e2e.dists.url(`/python/${dists[0].filename}`)}`);
+      expect(log1).to.contain(`Verified sha256 ${dists[0].sha256}`);
       expect(first.layers.python?.types).to.deep.equal({ build: true, launch: true, cache: true });
-      expect(first.layers.python?.metadata).to.include({ version: '3.13.0', sha256: dists[0]!.sha256, arch: hostArch() });
-      expect(first.files['python.sbom.cdx.json']).to.contain('"version": "3.13.0"').and.contain(dists[0]!.sha256);
+      expect(first.layers.python?.metadata).to.include({ version: '3.13.0', sha256: dists[0].sha256, arch: hostArch() });
+      expect(first.files['python.sbom.cdx.json']).to.contain('"version": "3.13.0"').and.contain(dists[0].sha256);
       expect(await launchedVersion(first)).to.equal('Python 3.13.0');
 
       const mark = e2e.dists.requests.length;
@@ -98,7 +98,7 @@ describe('e2e: the python layer', function () {
       expect(log3).to.contain('- Requested Python 2.7.18 (from BP_PYTHON_VERSION)');
       expect(log3).to.contain('- Discarding cached Python 3.13.0 since:\n  - The Python version has changed from 3.13.0 to 2.7.18');
       expect(log3).to.contain('- Downloading Python 2.7.18');
-      expect(changed.layers.python?.metadata).to.include({ version: '2.7.18', sha256: dists[1]!.sha256 });
+      expect(changed.layers.python?.metadata).to.include({ version: '2.7.18', sha256: dists[1].sha256 });
       expect(changed.layers.python?.exported).to.equal('new');
       expect(await launchedVersion(changed)).to.equal('Python 2.7.18');
     });
@@ -163,7 +163,8 @@ describe('e2e: the python layer', function () {
     let good: Awaited<ReturnType<E2E['python']>>;
     let goodPath: string;
     let hostileUrl: string;
-    const hostile: Record<string, { version: string; file: string }> = {};
+    /** The version each hostile archive is listed under in hostile.json. */
+    const HOSTILE = { dotdot: '3.99.1', symlink: '3.99.2', truncated: '3.99.3', noInterpreter: '3.99.4' } as const;
 
     before(async () => {
       app = await e2e.app('python-failures');
@@ -176,14 +177,13 @@ describe('e2e: the python layer', function () {
       const whole = fs.readFileSync(cutFrom);
       fs.writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
       const files = {
-        dotdot: ['3.99.1', tarGz(scratch, 'dotdot.tar.gz', [top, bin, { path: 'python/../../../escaped-dotdot', body: 'x' }])],
-        symlink: ['3.99.2', tarGz(scratch, 'symlink.tar.gz', [top, bin, { path: 'python/lib/', type: 'Directory' }, { path: 'python/lib/escape', type: 'SymbolicLink', linkpath: '../../../..' }, { path: 'python/lib/escape/escaped-symlink', body: 'x' }])],
-        truncated: ['3.99.3', cut],
-        noInterpreter: ['3.99.4', tarGz(scratch, 'no-interpreter.tar.gz', [top, { path: 'python/bin/pip3.99', body: '#!/bin/sh\n' }, { path: 'python/lib/python3.99/os.py', body: '' }])],
+        dotdot: [HOSTILE.dotdot, tarGz(scratch, 'dotdot.tar.gz', [top, bin, { path: 'python/../../../escaped-dotdot', body: 'x' }])],
+        symlink: [HOSTILE.symlink, tarGz(scratch, 'symlink.tar.gz', [top, bin, { path: 'python/lib/', type: 'Directory' }, { path: 'python/lib/escape', type: 'SymbolicLink', linkpath: '../../../..' }, { path: 'python/lib/escape/escaped-symlink', body: 'x' }])],
+        truncated: [HOSTILE.truncated, cut],
+        noInterpreter: [HOSTILE.noInterpreter, tarGz(scratch, 'no-interpreter.tar.gz', [top, { path: 'python/bin/pip3.99', body: '#!/bin/sh\n' }, { path: 'python/lib/python3.99/os.py', body: '' }])],
       } as const;
       const entries = [{ version: good.version, uri: e2e.dists.url(goodPath), sha256: good.sha256, arch: hostArch() }];
       for (const [name, [version, file]] of Object.entries(files)) {
-        hostile[name] = { version, file };
         e2e.dists.addFile(`/hostile/${name}.tar.gz`, file);
         entries.push({ version, uri: e2e.dists.url(`/hostile/${name}.tar.gz`), sha256: sha256(file), arch: hostArch() });
       }
@@ -228,13 +228,13 @@ describe('e2e: the python layer', function () {
     });
 
     it('an archive truncated at its source (its manifest sha256 matches the cut file)', async () => {
-      const res = await build(hostile.truncated!.version);
+      const res = await build(HOSTILE.truncated);
       expect(plainLog(res.output)).to.contain(errorLine({ type: 'archive-corrupt', detail: '' }));
       expectNoTrustedPython(res);
     });
 
     it('an archive with a ../ entry', async () => {
-      const res = await build(hostile.dotdot!.version);
+      const res = await build(HOSTILE.dotdot);
       const log = plainLog(res.output);
       expect(log).to.contain(errorLine({ type: 'archive-unsafe-entry', entry: '', why: '' }));
       expect(log).to.contain("'python/../../../escaped-dotdot', a path that leaves the archive");
@@ -244,7 +244,7 @@ describe('e2e: the python layer', function () {
     });
 
     it('an archive with a symlink that points out of it', async () => {
-      const res = await build(hostile.symlink!.version);
+      const res = await build(HOSTILE.symlink);
       const log = plainLog(res.output);
       expect(log).to.contain(errorLine({ type: 'archive-unsafe-entry', entry: '', why: '' }));
       expect(log).to.contain("'python/lib/escape', a symlink that points outside (../../../..)");
@@ -252,7 +252,7 @@ describe('e2e: the python layer', function () {
     });
 
     it('an archive with no bin/python nor bin/python3.99: stops before "Installed Python", naming what is missing', async () => {
-      const res = await build('3.99.4'); // hostile.noInterpreter
+      const res = await build(HOSTILE.noInterpreter);
       const log = plainLog(res.output);
       expect(log).to.contain(errorLine({ type: 'archive-no-interpreter', version: '', versioned: '', binEntries: [], libDir: '', hasLibDir: false }));
       expect(log).to.contain('The archive for Python 3.99.4 unpacked, but it has no bin/python, nor bin/python3.99 from which bin/python is made; lib/python3.99 is there. Its bin/ holds: pip3.99.');

@@ -167,7 +167,7 @@ describe('e2e: starting the app (issue 5)', function () {
 
       await waitPortFree(8080);
       const p = await launch(res, {}); // no PORT set by the user: the image's default
-      expect(p.details.env['PORT']).to.equal('8080');
+      expect(p.details.env.PORT).to.equal('8080');
       const http = await p.waitForHttp('http://127.0.0.1:8080/', { timeoutMs: 30_000 });
       expect(http.status).to.equal(200);
       expect(http.body).to.equal('Hello from Flask under gunicorn');
@@ -235,6 +235,7 @@ describe('e2e: starting the app (issue 5)', function () {
     });
 
     it('APP_RUN: the command runs through /bin/sh (so $PORT expands) and overrides gunicorn; `gunicorn` stays a named process', async () => {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, meant literally (/bin/sh expands it at launch)
       const appRun = 'python server.py "${PORT:-8080}" "Hello from APP_RUN"';
       const res = await built('start-app-run', { APP_RUN: appRun });
       expect(plainLog(res.output)).to.contain(`APP_RUN is set: web runs '${appRun}' through /bin/sh`);

@@ -158,7 +158,7 @@ export class E2E {
 
 /** The build log without colours and timings, for whole-block assertions. */
 export function plainLog(output: string): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes, which start with the ESC control character
   return output.replace(/\x1b\[[0-9;]*m/g, '').replace(/\((finished in )?(< )?\d+(\.\d+)?s\)/g, '(<time>)');
 }
 

@@ -28,7 +28,7 @@ export function ustarHeader(name: string, size: number, type: '0' | '5'): Buffer
   h.write('0000755\0', 100);
   h.write('0000000\0', 108);
   h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
+  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
   h.write('14000000000\0', 136);
   h.write('        ', 148);
   h.write(type, 156);
@@ -36,6 +36,6 @@ export function ustarHeader(name: string, size: number, type: '0' | '5'): Buffer
   h.write('00', 263);
   let sum = 0;
   for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
   return h;
 }

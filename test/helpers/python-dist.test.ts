@@ -76,7 +76,7 @@ describe('python-dist: packPythonArchive', function () {
       let archive: PythonArchive;
       let root: string; // <tmp>/<spec>/python
 
-      before(async function () {
+      before(async () => {
         const started = Date.now();
         archive = await packPythonArchive(spec);
         console.log(`    packed ${archive.version}: ${(archive.size / 1e6).toFixed(1)} MB in ${Date.now() - started} ms (cache hit if fast)`);

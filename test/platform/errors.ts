@@ -41,7 +41,7 @@ export class LaunchError extends Error {
     /** Container output produced so far (exec.d stdout/stderr). */
     readonly output = '',
   ) {
-    super(`launch failed (exit 82): ${reason}` + (output ? `\n--- container output ---\n${output.trimEnd()}` : ''));
+    super(`launch failed (exit 82): ${reason}${output ? `\n--- container output ---\n${output.trimEnd()}` : ''}`);
   }
 }
 

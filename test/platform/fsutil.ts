@@ -211,12 +211,13 @@ export async function treeDigest(root: string, opts: { exclude?: (rel: string) =
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < files.length) {
-      const f = files[next++]!;
+      const f = files[next++];
+      if (f === undefined) break; // not reached while next < files.length; narrows f
       lines[f.line] = f.prefix + (await hashFile(f.abs, f.st));
     }
   };
   await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, files.length) }, worker));
-  return 'sha256:' + createHash('sha256').update(lines.join('\n')).digest('hex');
+  return `sha256:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ function withoutNode(bin: string, args: string[], user: UserSpec): [string, stri
  */
 export async function runBinary(ctx: PhaseContext, name: 'detect' | 'build', args: string[], env: EnvMap, interrupt?: Interrupt): Promise<BinaryRun> {
   const bin = path.join(ctx.buildpackDir, 'bin', name);
-  const capture = new OutputCapture(await fsp.mkdtemp(path.join(ctx.logDir, `${name}-`)) + '/output.log', name);
+  const capture = new OutputCapture(`${await fsp.mkdtemp(path.join(ctx.logDir, `${name}-`))}/output.log`, name);
   const t0 = Date.now();
   let pgid: number | undefined;
   try {
@@ -212,7 +212,10 @@ function armInterrupt(
 ): void {
   const after = it.afterMs ?? 0;
   const later = (reason: string): void => {
-    if (after <= 0) return fire(reason);
+    if (after <= 0) {
+      fire(reason);
+      return;
+    }
     s.timers.push(setTimeout(() => fire(reason), after));
   };
   if (!it.when) {

@@ -129,7 +129,9 @@ export class LaunchedProcess {
         const res = await fetch(url, { ...opts.init, signal: AbortSignal.timeout(Math.min(5000, Math.max(100, deadline - Date.now()))) });
         const body = await res.text();
         const headers: Record<string, string> = {};
-        res.headers.forEach((v, k) => (headers[k] = v));
+        res.headers.forEach((v, k) => {
+          headers[k] = v;
+        });
         return { status: res.status, body, headers, elapsedMs: Date.now() - this.startedAt, attempts };
       } catch (err) {
         lastError = (err as Error).message;

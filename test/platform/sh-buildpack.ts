@@ -34,7 +34,7 @@ export async function writeShBuildpack(dir: string, spec: ShBuildpackSpec): Prom
   if (spec.sbomFormats) lines.push(`sbom-formats = [${spec.sbomFormats.map((f) => JSON.stringify(f)).join(', ')}]`);
   lines.push('', '[[targets]]', 'os = "linux"', '');
   if (spec.extraToml) lines.push(spec.extraToml);
-  await fsp.writeFile(path.join(dir, 'buildpack.toml'), lines.join('\n') + '\n');
+  await fsp.writeFile(path.join(dir, 'buildpack.toml'), `${lines.join('\n')}\n`);
   const script = (body: string): string => `#!/bin/sh\nset -eu\n${body}\n`;
   await fsp.writeFile(path.join(dir, 'bin', 'detect'), script(spec.detect ?? 'exit 0'), { mode: 0o755 });
   await fsp.writeFile(path.join(dir, 'bin', 'build'), script(spec.build), { mode: 0o755 });

@@ -76,7 +76,7 @@ export async function readBuildOutputs(
     const name = file.slice(0, -'.toml'.length);
     const ident = `${id}:${name}`;
     const read = await readTomlFile(path.join(bpLayersDir, file));
-    if (!read || !read.ok) {
+    if (!read?.ok) {
       v(`${file}: failed to parse metadata for layer '${ident}': ${read?.ok === false ? read.error : 'unreadable'}`);
       continue;
     }

@@ -8,6 +8,7 @@ describe('APP_RUN shell line', () => {
   it('puts exec before one simple command, after leading assignments, keeping redirections', () => {
     const cases: Array<[string, string]> = [
       ['python app.py', 'exec python app.py'],
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, meant literally (the shell expands it)
       ['python server.py "${PORT:-8080}" "Hello from APP_RUN"', 'exec python server.py "${PORT:-8080}" "Hello from APP_RUN"'],
       ['gunicorn --bind 0.0.0.0:$PORT app:application', 'exec gunicorn --bind 0.0.0.0:$PORT app:application'],
       ['  python  app.py', '  exec python  app.py'],
@@ -48,6 +49,7 @@ describe('APP_RUN shell line', () => {
 
   it('the rewritten line runs in /bin/sh with the same result, and the command replaces the shell', () => {
     const run = (line: string): string => execFileSync('/bin/sh', ['-c', appRunShellLine(line)], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', PORT: '9090' } });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, meant literally (the shell expands it)
     expect(run('echo "${PORT:-8080}" x')).to.equal('9090 x\n');
     expect(run('GREETING="a b" /bin/sh -c \'echo "$GREETING"\'')).to.equal('a b\n');
     expect(run('ls /nonexistent-dir 2>&1 || true')).to.match(/nonexistent/);

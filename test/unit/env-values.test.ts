@@ -119,7 +119,7 @@ describe('env values', () => {
       });
       // a Kubernetes volume's ..data directory, and a file name that is not UTF-8
       fs.mkdirSync(path.join(ctx.platformDir, 'env', '..data'));
-      fs.writeFileSync(Buffer.concat([Buffer.from(path.join(ctx.platformDir, 'env') + '/'), Buffer.from([0x41, 0xff])]), 'x');
+      fs.writeFileSync(Buffer.concat([Buffer.from(`${path.join(ctx.platformDir, 'env')}/`), Buffer.from([0x41, 0xff])]), 'x');
       const env = UserEnv.read(ctx.platformDir, {});
       expect(env.raw('GOOD')).to.equal('line\n');
       for (const name of ['NUL_IN_IT', 'LATIN1', 'HUGE']) expect(env.raw(name), name).to.equal(undefined);

@@ -110,6 +110,7 @@ describe('message catalogue', () => {
       expect(m.internal, 'internal').to.equal(INTERNAL.has(type));
       // user errors say what to do: numbered steps, or a sentence telling the user to act
       if (!m.internal) expect(m.body).to.match(/\n {2}1\. |Unset |Remove |Set /);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters a message must not hold
       expect(`${m.title}${m.body}`, 'no raw control characters').to.not.match(/[\x00-\x08\x0b-\x1f\x7f]/);
     });
   }

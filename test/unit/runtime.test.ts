@@ -31,7 +31,7 @@ function buildpack(phases: Partial<Pick<Buildpack, 'detect' | 'build'>>): Buildp
 function capturingLog(debug = false): { log: Logger; out: () => string; err: () => string } {
   let out = '';
   let err = '';
-  const log = new Logger({ write: (t) => void (out += t) }, undefined, false, debug, { write: (t) => void (err += t) });
+  const log = new Logger({ write: (t) => { out += t; } }, undefined, false, debug, { write: (t) => { err += t; } });
   return { log, out: () => out, err: () => err };
 }
 

@@ -82,7 +82,7 @@ function setUp(machine: Machine): Record<string, string> {
   const mem = machine.meminfo === undefined ? 16 * GiB : machine.meminfo;
   if (mem !== null) writeFileSync(meminfo, typeof mem === 'number' ? meminfoText(mem) : mem);
   return {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
     AUSNIMBUS_CGROUP_ROOT: root,
     AUSNIMBUS_PROC_CGROUP: selfCgroup,
     AUSNIMBUS_MEMINFO: meminfo,
@@ -115,7 +115,7 @@ function workers(r: Run): number {
   expect(match, `fd 3 output ${JSON.stringify(r.fd3)}`).to.not.equal(null);
   const parsed = TOML.parse(r.fd3);
   expect(Object.keys(parsed)).to.deep.equal(['WEB_CONCURRENCY']);
-  expect(parsed['WEB_CONCURRENCY']).to.be.a('string');
+  expect(parsed.WEB_CONCURRENCY).to.be.a('string');
   return Number(match?.[1]);
 }
 
@@ -365,8 +365,8 @@ describe('layers/exec.d/web-concurrency', () => {
 
         it('an absent cgroup root and meminfo still give valid output', () => {
           const env = setUp({ meminfo: null });
-          env['AUSNIMBUS_CGROUP_ROOT'] = '/nonexistent/cgroup';
-          env['AUSNIMBUS_PROC_CGROUP'] = '/nonexistent/cgroup-self';
+          env.AUSNIMBUS_CGROUP_ROOT = '/nonexistent/cgroup';
+          env.AUSNIMBUS_PROC_CGROUP = '/nonexistent/cgroup-self';
           expect(workers(run(shell.argv, env))).to.equal(2);
         });
       });
