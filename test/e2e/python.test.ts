@@ -76,7 +76,7 @@ describe('e2e: the python layer', function () {
       const first = await e2e.platform.buildOk(app, { platformEnv: env });
       const log1 = plainLog(first.output);
       expect(log1).to.contain('- Requested Python 3.13.0 (from .python-version)');
-      expect(log1).to.contain('- Added 2 distribution(s) from distributions.toml (BP_PYTHON_DISTRIBUTIONS)');
+      expect(log1).to.contain('- Added 2 Python archive(s) from distributions.toml (BP_PYTHON_DISTRIBUTIONS)');
       expect(log1).to.contain(`- Selected Python 3.13.0 for ${hostArch()} from BP_PYTHON_DISTRIBUTIONS`);
       expect(log1).to.contain(`- Downloading Python 3.13.0 from ${e2e.dists.url(`/python/${dists[0].filename}`)}`);
       expect(log1).to.contain(`Verified sha256 ${dists[0].sha256}`);
@@ -107,7 +107,7 @@ describe('e2e: the python layer', function () {
       const res = await e2e.platform.buildOk(await e2e.app('python-runtime-txt'), { platformEnv: { BP_PYTHON_DISTRIBUTIONS: manifestUrl } });
       const log = plainLog(res.output);
       expect(log).to.contain('- Requested Python 3.6.15 (from runtime.txt)');
-      expect(log).to.contain('- Added 4 distribution(s) from');
+      expect(log).to.contain('- Added 4 Python archive(s) from');
       expect(log).to.contain(`- Selected Python 3.6.15 for ${hostArch()} from BP_PYTHON_DISTRIBUTIONS`);
       expect(await launchedVersion(res)).to.equal('Python 3.6.15');
       // The layer's launch env (.default files) and python3 on PATH, from the layer.
