@@ -5,6 +5,7 @@
  * whole file at once and a bad byte ends it with a bare `ERROR: Exception:` and a UnicodeDecodeError trace, so
  * the buildpack decodes it first and names the file, the line and the byte instead.
  */
+import { firstInvalidUtf8 } from '../cnb/env-value.js';
 
 /** How the encoding was chosen: undefined means pip's default, UTF-8. */
 export interface DeclaredEncoding {
@@ -61,7 +62,7 @@ function decodeAs(data: Buffer, skip: number, name: string, declared: DeclaredEn
   switch (codec) {
     case 'utf-8': {
       const at = firstInvalidUtf8(body);
-      return at === undefined ? { ok: true, text: body.toString('utf8'), declared } : bad(at);
+      return at < 0 ? { ok: true, text: body.toString('utf8'), declared } : bad(at);
     }
     case 'ascii': {
       const at = body.findIndex((b) => b >= 0x80);
@@ -133,40 +134,6 @@ function decodeUtf32(body: Buffer, bigEndian: boolean, declared: DeclaredEncodin
     text += String.fromCodePoint(cp);
   }
   return { ok: true, text, declared };
-}
-
-/**
- * Offset of the first byte that starts an invalid UTF-8 sequence, as Python's decoder reports it (the lead
- * byte): overlong forms, surrogates and code points above U+10FFFF are invalid (Unicode table 3-7).
- */
-export function firstInvalidUtf8(b: Uint8Array): number | undefined {
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i] as number;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) need = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-      need = 2;
-      if (c === 0xe0) lo = 0xa0;
-      if (c === 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      need = 3;
-      if (c === 0xf0) lo = 0x90;
-      if (c === 0xf4) hi = 0x8f;
-    } else return i;
-    for (let k = 1; k <= need; k++) {
-      const n = b[i + k];
-      if (n === undefined || n < (k === 1 ? lo : 0x80) || n > (k === 1 ? hi : 0xbf)) return i;
-    }
-    i += need + 1;
-  }
-  return undefined;
 }
 
 /** 1-based line of a byte offset: lines end at '\n', as an editor counts them. */
