@@ -2,6 +2,7 @@
  * The build log: a header per step, indented detail lines, tool output nested under its step, and the time
  * each step took. Every line goes through maskSecrets(), so credentials in URLs never reach the log.
  */
+import fs from 'node:fs';
 import { maskSecrets } from './secrets.js';
 
 export interface Clock {
@@ -12,9 +13,37 @@ export const systemClock: Clock = { now: () => performance.now() };
 export interface LogSink {
   write(text: string): void;
 }
-export const stdoutSink: LogSink = { write: (t) => void process.stdout.write(t) };
+
+/**
+ * Writes straight to the file descriptor, as Node does for process.stdout on Linux pipes and files (Node docs,
+ * "A note on process I/O": synchronous there) but without making process.stdout: under bun that loads
+ * node:stream, the largest cost of detect's start. Should the descriptor refuse a write (EAGAIN on a
+ * non-blocking pipe, or any error), the rest and every later write go through the stream as before, so the
+ * order of lines holds.
+ */
+function fdSink(fd: 1 | 2, stream: () => NodeJS.WriteStream): LogSink {
+  let viaStream = false;
+  return {
+    write: (text) => {
+      if (!viaStream) {
+        let rest = Buffer.from(text);
+        try {
+          while (rest.length > 0) rest = rest.subarray(fs.writeSync(fd, rest));
+          return;
+        } catch {
+          viaStream = true;
+          void stream().write(rest);
+          return;
+        }
+      }
+      void stream().write(text);
+    },
+  };
+}
+
+export const stdoutSink: LogSink = fdSink(1, () => process.stdout);
 /** Warnings and errors go to stderr, as other buildpacks write them (libherokubuildpack's log_error). */
-export const stderrSink: LogSink = { write: (t) => void process.stderr.write(t) };
+export const stderrSink: LogSink = fdSink(2, () => process.stderr);
 
 const BOLD_MAGENTA = '\x1b[1;35m';
 const BOLD_RED = '\x1b[1;31m';

@@ -1,14 +1,14 @@
 /**
  * The composition root: makes the real dependencies (log, command runner, clock) and wires them into the
  * runtime. Compiled into bin/detect and bin/build. The build's modules are imported lazily: detect runs on
- * every build of every app on a builder, and should not pay for loading pip, download and SBOM code it never uses.
+ * every build of every app on a builder, and should not pay for loading pip, download and SBOM code it never uses;
+ * nor for the message catalogue (it pulls in the settings and their checksum code), loaded only on a failure.
  */
 import { run } from './cnb/runtime.js';
 import type { BuildContext } from './cnb/context.js';
 import type { Deps } from './deps.js';
 import { detect } from './detect.js';
 import { Logger, stderrSink, stdoutSink, systemClock } from './logger.js';
-import { reportError } from './report-error.js';
 
 const debug = (process.env.BP_LOG_LEVEL ?? '').toUpperCase() === 'DEBUG';
 const log = new Logger(stdoutSink, systemClock, !process.env.NO_COLOR, debug, stderrSink);
@@ -26,7 +26,7 @@ void run(
     detect: (ctx) => detect(ctx, log),
     build: async (ctx: BuildContext) => (await buildSteps()).build(ctx, await buildDeps()),
     subcommands: { 's2i-assemble': async (ctx) => (await buildSteps()).defaultAssemble(ctx, await buildDeps()) },
-    onError: (err) => reportError(err, log),
+    onError: async (err) => (await import('./report-error.js')).reportError(err, log),
   },
   process.argv0,
   process.argv.slice(2),

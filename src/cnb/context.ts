@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CnbError } from './error.js';
-import { isTable, parseToml, type TomlTable } from './toml.js';
+import type { TomlTable } from './toml-write.js';
 import { UserEnv } from './user-env.js';
-import { Layers } from './layers.js';
+import type { Layers } from './layers.js';
 
 /** Where the build runs (CNB_TARGET_*, always set by the lifecycle for API >= 0.10). */
 export interface Target {
@@ -32,17 +32,19 @@ interface CommonContext {
   buildpackDir: string;
   platformDir: string;
   target: Target;
-  buildpack: BuildpackDescriptor;
   userEnv: UserEnv;
   /** The process environment as the lifecycle composed it. */
   env: NodeJS.ProcessEnv;
 }
 
 export interface DetectContext extends CommonContext {
+  /** Detect gets the api alone: the rest of buildpack.toml is read by build. */
+  buildpack: Pick<BuildpackDescriptor, 'api'>;
   buildPlanPath: string;
 }
 
 export interface BuildContext extends CommonContext {
+  buildpack: BuildpackDescriptor;
   layers: Layers;
 }
 
@@ -56,13 +58,11 @@ function buildpackDirOf(env: NodeJS.ProcessEnv, argv0: string): string {
   return env.CNB_BUILDPACK_DIR || path.dirname(path.dirname(path.resolve(argv0)));
 }
 
-/**
- * buildpack.toml. `withMetadata: false` parses only what comes before the `[metadata]` tables: detect needs
- * the api alone, and parsing the 20 KB dependency list costs more than the rest of detect together.
- */
-export function readDescriptor(buildpackDir: string, withMetadata = true): BuildpackDescriptor {
-  let text = fs.readFileSync(path.join(buildpackDir, 'buildpack.toml'), 'utf8');
-  if (!withMetadata) text = text.split(/^\[\[?metadata\b/m)[0] ?? text;
+/** buildpack.toml, parsed whole (build needs [metadata]: the default versions and the dependency list). */
+export async function readDescriptor(buildpackDir: string): Promise<BuildpackDescriptor> {
+  const text = fs.readFileSync(path.join(buildpackDir, 'buildpack.toml'), 'utf8');
+  // Loaded here, not at start: the parser evaluates node:util at load, and detect does not need it.
+  const { isTable, parseToml } = await import('./toml.js');
   const doc = parseToml(text);
   const bp = isTable(doc.buildpack) ? doc.buildpack : {};
   return {
@@ -71,6 +71,33 @@ export function readDescriptor(buildpackDir: string, withMetadata = true): Build
     version: String(bp.version ?? ''),
     metadata: isTable(doc.metadata) ? doc.metadata : {},
   };
+}
+
+/**
+ * The api of buildpack.toml, for detect, which runs for every build of every app on a builder. The root
+ * table is every key/value pair before the first table header (TOML v1.0.0, "Table"); when each of its lines
+ * is blank, a comment or `api = "<basic string without escapes>"`, that string is the api exactly. Any other
+ * form (another root key, escapes, a multi-line value, a duplicate) goes to the full parser.
+ */
+export async function readApi(buildpackDir: string): Promise<string> {
+  const text = fs.readFileSync(path.join(buildpackDir, 'buildpack.toml'), 'utf8');
+  return rootApi(text) ?? (await import('./toml.js').then(({ parseToml }) => String(parseToml(text).api ?? '')));
+}
+
+const BLANK_OR_COMMENT = /^[ \t]*(#[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+const API_LINE = /^[ \t]*api[ \t]*=[ \t]*"([^"\\\x00-\x1f\x7f]*)"[ \t]*(#[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+
+/** The api from the root table's lines when they take only the forms above; undefined otherwise. */
+export function rootApi(text: string): string | undefined {
+  let api: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    if (/^[ \t]*\[/.test(line)) break;
+    if (BLANK_OR_COMMENT.test(line)) continue;
+    const m = API_LINE.exec(line);
+    if (!m || api !== undefined) return undefined;
+    api = m[1];
+  }
+  return api;
 }
 
 export function readTarget(env: NodeJS.ProcessEnv): Target {
@@ -84,34 +111,37 @@ export function readTarget(env: NodeJS.ProcessEnv): Target {
   };
 }
 
-function common(env: NodeJS.ProcessEnv, argv0: string, platformDir: string, withMetadata: boolean): CommonContext {
-  const buildpackDir = buildpackDirOf(env, argv0);
+function common(env: NodeJS.ProcessEnv, buildpackDir: string, platformDir: string): CommonContext {
   return {
     appDir: process.cwd(),
     buildpackDir,
     platformDir,
     target: readTarget(env),
-    buildpack: readDescriptor(buildpackDir, withMetadata),
     userEnv: UserEnv.read(platformDir, env),
     env,
   };
 }
 
 /** argv: the positional arguments after argv0 (`<platform> <plan>`, deprecated but still passed). */
-export function detectContext(env: NodeJS.ProcessEnv, argv0: string, args: string[]): DetectContext {
+export async function detectContext(env: NodeJS.ProcessEnv, argv0: string, args: string[]): Promise<DetectContext> {
   const platformDir = required('CNB_PLATFORM_DIR', env.CNB_PLATFORM_DIR || args[0]);
+  const buildpackDir = buildpackDirOf(env, argv0);
   return {
-    ...common(env, argv0, platformDir, false),
+    ...common(env, buildpackDir, platformDir),
+    buildpack: { api: await readApi(buildpackDir) },
     buildPlanPath: required('CNB_BUILD_PLAN_PATH', env.CNB_BUILD_PLAN_PATH || args[1]),
   };
 }
 
 /** argv: `<layers> <platform> <plan>` after argv0. */
-export function buildContext(env: NodeJS.ProcessEnv, argv0: string, args: string[]): BuildContext {
+export async function buildContext(env: NodeJS.ProcessEnv, argv0: string, args: string[]): Promise<BuildContext> {
   const layersDir = required('CNB_LAYERS_DIR', env.CNB_LAYERS_DIR || args[0]);
   const platformDir = required('CNB_PLATFORM_DIR', env.CNB_PLATFORM_DIR || args[1]);
+  const buildpackDir = buildpackDirOf(env, argv0);
+  const { Layers } = await import('./layers.js');
   return {
-    ...common(env, argv0, platformDir, true),
+    ...common(env, buildpackDir, platformDir),
+    buildpack: await readDescriptor(buildpackDir),
     layers: new Layers(layersDir),
   };
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { envName, type ProcessType } from './names.js';
-import { isNotFound } from './toml.js';
+import { isNotFound } from './toml-write.js';
 
 export type Env = Record<string, string>;
 

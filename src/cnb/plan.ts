@@ -1,6 +1,6 @@
 /** The build plan written by detect (Buildpack API, Build Plan: detect's [[provides]] and [[requires]]). */
 import fs from 'node:fs/promises';
-import { stringifyToml, type TomlTable } from './toml.js';
+import { stringifyToml, type TomlTable } from './toml-write.js';
 
 export interface PlanRequire {
   name: string;

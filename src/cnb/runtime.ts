@@ -17,8 +17,11 @@ export interface Buildpack {
   build(ctx: BuildContext): Promise<void>;
   /** Extra build-time entry points called by the buildpack's own scripts (`ausnimbus-python <name>`). */
   subcommands?: Record<string, (ctx: BuildContext) => Promise<void>>;
-  /** Reports a failure of detect, build or a subcommand (framework or buildpack error) to the user. */
-  onError(err: unknown): void;
+  /**
+   * Reports a failure of detect, build or a subcommand (framework or buildpack error) to the user; awaited
+   * before the exit code is returned, so a buildpack can load its message catalogue only when it fails.
+   */
+  onError(err: unknown): void | Promise<void>;
 }
 
 type Phase = 'detect' | 'build' | { subcommand: string };
@@ -38,18 +41,18 @@ export async function run(bp: Buildpack, argv0: string, argv: string[], env: Nod
   try {
     if (phase === undefined) throw new CnbError({ type: 'unknown-executable', name: path.basename(argv0) }, ExitCode.unknownExecutable);
     if (phase === 'detect') {
-      const ctx = detectContext(env, argv0, args);
+      const ctx = await detectContext(env, argv0, args);
       checkApi(ctx.buildpack.api);
       const result = await bp.detect(ctx);
       return result.pass ? ExitCode.success : ExitCode.detectFail;
     }
-    const ctx = buildContext(env, argv0, args);
+    const ctx = await buildContext(env, argv0, args);
     checkApi(ctx.buildpack.api);
     if (phase === 'build') await bp.build(ctx);
     else await bp.subcommands?.[phase.subcommand]?.(ctx);
     return ExitCode.success;
   } catch (err) {
-    bp.onError(err);
+    await bp.onError(err);
     return err instanceof CnbError ? err.exitCode : ExitCode.error;
   }
 }

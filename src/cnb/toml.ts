@@ -1,15 +1,12 @@
-/** TOML reading and writing for every CNB file; the only place that touches @iarna/toml. */
-import TOML from '@iarna/toml';
+/** TOML reading and writing for every CNB file; with toml-write.ts, the only place that touches @iarna/toml. */
+import parseString from '@iarna/toml/parse-string.js';
 import fs from 'node:fs/promises';
+import { isNotFound, stringifyToml, type TomlTable } from './toml-write.js';
 
-export type TomlTable = { [key: string]: unknown };
+export { isNotFound, stringifyToml, type TomlTable };
 
 export function parseToml(text: string): TomlTable {
-  return TOML.parse(text) as TomlTable;
-}
-
-export function stringifyToml(value: TomlTable): string {
-  return TOML.stringify(value as TOML.JsonMap);
+  return parseString(text);
 }
 
 /** Reads a TOML file; undefined when it does not exist. Parse errors propagate. */
@@ -26,11 +23,6 @@ export async function readTomlFile(path: string): Promise<TomlTable | undefined>
 
 export async function writeTomlFile(path: string, value: TomlTable): Promise<void> {
   await fs.writeFile(path, stringifyToml(value));
-}
-
-export function isNotFound(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 export function isTable(value: unknown): value is TomlTable {
