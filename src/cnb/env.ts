@@ -2,7 +2,7 @@
  * Environment: a plain map (Env) and LayerEnv, the pure delta a layer contributes through its env files
  * (buildpack.md §Environment Variable Modification Rules). Shaped like libcnb.rs's layer_env.rs: apply() is pure, so each layer's env is unit-tested.
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { envName, type ProcessType } from './names.js';
 import { isNotFound } from './toml-write.js';
@@ -102,9 +102,9 @@ export class LayerEnv {
   async writeTo(layerDir: string): Promise<void> {
     for (const e of this.entries) {
       const dir = path.join(layerDir, scopeDir(e.scope));
-      await fs.mkdir(dir, { recursive: true });
-      await fs.writeFile(path.join(dir, `${e.name}.${e.mod}`), e.value);
-      if (e.delim !== undefined) await fs.writeFile(path.join(dir, `${e.name}.delim`), e.delim);
+      await fs.promises.mkdir(dir, { recursive: true });
+      await fs.promises.writeFile(path.join(dir, `${e.name}.${e.mod}`), e.value);
+      if (e.delim !== undefined) await fs.promises.writeFile(path.join(dir, `${e.name}.delim`), e.delim);
     }
   }
 
@@ -132,7 +132,7 @@ export class LayerEnv {
 
 async function isDir(p: string): Promise<boolean> {
   try {
-    return (await fs.stat(p)).isDirectory();
+    return (await fs.promises.stat(p)).isDirectory();
   } catch (err) {
     if (isNotFound(err)) return false;
     throw err;

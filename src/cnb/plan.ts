@@ -1,5 +1,5 @@
 /** The build plan written by detect (Buildpack API, Build Plan: detect's [[provides]] and [[requires]]). */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import { stringifyToml, type TomlTable } from './toml-write.js';
 
 export interface PlanRequire {
@@ -17,5 +17,6 @@ export async function writeBuildPlan(planPath: string, plan: BuildPlan): Promise
     provides: plan.provides.map((p) => ({ name: p.name })),
     requires: plan.requires.map((r) => (r.metadata ? { name: r.name, metadata: r.metadata } : { name: r.name })),
   };
-  await fs.writeFile(planPath, stringifyToml(doc));
+  // Synchronous: a few hundred bytes, and node:fs/promises would cost detect more to load than the write.
+  fs.writeFileSync(planPath, stringifyToml(doc));
 }
