@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readApi, rootApi } from '../../src/cnb/context.js';
 import { LayerEnv, Scope } from '../../src/cnb/env.js';
 import { launchToml, process_ } from '../../src/cnb/launch.js';
 import { Layers } from '../../src/cnb/layers.js';
@@ -90,4 +91,42 @@ describe('cnb core', () => {
     expect(env.setOnPlatform('APP_RUN')).to.equal(true);
     expect(env.setOnPlatform('OTHER')).to.equal(false);
   });
+});
+
+describe("detect's read of buildpack.toml's api", () => {
+  it('reads the api of our own buildpack.toml without the TOML parser, equal to what the parser reads', () => {
+    const text = fs.readFileSync(path.join(import.meta.dirname, '../../buildpack.toml'), 'utf8');
+    expect(rootApi(text)).to.equal(String(parseToml(text).api));
+  });
+
+  it('takes the simple forms exactly: comments, blank lines, spaces, CRLF, a trailing comment', () => {
+    expect(rootApi('# a buildpack\r\n\r\n  api =  "0.10"  # the API\r\n[buildpack]\r\napi = "9"\r\n')).to.equal('0.10');
+    expect(rootApi('[buildpack]\nid = "x"\n')).to.equal(undefined);
+  });
+
+  for (const [form, text] of [
+    ['an escape', 'api = "0.\\u0031"\n'],
+    ['a literal string', "api = '0.10'\n"],
+    ['a quoted key', '"api" = "0.10"\n'],
+    ['another root key', 'name = "x"\napi = "0.10"\n'],
+    ['a duplicate', 'api = "0.10"\napi = "0.9"\n'],
+    ['a multi-line string', 'api = """0.10"""\n'],
+  ] as const) {
+    it(`leaves ${form} to the full parser, and readApi gets the parser's answer`, async () => {
+      expect(rootApi(text)).to.equal(undefined);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'api-'));
+      fs.writeFileSync(path.join(dir, 'buildpack.toml'), text);
+      let parsed: string;
+      try {
+        parsed = String(parseToml(text).api ?? '');
+      } catch (err) {
+        await readApi(dir).then(
+          () => expect.fail('readApi should reject what the parser rejects'),
+          (e: unknown) => expect(String(e)).to.equal(String(err)),
+        );
+        return;
+      }
+      expect(await readApi(dir)).to.equal(parsed);
+    });
+  }
 });
