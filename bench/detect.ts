@@ -67,7 +67,11 @@ const median = (xs: number[]): number => {
 
 for (const c of commands) time(c); // warm the page cache
 const wall = commands.map(() => [] as number[]);
-for (let i = 0; i < runs; i++) commands.forEach((c, k) => wall[k]?.push(time(c)));
+for (let i = 0; i < runs; i++) {
+  commands.forEach((c, k) => {
+    wall[k]?.push(time(c));
+  });
+}
 const peaks = commands.map((c) => median(Array.from({ length: 5 }, () => peakKiB(c))));
 
 const ratio = (k: number, base: number): string => median((wall[k] ?? []).map((x, i) => x / (wall[base]?.[i] ?? 1))).toFixed(2);

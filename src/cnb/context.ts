@@ -84,7 +84,9 @@ export async function readApi(buildpackDir: string): Promise<string> {
   return rootApi(text) ?? (await import('./toml.js').then(({ parseToml }) => String(parseToml(text).api ?? '')));
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: TOML v1.0.0 forbids control characters but tab in comments
 const BLANK_OR_COMMENT = /^[ \t]*(#[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: and in basic strings (a line holding one is left to the parser)
 const API_LINE = /^[ \t]*api[ \t]*=[ \t]*"([^"\\\x00-\x1f\x7f]*)"[ \t]*(#[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 
 /** The api from the root table's lines when they take only the forms above; undefined otherwise. */
