@@ -16,12 +16,13 @@ import type { LayerRef } from '../cnb/layers.js';
 import { LayerEnv, Scope, type Env } from '../cnb/env.js';
 import { isTable, type TomlTable } from '../cnb/toml.js';
 import type { UnreachableIndex } from '../causes.js';
-import { BuildpackError } from '../failure.js';
+import { BuildpackError, internalError } from '../failure.js';
 import type { Deps, Executor } from '../deps.js';
 import type { Logger } from '../logger.js';
 import { collectRequirementInputs, hashRequirementFiles, type RequirementInputs } from '../python/requirements.js';
 import { localInputsKey, MAX_TREE_FILES, UNCOMPARABLE } from '../python/local-inputs.js';
 import { installedDistributions } from '../python/installed.js';
+import { maskDirectUrls } from '../python/direct-url.js';
 import { maskSecrets } from '../secrets.js';
 import { escapeControl } from '../escape-control.js';
 import type { Settings } from '../settings.js';
@@ -241,6 +242,7 @@ export async function installDependencies(
         await runPip(ctx, exec, log, python, pipEnv, [...common, '--upgrade', 'pip', 'setuptools', 'wheel'], 'Upgraded pip, setuptools and wheel (PIP_UPGRADE)', true);
       }
       await runPip(ctx, exec, log, python, pipEnv, [...common, ...pipArgs(plan)], 'Installed dependencies', false);
+      maskRecordedUrls(layer.path, log);
     } catch (err) {
       await ctx.layers.reset(layer.name); // nothing half-installed survives
       throw err;
@@ -253,6 +255,20 @@ export async function installDependencies(
   }
   Object.assign(env, (await layer.buildEnv(layerEnv)).apply('build', env));
   return layer.path;
+}
+
+/**
+ * Masks the URL credentials pip recorded in the layer's direct_url.json files (PEP 610; see
+ * src/python/direct-url.ts): the layer is exported into the image. One line says how many, never what.
+ */
+export function maskRecordedUrls(layerPath: string, log: Logger): void {
+  let masked: number;
+  try {
+    masked = maskDirectUrls(layerPath);
+  } catch (err) {
+    throw internalError("Masking URL credentials in the pip-deps layer's direct_url.json files", err);
+  }
+  if (masked > 0) log.info(`Masked the URL credentials pip recorded in ${masked} direct_url.json file${masked === 1 ? '' : 's'} (PEP 610), so none reaches the image`);
 }
 
 async function runPip(

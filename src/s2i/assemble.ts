@@ -11,7 +11,7 @@ import type { BuildContext } from '../cnb/context.js';
 import { BuildpackError } from '../failure.js';
 import type { Deps } from '../deps.js';
 import type { Analysis } from '../analysis.js';
-import { CUSTOM_ASSEMBLE_METADATA, pipDepsLayerEnv } from '../layers/pip-deps.js';
+import { CUSTOM_ASSEMBLE_METADATA, maskRecordedUrls, pipDepsLayerEnv } from '../layers/pip-deps.js';
 import { shim, writeMappedScript } from './scripts.js';
 
 export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: string, { log, exec }: Deps): Promise<void> {
@@ -46,6 +46,8 @@ export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: str
   } finally {
     fs.rmSync(scriptsDir, { recursive: true, force: true });
   }
+  // Whatever the script installed with pip itself, past the default steps (which mask their own installs).
+  maskRecordedUrls(pipDeps.path, log);
   if (!fs.existsSync(pipDeps.tomlPath)) {
     // The script installed without the default steps: keep what it put in the layer, never reuse it.
     await pipDeps.writeEnv(pipDepsLayerEnv(pipDeps.path));

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { E2E, WHEELHOUSE, fixture, plainLog } from './support.js';
-import { PackageIndexServer, buildWheel } from '../helpers/servers.js';
+import { FileServer, PackageIndexServer, buildWheel } from '../helpers/servers.js';
 import { freePort, type BuildResult } from '../platform/index.js';
 
 const PIP_FAILED = '[Error: Unable to install dependencies using pip]';
@@ -340,6 +340,95 @@ describe('e2e: the pip-deps layer', function () {
       const { bpLayersDir } = await app.materialize();
       expect(fs.existsSync(path.join(bpLayersDir, 'pip-cache'))).to.equal(false);
       expect(fs.existsSync(path.join(bpLayersDir, 'pip-cache.toml'))).to.equal(false);
+    });
+  });
+
+  describe('credentials in a direct URL requirement (PEP 610 direct_url.json)', () => {
+    // pip records the URL of a `name @ url` requirement in the installed distribution's direct_url.json, with
+    // only user:password removed: a signed URL's query string would reach the image as it is.
+    const SECRET = 'AmzSigD1rectUrl0123';
+    const WHEEL_PATH = '/files/localpkg-1.0-py3-none-any.whl';
+    let wheels: FileServer;
+    let wheelDir: string;
+    let signedUrl: string;
+    before(async () => {
+      wheelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'direct-url-'));
+      const wheel = await buildWheel({ name: 'localpkg', version: '1.0', outDir: wheelDir });
+      // Served whatever the query string; the server records each request's URL, so the test sees pip sent the signature.
+      wheels = await FileServer.start({ files: { [WHEEL_PATH]: wheel.path } });
+      signedUrl = `${wheels.url(WHEEL_PATH)}?X-Amz-Credential=AKIAEXAMPLE%2F20250101&X-Amz-Signature=${SECRET}`;
+    });
+    after(async () => {
+      await wheels?.close();
+      if (wheelDir) fs.rmSync(wheelDir, { recursive: true, force: true });
+    });
+
+    /**
+     * In the image: localpkg imports; pip reads its direct_url.json (pip freeze shows the masked URL; pip show,
+     * list and check pass with nothing on stderr); RECORD's line for direct_url.json matches the file (PEP 376).
+     */
+    const CHECK = [
+      'import base64, hashlib, json, os, subprocess, sys',
+      'import importlib.metadata as md',
+      'import localpkg',
+      'print("VERSION=" + localpkg.VERSION)',
+      'env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_CONFIG_FILE="/dev/null", PIP_NO_INPUT="1")',
+      'for args in (["show", "-f", "localpkg"], ["freeze"], ["list"], ["check"]):',
+      '    p = subprocess.run([sys.executable, "-m", "pip"] + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)',
+      '    print("PIP %s rc=%d\\n%s\\nSTDERR:%s" % (args[0], p.returncode, p.stdout, p.stderr))',
+      'dist = md.distribution("localpkg")',
+      'print("URL=" + json.loads(dist.read_text("direct_url.json"))["url"])',
+      'for f in dist.files:',
+      '    if f.name == "direct_url.json":',
+      '        data = f.read_binary()',
+      '        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()',
+      '        print("RECORD %s" % ("ok" if (f.hash.mode, f.hash.value, f.size) == ("sha256", digest, len(data)) else "MISMATCH %r %r" % ((f.hash.value, f.size), (digest, len(data)))))',
+    ].join('\n');
+
+    async function expectMaskedInImage(res: BuildResult, appOwnFiles: string[]): Promise<void> {
+      expect(wheels.requests.some((r) => r.url.includes(`X-Amz-Signature=${SECRET}`)), 'pip fetched the wheel with its signature').to.equal(true);
+      expect(res.output).not.to.contain(SECRET);
+      // Every file of the image, of the build's layers dir and of the cache: only the app's own files hold it.
+      const imageDir = res.image?.dir as string;
+      const appFiles = path.join(imageDir, 'app');
+      const found = filesContaining([res.app.layersDir, imageDir, res.cache?.dir as string], SECRET);
+      expect(found.filter((f) => !f.startsWith(`${appFiles}/`))).to.deep.equal([]);
+      expect(found.map((f) => path.relative(appFiles, f)).sort()).to.deep.equal(appOwnFiles);
+      expect(JSON.stringify([res.files, res.layers, res.image?.labels])).not.to.contain(SECRET);
+      expect(plainLog(res.output)).to.contain('- Masked the URL credentials pip recorded in 1 direct_url.json file (PEP 610)');
+
+      const out = await pythonInImage(e2e, res, CHECK);
+      expect(out.code, out.output).to.equal(0);
+      expect(out.output).to.contain('VERSION=1.0');
+      expect(out.output).to.contain(`URL=${wheels.url(WHEEL_PATH)}?X-Amz-Credential=****&X-Amz-Signature=****\n`);
+      expect(out.output).to.contain('RECORD ok');
+      for (const cmd of ['show', 'freeze', 'list', 'check']) expect(out.output, `pip ${cmd}`).to.contain(`PIP ${cmd} rc=0\n`);
+      expect(out.output).to.match(/^Name: localpkg$/m);
+      expect(out.output).to.match(/^ {2}localpkg-1\.0\.dist-info\/direct_url\.json$/m);
+      expect(out.output, 'pip freeze').to.contain(`localpkg @ ${wheels.url(WHEEL_PATH)}?X-Amz-Credential=****&X-Amz-Signature=****#sha256=`);
+      expect(out.output).to.match(/^localpkg +1\.0$/m);
+      expect(out.output).not.to.match(/Traceback|Error parsing|WARNING|invalid/i);
+      expect(out.output.match(/^STDERR:\n/gm), 'pip wrote nothing on stderr').to.have.length(4);
+      expect(out.output).not.to.contain(SECRET);
+    }
+
+    it('from requirements.txt: the build succeeds, the app imports it, the signature is in no file of the image but the app\'s own, pip still reads it', async () => {
+      const app = await e2e.app({ 'requirements.txt': `localpkg @ ${signedUrl}\n`, 'app.py': 'import localpkg\nprint(localpkg.VERSION)\n' });
+      wheels.clearRequests();
+      const res = await e2e.platform.buildOk(app, { platformEnv: await e2e.env() });
+      expect(plainLog(res.output)).to.match(/Successfully installed localpkg-1\.0/);
+      await expectMaskedInImage(res, ['requirements.txt']);
+    });
+
+    it("from the app's .s2i/bin/assemble (pip run by the script itself): masked all the same", async () => {
+      const app = await e2e.app({
+        '.s2i/bin/assemble': { content: `#!/bin/sh\nset -e\npython -m pip install --no-input "localpkg @ ${signedUrl}"\n`, mode: 0o755 },
+        'app.py': 'import localpkg\nprint(localpkg.VERSION)\n',
+      });
+      wheels.clearRequests();
+      const res = await e2e.platform.buildOk(app, { platformEnv: await e2e.env() });
+      expect(plainLog(res.output)).to.match(/Successfully installed localpkg-1\.0/);
+      await expectMaskedInImage(res, ['.s2i/bin/assemble']);
     });
   });
 

@@ -6,6 +6,7 @@
  * PYTHONUSERBASE it was given, as pip's user scheme would.
  */
 import { expect } from 'chai';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Execution } from '../../src/deps.js';
@@ -196,4 +197,59 @@ describe('pip-deps layer: a failed pip run leaves nothing behind', () => {
       });
     }
   }
+});
+
+describe('pip-deps layer: URL credentials pip records in direct_url.json (PEP 610)', () => {
+  let b: TempBuild;
+  beforeEach(() => {
+    b = new TempBuild();
+    b.writeApp({ 'requirements.txt': 'localpkg @ https://bucket.example/localpkg-1.0-py3-none-any.whl?X-Amz-Signature=S3CRET\n' });
+  });
+  afterEach(() => b.cleanup());
+
+  const SIGNED = '{"archive_info": {}, "url": "https://bucket.example/localpkg-1.0-py3-none-any.whl?X-Amz-Signature=S3CRET"}';
+  const MASKED = '{"archive_info": {}, "url": "https://bucket.example/localpkg-1.0-py3-none-any.whl?X-Amz-Signature=****"}';
+  const MASKED_LINE = '- Masked the URL credentials pip recorded in 1 direct_url.json file (PEP 610), so none reaches the image';
+  const info = (): string => path.join(b.layerPath('pip-deps'), 'lib', 'python3.12', 'site-packages', 'localpkg-1.0.dist-info');
+
+  /** pip installing `localpkg @ <signed url>`: its direct_url.json, listed in RECORD; `also` runs after. */
+  function installsFromUrl(also?: (info: string) => void): ScriptStep {
+    return ok('Successfully installed localpkg-1.0\n', (e) => {
+      installs('localpkg', '1.0')(e);
+      const dir = path.join(e.env.PYTHONUSERBASE as string, 'lib', 'python3.12', 'site-packages', 'localpkg-1.0.dist-info');
+      fs.writeFileSync(path.join(dir, 'direct_url.json'), SIGNED);
+      fs.writeFileSync(path.join(dir, 'RECORD'), `localpkg-1.0.dist-info/METADATA,,\r\nlocalpkg-1.0.dist-info/direct_url.json,sha256=old,${SIGNED.length}\r\n`);
+      also?.(dir);
+    });
+  }
+
+  for (const withinCustomAssemble of [false, true]) {
+    it(`masks them before the layer is described${withinCustomAssemble ? ' (default steps called from .s2i/bin/assemble)' : ''}, with one line saying how many`, async () => {
+      const f = fakeDeps([installsFromUrl()]);
+      const ctx = b.context();
+      await installDependencies(ctx, {}, PYTHON, readSettings(ctx.userEnv), PIP_CACHE, f.deps, { withinCustomAssemble });
+      expect(fs.readFileSync(path.join(info(), 'direct_url.json'), 'utf8')).to.equal(MASKED);
+      const hash = crypto.createHash('sha256').update(MASKED).digest('base64url');
+      expect(fs.readFileSync(path.join(info(), 'RECORD'), 'utf8')).to.equal(`localpkg-1.0.dist-info/METADATA,,\r\nlocalpkg-1.0.dist-info/direct_url.json,sha256=${hash},${MASKED.length}\r\n`);
+      expect(f.log.lines).to.include(MASKED_LINE);
+      expect(f.log.stdout).not.to.contain('S3CRET');
+      expect(layerToml(b.layersDir, 'pip-deps')?.metadata).not.to.equal(undefined);
+    });
+  }
+
+  it('says nothing when pip recorded no credential', async () => {
+    const f = fakeDeps([pipOk()]);
+    const ctx = b.context();
+    await installDependencies(ctx, {}, PYTHON, readSettings(ctx.userEnv), PIP_CACHE, f.deps);
+    expect(f.log.stdout).not.to.contain('Masked');
+  });
+
+  it('a direct_url.json that cannot be rewritten stops the build, and the layer holding the credential is removed', async () => {
+    // The masker's temporary file name is taken by a folder: the rename-into-place cannot happen.
+    const f = fakeDeps([installsFromUrl((dir) => fs.mkdirSync(path.join(dir, `.direct_url.json.${process.pid}.tmp`)))]);
+    const ctx = b.context();
+    const cause = await rejectedCause(installDependencies(ctx, {}, PYTHON, readSettings(ctx.userEnv), PIP_CACHE, f.deps));
+    expect(cause).to.include({ type: 'internal', what: "Masking URL credentials in the pip-deps layer's direct_url.json files" });
+    expect(fs.readdirSync(b.layersDir)).to.deep.equal([]);
+  });
 });
