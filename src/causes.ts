@@ -108,7 +108,9 @@ export type StartCause =
    * dotted prefix that was not found, `files` the files looked for and `lookedIn` where (app-relative when
    * inside the app).
    */
-  | { type: 'gunicorn-module-not-found'; source: string; value: string; missing: string; files: string[]; lookedIn: string[] };
+  | { type: 'gunicorn-module-not-found'; source: string; value: string; missing: string; files: string[]; lookedIn: string[] }
+  /** A line of the app's Procfile (`line` counts from 1) is not `type: command`, or repeats a process type. */
+  | { type: 'procfile-malformed'; line: number; text: string; problem: 'not-type-command' | 'duplicate-type' };
 
 /** s2i compatibility (src/s2i/). */
 export type S2iCause =

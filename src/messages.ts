@@ -297,6 +297,19 @@ export function renderCause(c: Cause): Message {
           ),
       );
     }
+    case 'procfile-malformed':
+      return user(
+        'Invalid Procfile',
+        (c.problem === 'duplicate-type'
+          ? `Line ${c.line} of the Procfile defines a process type that an earlier line already defines: '${shown(c.text, 120)}'.\n\n`
+          : `Line ${c.line} of the Procfile is not 'type: command': '${shown(c.text, 120)}'.\n` +
+            `A process type is made of letters, digits, _ and -, followed by a colon and the command.\n\n`) +
+          steps(
+            c.problem === 'duplicate-type'
+              ? `Keep one line for each process type: remove or rename line ${c.line}.`
+              : `Write line ${c.line} as 'type: command' (for example 'web: gunicorn app:app'), or make it a comment starting with #.`,
+          ),
+      );
 
     // ---- s2i compatibility ----------------------------------------------------------------------------------
     case 's2i-environment-malformed':

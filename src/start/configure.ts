@@ -15,6 +15,7 @@ import { contributeS2iRun } from '../layers/s2i-run.js';
 import { describeMiss, findModule, splitAppModule } from './app-module.js';
 import { asgiEvidence, asgiWorkerConfigured } from './asgi.js';
 import { userGunicornConfig } from './user-config.js';
+import { readProcfile } from './procfile.js';
 import { planStart, type StartPlan } from './web-process.js';
 
 /** `runScript`: the app's .s2i/bin/run, found and checked by findS2iScripts (undefined when APP_RUN is set). */
@@ -31,6 +32,7 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
     userGunicornConfig: userConfig,
     fallbackGunicornConfig: gunicornConfig.configPath,
     python: py.python,
+    procfile: readProcfile(ctx.appDir),
   };
   let s2iRun: string | undefined;
   if (runScript) {
@@ -50,6 +52,7 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
   if (start.served) await checkServedModule(ctx, a, py, start.served, userConfig, deps);
   // The reason and the commands quote APP_RUN, GUNICORN_APP_MODULE and paths in the app as the user wrote them.
   log.info(escapeControl(start.reason));
+  for (const note of start.notes) log.info(escapeControl(note));
   for (const p of start.processes) log.detail(`${p.type}${p.default ? ' (default)' : ''}: ${escapeControl([...p.command, ...p.args].join(' '))}`);
   await writeLaunch(ctx.layers.dir, { processes: start.processes });
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { process_, type Process } from '../cnb/launch.js';
 import { BuildpackError } from '../failure.js';
+import type { ProcfileEntry } from './procfile.js';
 
 export interface StartInputs {
   appDir: string;
@@ -23,9 +24,11 @@ export interface StartInputs {
   fallbackGunicornConfig: string;
   /** The interpreter in the python layer. */
   python: string;
+  /** The app's Procfile, parsed (src/start/procfile.ts), when it has one. */
+  procfile?: ProcfileEntry[];
 }
 
-export type WebRule = 'APP_RUN' | '.s2i/bin/run' | 'gunicorn' | 'app.py';
+export type WebRule = 'APP_RUN' | 'Procfile' | '.s2i/bin/run' | 'gunicorn' | 'app.py';
 
 export interface StartPlan {
   processes: Process[];
@@ -34,6 +37,8 @@ export interface StartPlan {
   reason: string;
   /** The module web serves under Gunicorn (rule 'gunicorn'), and where its name came from. */
   served?: { module: string; source: string };
+  /** More sentences for the log: Procfile types that replace or lose to the buildpack's own. */
+  notes: string[];
 }
 
 /** The WSGI module gunicorn serves: GUNICORN_APP_MODULE, else wsgi (./wsgi.py), else the name setup.py declares. */
@@ -116,6 +121,8 @@ export function planStart(i: StartInputs): StartPlan {
       : undefined;
   const hasAppPy = fs.existsSync(path.join(i.appDir, 'app.py'));
 
+  const notes: string[] = [];
+  const procfileWeb = i.procfile?.find((e) => e.type === 'web');
   let web: Process;
   let rule: WebRule;
   let reason: string;
@@ -123,6 +130,12 @@ export function planStart(i: StartInputs): StartPlan {
     web = process_('web', ['/bin/sh', '-c', appRunShellLine(i.appRun)], { default: true });
     rule = 'APP_RUN';
     reason = `APP_RUN is set: web runs '${i.appRun}' through /bin/sh`;
+    if (procfileWeb) notes.push(`The Procfile's web ('${procfileWeb.command}') is not used: APP_RUN comes first`);
+  } else if (procfileWeb) {
+    // Heroku runs Procfile commands through a shell; `exec` as for APP_RUN, so the app is PID 1 and gets SIGTERM.
+    web = process_('web', ['/bin/sh', '-c', appRunShellLine(procfileWeb.command)], { default: true });
+    rule = 'Procfile';
+    reason = `the Procfile defines web: web runs '${procfileWeb.command}' through /bin/sh`;
   } else if (i.s2iRun) {
     web = process_('web', [i.s2iRun], { default: true });
     rule = '.s2i/bin/run';
@@ -145,5 +158,17 @@ export function planStart(i: StartInputs): StartPlan {
     if (g) processes.push(g);
   }
   processes.push(process_('python', [i.python]));
-  return { processes, rule, reason, ...(rule === 'gunicorn' && module ? { served: module } : {}) };
+  // The Procfile's other types; one named like ours (`gunicorn`, `python`) is the app's choice and replaces ours.
+  for (const e of i.procfile ?? []) {
+    if (e.type === 'web') continue;
+    const own = processes.findIndex((p) => p.type === e.type);
+    const p = process_(e.type, ['/bin/sh', '-c', appRunShellLine(e.command)]);
+    if (own >= 0) {
+      processes[own] = p;
+      notes.push(`The Procfile's ${e.type} replaces the buildpack's ${e.type} process`);
+    } else {
+      processes.push(p);
+    }
+  }
+  return { processes, rule, reason, notes, ...(rule === 'gunicorn' && module ? { served: module } : {}) };
 }

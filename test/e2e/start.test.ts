@@ -299,6 +299,46 @@ describe('e2e: starting the app (issue 5)', function () {
     });
   });
 
+  describe('more start rules (issue 15)', () => {
+    const errorLine = (c: Cause): string => `[Error: ${renderCause(c).title}]`;
+
+    it('Procfile: web (winning over app.py) serves through /bin/sh as PID 1 and stops on SIGTERM; worker is a process of its own', async () => {
+      const res = await built('start-procfile');
+      expect(plainLog(res.output)).to.contain(`the Procfile defines web: web runs 'python hello.py "Hello from the Procfile web"' through /bin/sh`);
+      expect(processOf(res, 'web').command).to.deep.equal(['/bin/sh', '-c', 'exec python hello.py "Hello from the Procfile web"']);
+      expect(res.processes.map((p) => p.type)).to.deep.equal(['web', 'python', 'worker']);
+      const { proc, status, body } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from the Procfile web (pid 1)');
+      await stopsCleanly(proc);
+
+      const worker = await launch(res, { processType: 'worker' });
+      await worker.waitForOutput('worker started: --queue default', 30_000);
+      await stopsCleanly(worker);
+    });
+
+    it('Procfile and APP_RUN: APP_RUN serves, and the log says the Procfile web is not used', async () => {
+      const res = await built('start-procfile-app-run', { APP_RUN: 'python hello.py "Hello from APP_RUN"' });
+      const log = plainLog(res.output);
+      expect(log).to.contain("APP_RUN is set: web runs 'python hello.py \"Hello from APP_RUN\"' through /bin/sh");
+      expect(log).to.contain("The Procfile's web ('python hello.py \"Hello from the Procfile web\"') is not used: APP_RUN comes first");
+      const { proc, status, body } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from APP_RUN (pid 1)');
+      await stopsCleanly(proc);
+    });
+
+    it('a malformed Procfile line stops the build, quoting it', async () => {
+      const res = await e2e.platform.build(await e2e.app('start-procfile-malformed'), { platformEnv: await e2e.env() });
+      expect(res.success).to.equal(false);
+      const log = plainLog(res.output);
+      expect(log).to.contain(errorLine({ type: 'procfile-malformed', line: 2, text: 'worker python worker.py', problem: 'not-type-command' }));
+      expect(log).to.contain("Line 2 of the Procfile is not 'type: command': 'worker python worker.py'");
+    });
+  });
+
   describe('what the build checks about the start (issue 13)', () => {
     const errorLine = (c: Cause): string => `[Error: ${renderCause(c).title}]`;
 

@@ -10,6 +10,7 @@ import { realExecutor } from '../../src/exec.js';
 import { describeMiss, findModule, splitAppModule } from '../../src/start/app-module.js';
 import { asgiEvidence, asgiWorkerConfigured } from '../../src/start/asgi.js';
 import { userGunicornConfig } from '../../src/start/user-config.js';
+import { parseProcfile } from '../../src/start/procfile.js';
 import { cleanPythonEnv, pyenvRoot, resolvePyenvVersion } from '../helpers/python-dist.js';
 import { thrownCause } from '../fakes/thrown.js';
 
@@ -117,6 +118,63 @@ describe('start command', () => {
     expect(planStart(base(app, { gunicorn: '/g' })).served).to.deep.equal({ module: 'wsgi', source: 'wsgi.py' });
     expect(planStart(base(app, { gunicorn: '/g', gunicornAppModule: 'a.b:app' })).served).to.deep.equal({ module: 'a.b:app', source: 'GUNICORN_APP_MODULE' });
     expect(planStart(base(app, { gunicorn: '/g', appRun: 'python x.py' })).served).to.equal(undefined);
+  });
+});
+
+describe('Procfile (issue 15)', () => {
+  const base = (appDir: string, over: Partial<StartInputs> = {}): StartInputs => ({
+    appDir, appRun: undefined, s2iRun: undefined, gunicorn: undefined, gunicornAppModule: undefined,
+    userGunicornConfig: undefined, fallbackGunicornConfig: '/layers/g/gunicorn.conf.py', python: '/layers/p/bin/python', ...over,
+  });
+
+  it("reads Heroku's format: type: command, comments, blank lines, CRLF", () => {
+    expect(parseProcfile('# processes\r\n\nweb: gunicorn app:app --log-file -\r\nworker_2:python worker.py\n  release-x :  ./release.sh  \n')).to.deep.equal([
+      { type: 'web', command: 'gunicorn app:app --log-file -' },
+      { type: 'worker_2', command: 'python worker.py' },
+      { type: 'release-x', command: './release.sh' },
+    ]);
+  });
+
+  it('stops at a malformed line, quoting it with its number', () => {
+    expect(thrownCause(() => parseProcfile('web: python app.py\nworker python w.py\n'))).to.deep.equal({ type: 'procfile-malformed', line: 2, text: 'worker python w.py', problem: 'not-type-command' });
+    expect(thrownCause(() => parseProcfile('web:\n'))).to.deep.equal({ type: 'procfile-malformed', line: 1, text: 'web:', problem: 'not-type-command' });
+    expect(thrownCause(() => parseProcfile('we.b: x\n'))).to.deep.equal({ type: 'procfile-malformed', line: 1, text: 'we.b: x', problem: 'not-type-command' });
+    expect(thrownCause(() => parseProcfile('web: a\nweb: b\n'))).to.deep.equal({ type: 'procfile-malformed', line: 2, text: 'web: b', problem: 'duplicate-type' });
+  });
+
+  it('web from the Procfile wins over the rules (gunicorn with wsgi.py) but not over APP_RUN; other types are added, run through /bin/sh with exec', () => {
+    const app = appWith({ 'wsgi.py': '', 'app.py': '' });
+    const procfile = parseProcfile('web: python server.py $PORT\nworker: python worker.py\n');
+    const plan = planStart(base(app, { gunicorn: '/g', procfile }));
+    expect(plan.rule).to.equal('Procfile');
+    expect(plan.reason).to.equal("the Procfile defines web: web runs 'python server.py $PORT' through /bin/sh");
+    expect(plan.processes.map((p) => [p.type, p.command, p.default])).to.deep.equal([
+      ['web', ['/bin/sh', '-c', 'exec python server.py $PORT'], true],
+      ['gunicorn', ['/g', '--config', '/layers/g/gunicorn.conf.py'], false],
+      ['python', ['/layers/p/bin/python'], false],
+      ['worker', ['/bin/sh', '-c', 'exec python worker.py'], false],
+    ]);
+    const withRun = planStart(base(app, { gunicorn: '/g', procfile, appRun: 'python other.py' }));
+    expect(withRun.rule).to.equal('APP_RUN');
+    expect(withRun.processes[0]?.command).to.deep.equal(['/bin/sh', '-c', 'exec python other.py']);
+    expect(withRun.notes).to.deep.equal(["The Procfile's web ('python server.py $PORT') is not used: APP_RUN comes first"]);
+    expect(withRun.processes.map((p) => p.type)).to.deep.equal(['web', 'gunicorn', 'python', 'worker']);
+    expect(planStart(base(app, { procfile, s2iRun: '/layers/s2i/run' })).rule).to.equal('Procfile');
+  });
+
+  it('a Procfile type named gunicorn or python replaces ours, with a log line', () => {
+    const app = appWith({ 'wsgi.py': '' });
+    const plan = planStart(base(app, { gunicorn: '/g', procfile: parseProcfile('python: python3 -X dev\ngunicorn: gunicorn -w 1 wsgi\n') }));
+    expect(plan.rule).to.equal('gunicorn');
+    expect(plan.processes.map((p) => [p.type, p.command])).to.deep.equal([
+      ['web', ['/g', '--config', '/layers/g/gunicorn.conf.py']],
+      ['python', ['/bin/sh', '-c', 'exec python3 -X dev']],
+      ['gunicorn', ['/bin/sh', '-c', 'exec gunicorn -w 1 wsgi']], // web is ours under Gunicorn: no `gunicorn` of ours to replace
+    ]);
+    expect(plan.notes).to.deep.equal(["The Procfile's python replaces the buildpack's python process"]);
+    const noWeb = planStart(base(appWith({ 'app.py': '', 'wsgi.py': '' }), { gunicorn: '/g', appRun: 'x', procfile: parseProcfile('gunicorn: gunicorn wsgi\n') }));
+    expect(noWeb.processes.find((p) => p.type === 'gunicorn')?.command).to.deep.equal(['/bin/sh', '-c', 'exec gunicorn wsgi']);
+    expect(noWeb.notes).to.deep.equal(["The Procfile's gunicorn replaces the buildpack's gunicorn process"]);
   });
 });
 
