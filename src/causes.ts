@@ -18,7 +18,9 @@ export type SettingsCause =
   /** The env the build starts its tools with is larger than `limit` bytes; `largest` are its biggest variables. */
   | { type: 'env-too-large'; bytes: number; limit: number; largest: Array<{ name: string; origin: EnvOrigin; bytes: number }> }
   /** BP_DOWNLOAD_TIMEOUT is not a number of seconds above 0 and at most `max` (src/settings.ts); `value` trimmed. */
-  | { type: 'invalid-download-timeout'; value: string; max: number };
+  | { type: 'invalid-download-timeout'; value: string; max: number }
+  /** GUNICORN_APP_MODULE and its alias APP_MODULE are both set, to different modules (src/settings.ts). */
+  | { type: 'conflicting-app-module'; gunicornAppModule: string; appModule: string };
 
 /** Where a variable was set. */
 export type EnvOrigin = { kind: 'platform-env-file' } | { kind: 's2i-environment'; line: number | undefined } | { kind: 'build-env' };

@@ -93,6 +93,13 @@ export function renderCause(c: Cause): Message {
       );
 
     // ---- Python version -------------------------------------------------------------------------------------
+    case 'conflicting-app-module':
+      return user(
+        'APP_MODULE and GUNICORN_APP_MODULE disagree',
+        `GUNICORN_APP_MODULE is '${shown(c.gunicornAppModule)}' and APP_MODULE is '${shown(c.appModule)}'. Both name the module Gunicorn serves ` +
+          `(APP_MODULE is the name OpenShift's s2i Python builder reads), so the build cannot tell which one you mean.\n\n` +
+          steps('Unset one of them (or set both to the same module).'),
+      );
     case 'bad-python-version-file':
       return user(
         'Invalid .python-version file',
@@ -281,8 +288,8 @@ export function renderCause(c: Cause): Message {
     }
     case 'gunicorn-module-not-found': {
       const where = c.lookedIn.length > 0 ? ` in ${c.lookedIn.map((d) => shown(d)).join(', ')}` : '';
-      const fromVariable = c.source === 'GUNICORN_APP_MODULE';
-      const given = fromVariable ? `GUNICORN_APP_MODULE is '${shown(c.value)}'` : `Gunicorn would serve '${shown(c.value)}' (from ${c.source})`;
+      const fromVariable = c.source === 'GUNICORN_APP_MODULE' || c.source === 'APP_MODULE';
+      const given = fromVariable ? `${c.source} is '${shown(c.value)}'` : `Gunicorn would serve '${shown(c.value)}' (from ${c.source})`;
       return user(
         'Gunicorn app module not found',
         `${given}, but the module '${shown(c.missing)}' cannot be imported: ${noneExists(c.files.map((f) => shown(f)))}${where}.\n` +
@@ -290,7 +297,7 @@ export function renderCause(c: Cause): Message {
           steps(
             ...(/\.py(:|$)/.test(c.value) ? ['Write the module as a dotted Python name without .py (wsgi, or myproject.wsgi), not as a file name.'] : []),
             fromVariable
-              ? "Set GUNICORN_APP_MODULE to MODULE or MODULE:CALLABLE, the module as you would import it from the app's top folder (for example myproject.wsgi:application)."
+              ? `Set ${c.source} to MODULE or MODULE:CALLABLE, the module as you would import it from the app's top folder (for example myproject.wsgi:application).`
               : 'Set GUNICORN_APP_MODULE to the module that holds your WSGI app (for example myproject.wsgi:application).',
             'A module in a src/ folder is importable only when the app is installed as a project (setup.py or pyproject.toml); otherwise name it from the top folder.',
             "Or set APP_RUN to your app's start command.",

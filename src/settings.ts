@@ -32,8 +32,11 @@ export interface Settings {
   pipVariables: Record<string, string>;
   /** APP_RUN: the start command, run through /bin/sh; overrides everything else. */
   appRun: string | undefined;
-  /** GUNICORN_APP_MODULE: the WSGI callable, MODULE:VARIABLE. */
-  gunicornAppModule: string | undefined;
+  /**
+   * GUNICORN_APP_MODULE, or APP_MODULE (its name in OpenShift's s2i Python builder, whose run script reads it):
+   * the WSGI callable, MODULE:VARIABLE. Both set to different values stops the build.
+   */
+  gunicornAppModule: { name: 'GUNICORN_APP_MODULE' | 'APP_MODULE'; value: string } | undefined;
   /** GUNICORN_CONFIG (or the seed code's APP_CONFIG): the app's own Gunicorn config file. */
   gunicornConfig: { name: 'GUNICORN_CONFIG' | 'APP_CONFIG'; value: string } | undefined;
   /** DISABLE_COLLECTSTATIC=TRUE (true, 1): skip Django's collectstatic. */
@@ -74,7 +77,7 @@ export function readSettings(env: UserEnv): Settings {
         .map(([k, v]) => [k, v.replace(/\r?\n$/, '')]),
     ),
     appRun: env.get('APP_RUN'),
-    gunicornAppModule: env.get('GUNICORN_APP_MODULE'),
+    gunicornAppModule: gunicornAppModule(env),
     gunicornConfig: gunicornConfig(env),
     disableCollectstatic: env.flag('DISABLE_COLLECTSTATIC'),
     gunicornCmdArgs: env.get('GUNICORN_CMD_ARGS'),
@@ -92,6 +95,17 @@ function downloadTimeout(env: UserEnv): number {
   const seconds = /^(\d+(\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN;
   if (!(seconds > 0 && seconds <= MAX_DOWNLOAD_TIMEOUT_SECONDS)) throw new BuildpackError({ type: 'invalid-download-timeout', value, max: MAX_DOWNLOAD_TIMEOUT_SECONDS });
   return seconds;
+}
+
+function gunicornAppModule(env: UserEnv): Settings['gunicornAppModule'] {
+  const gunicorn = env.get('GUNICORN_APP_MODULE');
+  const alias = env.get('APP_MODULE');
+  if (gunicorn !== undefined && alias !== undefined && gunicorn !== alias) {
+    throw new BuildpackError({ type: 'conflicting-app-module', gunicornAppModule: gunicorn, appModule: alias });
+  }
+  if (gunicorn !== undefined) return { name: 'GUNICORN_APP_MODULE', value: gunicorn };
+  if (alias !== undefined) return { name: 'APP_MODULE', value: alias };
+  return undefined;
 }
 
 function gunicornConfig(env: UserEnv): Settings['gunicornConfig'] {

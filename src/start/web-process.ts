@@ -17,8 +17,10 @@ export interface StartInputs {
   s2iRun: string | undefined;
   /** The gunicorn console script in pip-deps, when gunicorn is installed. */
   gunicorn: string | undefined;
-  /** GUNICORN_APP_MODULE. */
+  /** GUNICORN_APP_MODULE (or APP_MODULE, as `gunicornAppModuleName` says). */
   gunicornAppModule: string | undefined;
+  /** The variable gunicornAppModule came from, for the log; GUNICORN_APP_MODULE when not given. */
+  gunicornAppModuleName?: 'GUNICORN_APP_MODULE' | 'APP_MODULE';
   /** The user's config (GUNICORN_CONFIG, APP_CONFIG or ./gunicorn.conf.py), else undefined. */
   userGunicornConfig: string | undefined;
   fallbackGunicornConfig: string;
@@ -42,8 +44,8 @@ export interface StartPlan {
 }
 
 /** The WSGI module gunicorn serves: GUNICORN_APP_MODULE, else wsgi (./wsgi.py), else the name setup.py declares. */
-export function gunicornModule(appDir: string, fromEnv: string | undefined): { module: string; source: string } | undefined {
-  if (fromEnv) return { module: fromEnv, source: 'GUNICORN_APP_MODULE' };
+export function gunicornModule(appDir: string, fromEnv: string | undefined, envName = 'GUNICORN_APP_MODULE'): { module: string; source: string } | undefined {
+  if (fromEnv) return { module: fromEnv, source: envName };
   if (fs.existsSync(path.join(appDir, 'wsgi.py'))) return { module: 'wsgi', source: 'wsgi.py' };
   const name = setupPyName(appDir);
   if (name) return { module: name, source: 'the name in setup.py' };
@@ -114,7 +116,7 @@ export function appRunShellLine(appRun: string): string {
 
 export function planStart(i: StartInputs): StartPlan {
   const processes: Process[] = [];
-  const module = gunicornModule(i.appDir, i.gunicornAppModule);
+  const module = gunicornModule(i.appDir, i.gunicornAppModule, i.gunicornAppModuleName);
   const gunicornProcess = (type: string, isDefault: boolean): Process | undefined =>
     i.gunicorn && module
       ? process_(type, [i.gunicorn, '--config', i.userGunicornConfig ?? i.fallbackGunicornConfig], { args: [module.module], default: isDefault })

@@ -330,6 +330,26 @@ describe('e2e: starting the app (issue 5)', function () {
       await stopsCleanly(proc);
     });
 
+    it('APP_MODULE (OpenShift s2i, from .s2i/environment): gunicorn serves the module it names, and stops on SIGTERM', async () => {
+      const res = await built('start-app-module-alias');
+      expect(plainLog(res.output)).to.contain("gunicorn is installed: web serves 'project.web:application' (from APP_MODULE) with the buildpack's fallback config");
+      expect(processOf(res, 'web').args).to.deep.equal(['project.web:application']);
+      const { proc, status, body } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from project.web via APP_MODULE');
+      await stopsCleanly(proc);
+    });
+
+    it('APP_MODULE and GUNICORN_APP_MODULE naming different modules stop the build, naming both', async () => {
+      const res = await e2e.platform.build(await e2e.app('start-app-module-conflict'), { platformEnv: await e2e.env() });
+      expect(res.success).to.equal(false);
+      const log = plainLog(res.output);
+      expect(log).to.contain(errorLine({ type: 'conflicting-app-module', gunicornAppModule: 'wsgi', appModule: 'project.web:application' }));
+      expect(log).to.contain("GUNICORN_APP_MODULE is 'wsgi' and APP_MODULE is 'project.web:application'");
+      expect(log).not.to.contain('Installing'); // settings are read before anything is installed
+    });
+
     it('a malformed Procfile line stops the build, quoting it', async () => {
       const res = await e2e.platform.build(await e2e.app('start-procfile-malformed'), { platformEnv: await e2e.env() });
       expect(res.success).to.equal(false);

@@ -118,6 +118,9 @@ describe('start command', () => {
     expect(planStart(base(app, { gunicorn: '/g' })).served).to.deep.equal({ module: 'wsgi', source: 'wsgi.py' });
     expect(planStart(base(app, { gunicorn: '/g', gunicornAppModule: 'a.b:app' })).served).to.deep.equal({ module: 'a.b:app', source: 'GUNICORN_APP_MODULE' });
     expect(planStart(base(app, { gunicorn: '/g', appRun: 'python x.py' })).served).to.equal(undefined);
+    const alias = planStart(base(app, { gunicorn: '/g', gunicornAppModule: 'a.b:app', gunicornAppModuleName: 'APP_MODULE' }));
+    expect(alias.served).to.deep.equal({ module: 'a.b:app', source: 'APP_MODULE' });
+    expect(alias.reason).to.equal("gunicorn is installed: web serves 'a.b:app' (from APP_MODULE) with the buildpack's fallback config");
   });
 });
 

@@ -78,11 +78,20 @@ describe('settings', () => {
       pipRequirements: ['requirements/base.txt', 'requirements/prod.txt'],
       pipVariables: { PIP_INDEX_URL: 'https://pypi.internal/simple', PIP_EXTRA_INDEX_URL: 'https://a.internal/simple https://b.internal/simple' },
       appRun: 'python server.py --port $PORT',
-      gunicornAppModule: 'myproject.wsgi:app',
+      gunicornAppModule: { name: 'GUNICORN_APP_MODULE', value: 'myproject.wsgi:app' },
       gunicornConfig: { name: 'GUNICORN_CONFIG', value: 'config/gunicorn.py' },
       disableCollectstatic: true,
       gunicornCmdArgs: '-k uvicorn.workers.UvicornWorker',
     } satisfies Settings);
+  });
+
+  it('APP_MODULE (OpenShift s2i) is an alias of GUNICORN_APP_MODULE, which wins when both are equal (issue 15)', () => {
+    expect(settings({ platform: { APP_MODULE: 'project.wsgi:application\n' } }).gunicornAppModule).to.deep.equal({ name: 'APP_MODULE', value: 'project.wsgi:application' });
+    expect(settings({ platform: { APP_MODULE: 'wsgi' }, process: { GUNICORN_APP_MODULE: 'wsgi' } }).gunicornAppModule).to.deep.equal({ name: 'GUNICORN_APP_MODULE', value: 'wsgi' });
+  });
+
+  it('APP_MODULE and GUNICORN_APP_MODULE set to different modules (from any sources) stop the build naming both (issue 15)', () => {
+    expect(thrownCause(() => settings({ platform: { GUNICORN_APP_MODULE: 'a.wsgi' }, s2i: 'APP_MODULE=b.wsgi\n' }))).to.deep.equal({ type: 'conflicting-app-module', gunicornAppModule: 'a.wsgi', appModule: 'b.wsgi' });
   });
 
   it('blank values count as unset', () => {
@@ -158,7 +167,7 @@ describe('settings', () => {
         s2i: 'BP_PYTHON_VERSION=3.12\nAPP_RUN=python from-s2i.py\n',
         process: { BP_PYTHON_VERSION: '3.11', APP_RUN: 'python from-process.py', GUNICORN_APP_MODULE: 'from_process' },
       });
-      expect(s).to.include({ pythonVersion: '3.13', appRun: 'python from-s2i.py', gunicornAppModule: 'from_process' });
+      expect(s).to.deep.include({ pythonVersion: '3.13', appRun: 'python from-s2i.py', gunicornAppModule: { name: 'GUNICORN_APP_MODULE', value: 'from_process' } });
     });
 
     it('for flags: a platform "false" turns off what .s2i/environment turns on', () => {
