@@ -112,7 +112,12 @@ export type StartCause =
    */
   | { type: 'gunicorn-module-not-found'; source: string; value: string; missing: string; files: string[]; lookedIn: string[] }
   /** A line of the app's Procfile (`line` counts from 1) is not `type: command`, or repeats a process type. */
-  | { type: 'procfile-malformed'; line: number; text: string; problem: 'not-type-command' | 'duplicate-type' };
+  | { type: 'procfile-malformed'; line: number; text: string; problem: 'not-type-command' | 'duplicate-type' }
+  /**
+   * APP_SCRIPT or APP_FILE names no file of the app: nothing there, or (symlinks followed) a path outside the
+   * app, whose files alone are in the image. `resolved`: where an outside path leads.
+   */
+  | { type: 'start-file-unusable'; name: 'APP_SCRIPT' | 'APP_FILE'; value: string; problem: { kind: 'missing' } | { kind: 'outside'; resolved: string } };
 
 /** s2i compatibility (src/s2i/). */
 export type S2iCause =

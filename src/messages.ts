@@ -258,10 +258,10 @@ export function renderCause(c: Cause): Message {
     case 'dont-know-how-to-run':
       return user(
         "don't know how to run your application",
-        `The buildpack looks for, in order: APP_RUN, .s2i/bin/run, a WSGI module for Gunicorn${c.hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, and app.py.\n` +
+        `The buildpack looks for, in order: APP_RUN, a Procfile with a web type, .s2i/bin/run, APP_SCRIPT, APP_FILE, a WSGI module for Gunicorn${c.hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, app.py and app.sh.\n` +
           `None of them was found.\n\n` +
           steps(
-            "Set APP_RUN to your start command, for example APP_RUN='python server.py'.",
+            "Set APP_RUN to your start command, for example APP_RUN='python server.py', or add a Procfile with a line 'web: python server.py'.",
             'Or add gunicorn to your requirements and set GUNICORN_APP_MODULE (for example myproject.wsgi:application), or add a wsgi.py file.',
             'Or add an app.py file that starts your app.',
           ),
@@ -317,6 +317,19 @@ export function renderCause(c: Cause): Message {
               : `Write line ${c.line} as 'type: command' (for example 'web: gunicorn app:app'), or make it a comment starting with #.`,
           ),
       );
+    case 'start-file-unusable': {
+      const what = c.name === 'APP_SCRIPT' ? 'a script' : 'a Python file';
+      return user(
+        c.problem.kind === 'missing' ? `${c.name} file not found` : `${c.name} file outside the app`,
+        (c.problem.kind === 'missing'
+          ? `${c.name} names '${shown(c.value)}', which is not a file in the app.\n`
+          : `${c.name} names '${shown(c.value)}', which leads to ${shown(c.problem.resolved)}, outside the app.\nOnly the app's files are in the image.\n`) +
+          `${c.name} chooses the web process: ${what} of the app to run, so the app could not start.\n\n` +
+          steps(
+            `Set ${c.name} to ${what} in the app, as a path relative to the app's top folder (for example ${c.name}=${c.name === 'APP_SCRIPT' ? 'start.sh' : 'server.py'}), or unset it.`,
+          ),
+      );
+    }
 
     // ---- s2i compatibility ----------------------------------------------------------------------------------
     case 's2i-environment-malformed':

@@ -37,6 +37,10 @@ export interface Settings {
    * the WSGI callable, MODULE:VARIABLE. Both set to different values stops the build.
    */
   gunicornAppModule: { name: 'GUNICORN_APP_MODULE' | 'APP_MODULE'; value: string } | undefined;
+  /** APP_SCRIPT (OpenShift s2i): a script in the app that web runs directly, `./` prepended when relative. */
+  appScript: string | undefined;
+  /** APP_FILE (OpenShift s2i): a Python file in the app that web runs with the app's Python. */
+  appFile: string | undefined;
   /** GUNICORN_CONFIG (or the seed code's APP_CONFIG): the app's own Gunicorn config file. */
   gunicornConfig: { name: 'GUNICORN_CONFIG' | 'APP_CONFIG'; value: string } | undefined;
   /** DISABLE_COLLECTSTATIC=TRUE (true, 1): skip Django's collectstatic. */
@@ -78,6 +82,8 @@ export function readSettings(env: UserEnv): Settings {
     ),
     appRun: env.get('APP_RUN'),
     gunicornAppModule: gunicornAppModule(env),
+    appScript: env.get('APP_SCRIPT'),
+    appFile: env.get('APP_FILE'),
     gunicornConfig: gunicornConfig(env),
     disableCollectstatic: env.flag('DISABLE_COLLECTSTATIC'),
     gunicornCmdArgs: env.get('GUNICORN_CMD_ARGS'),

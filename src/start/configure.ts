@@ -28,6 +28,8 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
     appDir: ctx.appDir,
     appRun: a.settings.appRun,
     gunicorn: findFile(path.join(ctx.layers.dir, 'pip-deps', 'bin', 'gunicorn')),
+    appScript: a.settings.appScript,
+    appFile: a.settings.appFile,
     gunicornAppModule: a.settings.gunicornAppModule?.value,
     gunicornAppModuleName: a.settings.gunicornAppModule?.name,
     userGunicornConfig: userConfig,
@@ -40,8 +42,10 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
     // The default start, as .s2i/bin/run reaches it through $STI_SCRIPTS_PATH/run.
     let fallback: string[];
     try {
-      const p = planStart({ ...inputs, appRun: undefined, s2iRun: undefined }).processes[0];
+      const plan = planStart({ ...inputs, appRun: undefined, s2iRun: undefined });
+      const p = plan.processes[0];
       fallback = p ? [...p.command, ...p.args] : [];
+      if (plan.script) makeExecutable(plan.script, log);
     } catch {
       fallback = [];
     }
@@ -50,6 +54,7 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
     s2iRun = layer.command;
   }
   const start = planStart({ ...inputs, s2iRun });
+  if (start.script) makeExecutable(start.script, log);
   if (start.served) await checkServedModule(ctx, a, py, start.served, userConfig, deps);
   // The reason and the commands quote APP_RUN, GUNICORN_APP_MODULE and paths in the app as the user wrote them.
   log.info(escapeControl(start.reason));
@@ -99,6 +104,18 @@ function readText(file: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A script web runs directly (APP_SCRIPT, app.sh) needs the execute bit: give it to whoever may read it, as s2i
+ * does for .s2i/bin scripts, rather than build an image whose web fails with "permission denied".
+ */
+function makeExecutable(file: string, log: Deps['log']): void {
+  const mode = fs.statSync(file).mode & 0o7777;
+  const wanted = mode | ((mode & 0o444) >> 2);
+  if (wanted === mode) return;
+  fs.chmodSync(file, wanted);
+  log.info(`${escapeControl(path.basename(file))} was not executable: made it executable so that it can run`);
 }
 
 function findFile(p: string): string | undefined {

@@ -32,7 +32,7 @@ export function userGunicornConfig(appDir: string, setting: Settings['gunicornCo
 }
 
 /** The app dir as given and with its own links resolved (a workspace may itself sit behind a link). */
-function appRoots(appDir: string): string[] {
+export function appRoots(appDir: string): string[] {
   const given = path.resolve(appDir);
   try {
     return [given, fs.realpathSync(given)];
@@ -41,12 +41,12 @@ function appRoots(appDir: string): string[] {
   }
 }
 
-function within(root: string, p: string): boolean {
+export function within(root: string, p: string): boolean {
   const rel = path.relative(root, p);
   return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
-function isFile(p: string): boolean {
+export function isFile(p: string): boolean {
   try {
     return fs.statSync(p).isFile();
   } catch {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { process_, type Process } from '../cnb/launch.js';
 import { BuildpackError } from '../failure.js';
 import type { ProcfileEntry } from './procfile.js';
+import { appRoots, isFile, within } from './user-config.js';
 
 export interface StartInputs {
   appDir: string;
@@ -28,9 +29,13 @@ export interface StartInputs {
   python: string;
   /** The app's Procfile, parsed (src/start/procfile.ts), when it has one. */
   procfile?: ProcfileEntry[];
+  /** APP_SCRIPT (OpenShift s2i): a script of the app to run directly. */
+  appScript?: string;
+  /** APP_FILE (OpenShift s2i): a Python file of the app to run. */
+  appFile?: string;
 }
 
-export type WebRule = 'APP_RUN' | 'Procfile' | '.s2i/bin/run' | 'gunicorn' | 'app.py';
+export type WebRule = 'APP_RUN' | 'Procfile' | '.s2i/bin/run' | 'APP_SCRIPT' | 'APP_FILE' | 'gunicorn' | 'app.py' | 'app.sh';
 
 export interface StartPlan {
   processes: Process[];
@@ -39,8 +44,10 @@ export interface StartPlan {
   reason: string;
   /** The module web serves under Gunicorn (rule 'gunicorn'), and where its name came from. */
   served?: { module: string; source: string };
-  /** More sentences for the log: Procfile types that replace or lose to the buildpack's own. */
+  /** More sentences for the log: settings and Procfile types that replace or lose to others. */
   notes: string[];
+  /** The script web runs directly (APP_SCRIPT, app.sh), which must be executable. */
+  script?: string;
 }
 
 /** The WSGI module gunicorn serves: GUNICORN_APP_MODULE, else wsgi (./wsgi.py), else the name setup.py declares. */
@@ -62,6 +69,33 @@ export function setupPyName(appDir: string): string | undefined {
   }
   const m = /\bname\s*=\s*['"]([A-Za-z0-9_.-]+)['"]/.exec(text);
   return m?.[1]?.replace(/-/g, '_');
+}
+
+/**
+ * The file APP_SCRIPT or APP_FILE names, as an absolute path in the app. It must be a file of the app (symlinks
+ * followed), since only the app's files are in the image; otherwise the build stops.
+ */
+function startFile(appDir: string, name: 'APP_SCRIPT' | 'APP_FILE', value: string): string {
+  const roots = appRoots(appDir);
+  const file = path.resolve(appDir, value);
+  const outside = (resolved: string): BuildpackError => new BuildpackError({ type: 'start-file-unusable', name, value, problem: { kind: 'outside', resolved } });
+  if (!roots.some((r) => within(r, file))) throw outside(file);
+  if (!isFile(file)) throw new BuildpackError({ type: 'start-file-unusable', name, value, problem: { kind: 'missing' } });
+  const real = fs.realpathSync(file);
+  if (!roots.some((r) => within(r, real))) throw outside(real);
+  return file;
+}
+
+/** `./app.sh` when it is a file of the app (a link leading out of it does not count). */
+function appSh(appDir: string): string | undefined {
+  const file = path.join(appDir, 'app.sh');
+  if (!isFile(file)) return undefined;
+  return appRoots(appDir).some((r) => within(r, fs.realpathSync(file))) ? file : undefined;
+}
+
+/** A path as the s2i builder runs a script: `./` before a relative one, so that it is not looked up in PATH. */
+function shownScript(value: string): string {
+  return value.startsWith('/') || value.startsWith('./') ? value : `./${value}`;
 }
 
 /** Words that cannot follow `exec`: shell reserved words and builtins with no program of that name. */
@@ -128,6 +162,7 @@ export function planStart(i: StartInputs): StartPlan {
   let web: Process;
   let rule: WebRule;
   let reason: string;
+  let script: string | undefined;
   if (i.appRun) {
     web = process_('web', ['/bin/sh', '-c', appRunShellLine(i.appRun)], { default: true });
     rule = 'APP_RUN';
@@ -142,6 +177,18 @@ export function planStart(i: StartInputs): StartPlan {
     web = process_('web', [i.s2iRun], { default: true });
     rule = '.s2i/bin/run';
     reason = 'web runs the app\'s own .s2i/bin/run';
+  } else if (i.appScript) {
+    // OpenShift s2i's run script: APP_SCRIPT first, then APP_FILE, then Gunicorn (sclorg/s2i-python-container s2i/bin/run).
+    script = startFile(i.appDir, 'APP_SCRIPT', i.appScript);
+    web = process_('web', [script], { default: true });
+    rule = 'APP_SCRIPT';
+    reason = `APP_SCRIPT is set: web runs '${shownScript(i.appScript)}'`;
+    if (i.appFile) notes.push(`APP_FILE ('${i.appFile}') is not used: APP_SCRIPT comes first`);
+  } else if (i.appFile) {
+    startFile(i.appDir, 'APP_FILE', i.appFile);
+    web = process_('web', [i.python, i.appFile], { default: true });
+    rule = 'APP_FILE';
+    reason = `APP_FILE is set: web runs 'python ${i.appFile}'`;
   } else if (i.gunicorn && module) {
     web = gunicornProcess('web', true) as Process;
     rule = 'gunicorn';
@@ -151,8 +198,17 @@ export function planStart(i: StartInputs): StartPlan {
     web = process_('web', [i.python, 'app.py'], { default: true });
     rule = 'app.py';
     reason = i.gunicorn ? 'gunicorn is installed but no WSGI module was found; web runs \'python app.py\'' : 'web runs \'python app.py\'';
+  } else if ((script = appSh(i.appDir))) {
+    // The s2i builder's default APP_SCRIPT, here after every rule the seed had, so no app it served changes.
+    web = process_('web', [script], { default: true });
+    rule = 'app.sh';
+    reason = 'no other rule applies and the app has app.sh: web runs \'./app.sh\'';
   } else {
     throw new BuildpackError({ type: 'dont-know-how-to-run', hasGunicorn: Boolean(i.gunicorn) });
+  }
+  for (const name of ['APP_SCRIPT', 'APP_FILE'] as const) {
+    const value = name === 'APP_SCRIPT' ? i.appScript : i.appFile;
+    if (value && (rule === 'APP_RUN' || rule === 'Procfile' || rule === '.s2i/bin/run')) notes.push(`${name} ('${value}') is not used: ${rule === 'Procfile' ? 'the Procfile\'s web' : rule} comes first`);
   }
   processes.push(web);
   if (rule !== 'gunicorn') {
@@ -172,5 +228,5 @@ export function planStart(i: StartInputs): StartPlan {
       processes.push(p);
     }
   }
-  return { processes, rule, reason, notes, ...(rule === 'gunicorn' && module ? { served: module } : {}) };
+  return { processes, rule, reason, notes, ...(script ? { script } : {}), ...(rule === 'gunicorn' && module ? { served: module } : {}) };
 }

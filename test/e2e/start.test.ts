@@ -350,6 +350,48 @@ describe('e2e: starting the app (issue 5)', function () {
       expect(log).not.to.contain('Installing'); // settings are read before anything is installed
     });
 
+    it('APP_FILE (from .s2i/environment): web runs python with the file, before app.py, and stops on SIGTERM', async () => {
+      const res = await built('start-app-file');
+      expect(plainLog(res.output)).to.contain("APP_FILE is set: web runs 'python server/run.py'");
+      expect(processOf(res, 'web').command.map((c) => path.basename(c))).to.deep.equal(['python', 'run.py']);
+      const { proc, status, body } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from APP_FILE (pid 1)');
+      await stopsCleanly(proc);
+    });
+
+    it('APP_SCRIPT (from .s2i/environment): web runs the script directly (made executable at build), before app.py, and stops on SIGTERM', async () => {
+      const res = await built('start-app-script');
+      const log = plainLog(res.output);
+      expect(log).to.contain("APP_SCRIPT is set: web runs './bin/start.sh'");
+      expect(log).to.contain('start.sh was not executable: made it executable so that it can run');
+      expect(processOf(res, 'web').command).to.deep.equal([path.join(res.app.appDir, 'bin', 'start.sh')]);
+      const { proc, status, body } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from APP_SCRIPT (pid 1)');
+      await stopsCleanly(proc);
+    });
+
+    it("app.sh: runs when none of the seed's rules applies, and stops on SIGTERM", async () => {
+      const res = await built('start-app-sh');
+      expect(plainLog(res.output)).to.contain("no other rule applies and the app has app.sh: web runs './app.sh'");
+      const { proc, status, body } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from app.sh (pid 1)');
+      await stopsCleanly(proc);
+    });
+
+    it('APP_FILE naming a file the app does not have stops the build, naming the variable and the file', async () => {
+      const res = await e2e.platform.build(await e2e.app('start-app-file-missing'), { platformEnv: await e2e.env() });
+      expect(res.success).to.equal(false);
+      const log = plainLog(res.output);
+      expect(log).to.contain(errorLine({ type: 'start-file-unusable', name: 'APP_FILE', value: 'server.py', problem: { kind: 'missing' } }));
+      expect(log).to.contain("APP_FILE names 'server.py', which is not a file in the app.");
+    });
+
     it('a malformed Procfile line stops the build, quoting it', async () => {
       const res = await e2e.platform.build(await e2e.app('start-procfile-malformed'), { platformEnv: await e2e.env() });
       expect(res.success).to.equal(false);

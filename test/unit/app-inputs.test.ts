@@ -181,6 +181,57 @@ describe('Procfile (issue 15)', () => {
   });
 });
 
+describe('APP_SCRIPT, APP_FILE and app.sh (issue 15)', () => {
+  const base = (appDir: string, over: Partial<StartInputs> = {}): StartInputs => ({
+    appDir, appRun: undefined, s2iRun: undefined, gunicorn: undefined, gunicornAppModule: undefined,
+    userGunicornConfig: undefined, fallbackGunicornConfig: '/layers/g/gunicorn.conf.py', python: '/layers/p/bin/python', ...over,
+  });
+
+  it("s2i's order: APP_SCRIPT, then APP_FILE, both after APP_RUN, the Procfile's web and .s2i/bin/run and before Gunicorn and app.py", () => {
+    const app = appWith({ 'wsgi.py': '', 'app.py': '', 'bin/start.sh': '#!/bin/sh\n', 'server.py': '' });
+    const script = planStart(base(app, { gunicorn: '/g', appScript: 'bin/start.sh', appFile: 'server.py' }));
+    expect(script.rule).to.equal('APP_SCRIPT');
+    expect(script.processes[0]?.command).to.deep.equal([path.join(app, 'bin/start.sh')]);
+    expect(script.script).to.equal(path.join(app, 'bin/start.sh'));
+    expect(script.reason).to.equal("APP_SCRIPT is set: web runs './bin/start.sh'");
+    expect(script.notes).to.deep.equal(["APP_FILE ('server.py') is not used: APP_SCRIPT comes first"]);
+    expect(script.processes.map((p) => p.type)).to.deep.equal(['web', 'gunicorn', 'python']);
+    const file = planStart(base(app, { gunicorn: '/g', appFile: 'server.py' }));
+    expect(file.rule).to.equal('APP_FILE');
+    expect(file.processes[0]?.command).to.deep.equal(['/layers/p/bin/python', 'server.py']);
+    expect(file.reason).to.equal("APP_FILE is set: web runs 'python server.py'");
+    expect(file.script).to.equal(undefined);
+    const run = planStart(base(app, { appRun: 'python x.py', appFile: 'server.py' }));
+    expect(run.rule).to.equal('APP_RUN');
+    expect(run.notes).to.deep.equal(["APP_FILE ('server.py') is not used: APP_RUN comes first"]);
+    expect(planStart(base(app, { s2iRun: '/l/app-run', appScript: 'bin/start.sh' })).rule).to.equal('.s2i/bin/run');
+    expect(planStart(base(app, { procfile: [{ type: 'web', command: 'x' }], appFile: 'server.py' })).notes).to.deep.equal(["APP_FILE ('server.py') is not used: the Procfile's web comes first"]);
+  });
+
+  it('a named file missing, or leading outside the app, stops the build', () => {
+    const app = appWith({ 'app.py': '' });
+    fs.symlinkSync('/etc/passwd', path.join(app, 'out.sh'));
+    expect(thrownCause(() => planStart(base(app, { appScript: 'start.sh' })))).to.deep.equal({ type: 'start-file-unusable', name: 'APP_SCRIPT', value: 'start.sh', problem: { kind: 'missing' } });
+    expect(thrownCause(() => planStart(base(app, { appFile: 'srv.py' })))).to.deep.equal({ type: 'start-file-unusable', name: 'APP_FILE', value: 'srv.py', problem: { kind: 'missing' } });
+    expect(thrownCause(() => planStart(base(app, { appFile: '../x.py' })))).to.deep.equal({ type: 'start-file-unusable', name: 'APP_FILE', value: '../x.py', problem: { kind: 'outside', resolved: path.resolve(app, '../x.py') } });
+    expect(thrownCause(() => planStart(base(app, { appScript: 'out.sh' })))).to.deep.equal({ type: 'start-file-unusable', name: 'APP_SCRIPT', value: 'out.sh', problem: { kind: 'outside', resolved: '/etc/passwd' } });
+    expect(thrownCause(() => planStart(base(app, { appScript: '.' })))).to.deep.include({ type: 'start-file-unusable' });
+  });
+
+  it("app.sh is a rule only where the seed's rules find nothing", () => {
+    const sh = appWith({ 'app.sh': '#!/bin/sh\n' });
+    const plan = planStart(base(sh, { gunicorn: '/g' }));
+    expect(plan.rule).to.equal('app.sh');
+    expect(plan.processes[0]?.command).to.deep.equal([path.join(sh, 'app.sh')]);
+    expect(plan.script).to.equal(path.join(sh, 'app.sh'));
+    expect(planStart(base(appWith({ 'app.sh': '', 'app.py': '' }))).rule).to.equal('app.py');
+    expect(planStart(base(appWith({ 'app.sh': '', 'wsgi.py': '' }), { gunicorn: '/g' })).rule).to.equal('gunicorn');
+    const outside = appWith({});
+    fs.symlinkSync('/etc/passwd', path.join(outside, 'app.sh'));
+    expect(thrownCause(() => planStart(base(outside)))).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: false });
+  });
+});
+
 describe("the app's Gunicorn config", () => {
   const G = (value: string) => ({ name: 'GUNICORN_CONFIG' as const, value });
 

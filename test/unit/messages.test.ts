@@ -62,6 +62,7 @@ const EVERY_CAUSE: Table<Cause> = {
     type: 'gunicorn-module-not-found', source: 'GUNICORN_APP_MODULE', value: 'service.webapp:app', missing: 'service.webapp',
     files: ['service/webapp.py', 'service/webapp/__init__.py'], lookedIn: [],
   },
+  'start-file-unusable': { type: 'start-file-unusable', name: 'APP_SCRIPT', value: 'bin/start.sh', problem: { kind: 'missing' } },
   'procfile-malformed': { type: 'procfile-malformed', line: 2, text: 'web gunicorn app:app', problem: 'not-type-command' },
   's2i-environment-malformed': { type: 's2i-environment-malformed', line: 3, text: 'export FOO' },
   's2i-environment-reserved': { type: 's2i-environment-reserved', line: 1, key: 'CNB_APP_DIR' },
