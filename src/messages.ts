@@ -258,7 +258,7 @@ export function renderCause(c: Cause): Message {
     case 'dont-know-how-to-run':
       return user(
         "don't know how to run your application",
-        `The buildpack looks for, in order: APP_RUN, a Procfile with a web type, .s2i/bin/run, APP_SCRIPT, APP_FILE, a WSGI module for Gunicorn${c.hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, app.py and app.sh.\n` +
+        `The buildpack looks for, in order: APP_RUN, a Procfile with a web type, .s2i/bin/run, APP_SCRIPT, APP_FILE, a WSGI module for Gunicorn${c.hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, app.py, a WSGI app in main.py for Gunicorn, and app.sh.\n` +
           `None of them was found.\n\n` +
           steps(
             "Set APP_RUN to your start command, for example APP_RUN='python server.py', or add a Procfile with a line 'web: python server.py'.",

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { process_, type Process } from '../cnb/launch.js';
 import { BuildpackError } from '../failure.js';
+import { asgiEvidence } from './asgi.js';
 import type { ProcfileEntry } from './procfile.js';
 import { appRoots, isFile, within } from './user-config.js';
 
@@ -57,6 +58,24 @@ export function gunicornModule(appDir: string, fromEnv: string | undefined, envN
   const name = setupPyName(appDir);
   if (name) return { module: name, source: 'the name in setup.py' };
   return undefined;
+}
+
+/**
+ * The WSGI callable a `main.py` defines, the entry file Google's Python buildpack and many tutorials use:
+ * `application = ...` (Gunicorn's default name) or `app = Flask(...)`, at the top level of the file. The source
+ * is read, never run; a file that looks like ASGI (src/start/asgi.ts) is left out, since Gunicorn's sync
+ * worker cannot serve it.
+ */
+export function mainPyModule(appDir: string): { module: string; source: string } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(appDir, 'main.py'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const callable = /^application[ \t]*=/m.test(text) ? 'application' : /^app[ \t]*=[ \t]*(?:flask\.)?Flask\(/m.test(text) ? 'app' : undefined;
+  if (!callable || asgiEvidence(text, callable)) return undefined;
+  return { module: `main:${callable}`, source: 'main.py' };
 }
 
 /** The `name=` argument of setup() in setup.py, as the seed code read it (a module name, so `-` becomes `_`). */
@@ -150,11 +169,18 @@ export function appRunShellLine(appRun: string): string {
 
 export function planStart(i: StartInputs): StartPlan {
   const processes: Process[] = [];
-  const module = gunicornModule(i.appDir, i.gunicornAppModule, i.gunicornAppModuleName);
+  const seedModule = gunicornModule(i.appDir, i.gunicornAppModule, i.gunicornAppModuleName);
+  // main.py comes after app.py (below): the seed ran `python app.py` for an app with both.
+  const mainModule = i.gunicorn && !seedModule ? mainPyModule(i.appDir) : undefined;
+  const module = seedModule ?? mainModule;
   const gunicornProcess = (type: string, isDefault: boolean): Process | undefined =>
     i.gunicorn && module
       ? process_(type, [i.gunicorn, '--config', i.userGunicornConfig ?? i.fallbackGunicornConfig], { args: [module.module], default: isDefault })
       : undefined;
+  const gunicornReason = (m: { module: string; source: string }): string => {
+    const config = i.userGunicornConfig ? `the app's config ${path.relative(i.appDir, i.userGunicornConfig) || i.userGunicornConfig}` : 'the buildpack\'s fallback config';
+    return `gunicorn is installed: web serves '${m.module}' (from ${m.source}) with ${config}`;
+  };
   const hasAppPy = fs.existsSync(path.join(i.appDir, 'app.py'));
 
   const notes: string[] = [];
@@ -189,15 +215,20 @@ export function planStart(i: StartInputs): StartPlan {
     web = process_('web', [i.python, i.appFile], { default: true });
     rule = 'APP_FILE';
     reason = `APP_FILE is set: web runs 'python ${i.appFile}'`;
-  } else if (i.gunicorn && module) {
+  } else if (i.gunicorn && seedModule) {
     web = gunicornProcess('web', true) as Process;
     rule = 'gunicorn';
-    const config = i.userGunicornConfig ? `the app's config ${path.relative(i.appDir, i.userGunicornConfig) || i.userGunicornConfig}` : 'the buildpack\'s fallback config';
-    reason = `gunicorn is installed: web serves '${module.module}' (from ${module.source}) with ${config}`;
+    reason = gunicornReason(seedModule);
   } else if (hasAppPy) {
     web = process_('web', [i.python, 'app.py'], { default: true });
     rule = 'app.py';
-    reason = i.gunicorn ? 'gunicorn is installed but no WSGI module was found; web runs \'python app.py\'' : 'web runs \'python app.py\'';
+    reason = mainModule
+      ? `web runs 'python app.py' (app.py comes before main.py; /cnb/process/gunicorn serves '${mainModule.module}')`
+      : i.gunicorn ? 'gunicorn is installed but no WSGI module was found; web runs \'python app.py\'' : 'web runs \'python app.py\'';
+  } else if (mainModule) {
+    web = gunicornProcess('web', true) as Process;
+    rule = 'gunicorn';
+    reason = gunicornReason(mainModule);
   } else if ((script = appSh(i.appDir))) {
     // The s2i builder's default APP_SCRIPT, here after every rule the seed had, so no app it served changes.
     web = process_('web', [script], { default: true });

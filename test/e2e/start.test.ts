@@ -392,6 +392,17 @@ describe('e2e: starting the app (issue 5)', function () {
       expect(log).to.contain("APP_FILE names 'server.py', which is not a file in the app.");
     });
 
+    it('main.py with a Flask app: gunicorn serves main:app, and stops on SIGTERM', async () => {
+      const res = await built('start-main-py');
+      expect(plainLog(res.output)).to.contain("gunicorn is installed: web serves 'main:app' (from main.py) with the buildpack's fallback config");
+      expect(processOf(res, 'web').args).to.deep.equal(['main:app']);
+      const { proc, status, body } = await e2e.serve(res);
+      running.push(proc);
+      expect(status).to.equal(200);
+      expect(body).to.equal('Hello from main.py under gunicorn');
+      await stopsCleanly(proc);
+    });
+
     it('a malformed Procfile line stops the build, quoting it', async () => {
       const res = await e2e.platform.build(await e2e.app('start-procfile-malformed'), { platformEnv: await e2e.env() });
       expect(res.success).to.equal(false);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { collectRequirementInputs, hashRequirementFiles, logicalLines, parseLine } from '../../src/python/requirements.js';
 import { localInputsKey } from '../../src/python/local-inputs.js';
 import { parseS2iEnvironment } from '../../src/s2i/environment.js';
-import { planStart, setupPyName, type StartInputs } from '../../src/start/web-process.js';
+import { mainPyModule, planStart, setupPyName, type StartInputs } from '../../src/start/web-process.js';
 import { realExecutor } from '../../src/exec.js';
 import { describeMiss, findModule, splitAppModule } from '../../src/start/app-module.js';
 import { asgiEvidence, asgiWorkerConfigured } from '../../src/start/asgi.js';
@@ -229,6 +229,39 @@ describe('APP_SCRIPT, APP_FILE and app.sh (issue 15)', () => {
     const outside = appWith({});
     fs.symlinkSync('/etc/passwd', path.join(outside, 'app.sh'));
     expect(thrownCause(() => planStart(base(outside)))).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: false });
+  });
+});
+
+describe('main.py (issue 15)', () => {
+  const base = (appDir: string, over: Partial<StartInputs> = {}): StartInputs => ({
+    appDir, appRun: undefined, s2iRun: undefined, gunicorn: undefined, gunicornAppModule: undefined,
+    userGunicornConfig: undefined, fallbackGunicornConfig: '/layers/g/gunicorn.conf.py', python: '/layers/p/bin/python', ...over,
+  });
+
+  it("finds the WSGI callable from main.py's source: app = Flask(...) or application = ...; not an ASGI app, not a nested name", () => {
+    expect(mainPyModule(appWith({ 'main.py': 'from flask import Flask\napp = Flask(__name__)\n' }))).to.deep.equal({ module: 'main:app', source: 'main.py' });
+    expect(mainPyModule(appWith({ 'main.py': 'import flask\napp=flask.Flask(__name__)\n' }))).to.deep.equal({ module: 'main:app', source: 'main.py' });
+    expect(mainPyModule(appWith({ 'main.py': 'from x import make\napplication = make()\n' }))).to.deep.equal({ module: 'main:application', source: 'main.py' });
+    expect(mainPyModule(appWith({ 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' }))).to.equal(undefined);
+    expect(mainPyModule(appWith({ 'main.py': 'from django.core.asgi import get_asgi_application\napplication = get_asgi_application()\n' }))).to.equal(undefined);
+    expect(mainPyModule(appWith({ 'main.py': 'def f():\n    app = Flask(__name__)\n' }))).to.equal(undefined);
+    expect(mainPyModule(appWith({ 'main.py': 'print("hello")\n' }))).to.equal(undefined);
+  });
+
+  it("serves main.py under Gunicorn after the seed's wsgi.py, setup.py and app.py rules, and only with Gunicorn", () => {
+    const flask = 'from flask import Flask\napp = Flask(__name__)\n';
+    const plan = planStart(base(appWith({ 'main.py': flask }), { gunicorn: '/g' }));
+    expect(plan.rule).to.equal('gunicorn');
+    expect(plan.processes[0]).to.deep.include({ command: ['/g', '--config', '/layers/g/gunicorn.conf.py'], args: ['main:app'] });
+    expect(plan.served).to.deep.equal({ module: 'main:app', source: 'main.py' });
+    expect(plan.reason).to.equal("gunicorn is installed: web serves 'main:app' (from main.py) with the buildpack's fallback config");
+    expect(planStart(base(appWith({ 'main.py': flask, 'wsgi.py': '' }), { gunicorn: '/g' })).served?.module).to.equal('wsgi');
+    expect(planStart(base(appWith({ 'main.py': flask, 'setup.py': "setup(name='svc')" }), { gunicorn: '/g' })).served?.module).to.equal('svc');
+    const withAppPy = planStart(base(appWith({ 'main.py': flask, 'app.py': '' }), { gunicorn: '/g' }));
+    expect(withAppPy.rule).to.equal('app.py');
+    expect(withAppPy.processes.find((p) => p.type === 'gunicorn')?.args).to.deep.equal(['main:app']);
+    expect(planStart(base(appWith({ 'main.py': flask, 'app.sh': '' }), { gunicorn: '/g' })).rule).to.equal('gunicorn');
+    expect(thrownCause(() => planStart(base(appWith({ 'main.py': flask }))))).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: false });
   });
 });
 
