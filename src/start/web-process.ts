@@ -182,6 +182,7 @@ export function planStart(i: StartInputs): StartPlan {
     return `gunicorn is installed: web serves '${m.module}' (from ${m.source}) with ${config}`;
   };
   const hasAppPy = fs.existsSync(path.join(i.appDir, 'app.py'));
+  const hasAppSh = appSh(i.appDir);
 
   const notes: string[] = [];
   const procfileWeb = i.procfile?.find((e) => e.type === 'web');
@@ -229,8 +230,9 @@ export function planStart(i: StartInputs): StartPlan {
     web = gunicornProcess('web', true) as Process;
     rule = 'gunicorn';
     reason = gunicornReason(mainModule);
-  } else if ((script = appSh(i.appDir))) {
+  } else if (hasAppSh) {
     // The s2i builder's default APP_SCRIPT, here after every rule the seed had, so no app it served changes.
+    script = hasAppSh;
     web = process_('web', [script], { default: true });
     rule = 'app.sh';
     reason = 'no other rule applies and the app has app.sh: web runs \'./app.sh\'';
