@@ -57,8 +57,8 @@ export interface Settings {
  * configuration), pip's PIP_* settings (PIP_UPGRADE among them) and DISABLE_COLLECTSTATIC: every setting in
  * Settings above but the start settings. Set in .s2i/environment, they configure the build and stay out of the
  * image (src/s2i/launch-defaults.ts): nothing at launch reads them, and PIP_INDEX_URL and its kin often carry
- * an index token. The start settings (APP_RUN, GUNICORN_APP_MODULE, GUNICORN_CONFIG, APP_CONFIG) are read at
- * build too but stay in the image, as in s2i images, where run scripts read them at start.
+ * an index token. The start settings (APP_RUN, GUNICORN_APP_MODULE, APP_MODULE, APP_SCRIPT, APP_FILE,
+ * GUNICORN_CONFIG, APP_CONFIG) are read at build too but stay in the image, as in s2i images, where run scripts read them at start.
  */
 const BUILD_ONLY_PREFIXES = ['BP_', 'PIP_'];
 const BUILD_ONLY_NAMES = new Set(['DISABLE_COLLECTSTATIC']);
