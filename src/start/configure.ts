@@ -17,6 +17,7 @@ import { asgiEvidence, asgiWorkerConfigured } from './asgi.js';
 import { userGunicornConfig } from './user-config.js';
 import { readProcfile } from './procfile.js';
 import { planStart, type StartPlan } from './web-process.js';
+import { isFile } from './app-file.js';
 
 /** `runScript`: the app's .s2i/bin/run, found and checked by findS2iScripts (undefined when APP_RUN is set). */
 export async function configureStart(ctx: BuildContext, a: Analysis, py: InstalledPython, launchEnv: LayerEnv, runScript: string | undefined, deps: Deps): Promise<void> {
@@ -27,7 +28,7 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
   const inputs = {
     appDir: ctx.appDir,
     appRun: a.settings.appRun,
-    gunicorn: findFile(path.join(ctx.layers.dir, 'pip-deps', 'bin', 'gunicorn')),
+    gunicorn: gunicornScript(ctx.layers.dir),
     appScript: a.settings.appScript,
     appFile: a.settings.appFile,
     gunicornAppModule: a.settings.gunicornAppModule?.value,
@@ -118,10 +119,8 @@ function makeExecutable(file: string, log: Deps['log']): void {
   log.info(`${escapeControl(path.basename(file))} was not executable: made it executable so that it can run`);
 }
 
-function findFile(p: string): string | undefined {
-  try {
-    return fs.statSync(p).isFile() ? p : undefined;
-  } catch {
-    return undefined;
-  }
+/** The gunicorn console script pip put in the pip-deps layer, when gunicorn is installed. */
+function gunicornScript(layersDir: string): string | undefined {
+  const file = path.join(layersDir, 'pip-deps', 'bin', 'gunicorn');
+  return isFile(file) ? file : undefined;
 }

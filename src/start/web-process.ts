@@ -9,7 +9,7 @@ import { process_, type Process } from '../cnb/launch.js';
 import { BuildpackError } from '../failure.js';
 import { asgiEvidence } from './asgi.js';
 import type { ProcfileEntry } from './procfile.js';
-import { appRoots, isFile, within } from './user-config.js';
+import { locateAppFile } from './app-file.js';
 
 export interface StartInputs {
   appDir: string;
@@ -95,21 +95,15 @@ export function setupPyName(appDir: string): string | undefined {
  * followed), since only the app's files are in the image; otherwise the build stops.
  */
 function startFile(appDir: string, name: 'APP_SCRIPT' | 'APP_FILE', value: string): string {
-  const roots = appRoots(appDir);
-  const file = path.resolve(appDir, value);
-  const outside = (resolved: string): BuildpackError => new BuildpackError({ type: 'start-file-unusable', name, value, problem: { kind: 'outside', resolved } });
-  if (!roots.some((r) => within(r, file))) throw outside(file);
-  if (!isFile(file)) throw new BuildpackError({ type: 'start-file-unusable', name, value, problem: { kind: 'missing' } });
-  const real = fs.realpathSync(file);
-  if (!roots.some((r) => within(r, real))) throw outside(real);
-  return file;
+  const found = locateAppFile(appDir, value);
+  if (found.kind === 'file') return found.file;
+  throw new BuildpackError({ type: 'start-file-unusable', name, value, problem: found.kind === 'outside' ? { kind: 'outside', resolved: found.resolved } : { kind: 'missing' } });
 }
 
 /** `./app.sh` when it is a file of the app (a link leading out of it does not count). */
 function appSh(appDir: string): string | undefined {
-  const file = path.join(appDir, 'app.sh');
-  if (!isFile(file)) return undefined;
-  return appRoots(appDir).some((r) => within(r, fs.realpathSync(file))) ? file : undefined;
+  const found = locateAppFile(appDir, 'app.sh');
+  return found.kind === 'file' ? found.file : undefined;
 }
 
 /** A path as the s2i builder runs a script: `./` before a relative one, so that it is not looked up in PATH. */
