@@ -42,14 +42,15 @@ export const DEFAULT_DOWNLOAD_OPTIONS: DownloadOptions = {
 
 const downloadError = (cause: DownloadCause): BuildpackError => new BuildpackError(cause);
 
-const DOWNLOAD_CAUSES: ReadonlySet<string> = new Set<DownloadCause['type']>([
-  'download-bad-url', 'download-not-found', 'download-server-error', 'download-http-status', 'download-network',
-  'download-stalled', 'download-truncated', 'download-too-large', 'checksum-mismatch', 'bundled-checksum-mismatch',
-  'download-file-unreadable',
-]);
+// A record, not a list: a DownloadCause left out of it is a type error.
+const DOWNLOAD_CAUSES: Record<DownloadCause['type'], true> = {
+  'download-bad-url': true, 'download-not-found': true, 'download-server-error': true, 'download-http-status': true,
+  'download-network': true, 'download-stalled': true, 'download-truncated': true, 'download-too-large': true,
+  'checksum-mismatch': true, 'bundled-checksum-mismatch': true, 'download-file-unreadable': true,
+};
 
 export function isDownloadCause(c: Cause): c is DownloadCause {
-  return DOWNLOAD_CAUSES.has(c.type);
+  return Object.hasOwn(DOWNLOAD_CAUSES, c.type);
 }
 
 /** A failure worth another attempt (network error, 5xx, timeout), or one that is final (404, checksum). */
