@@ -8,6 +8,7 @@
  */
 
 import type { EnvValueProblem } from './cnb/env-value.js';
+import type { LockTool } from './lock/model.js';
 
 /** User settings that cannot be used as given. */
 export type SettingsCause =
@@ -129,6 +130,28 @@ export type S2iCause =
   /** The interpreter the #! line of .s2i/bin/assemble names is not on the build image. */
   | { type: 's2i-script-interpreter-missing'; script: 'assemble'; interpreter: string };
 
+/**
+ * Lockfiles (src/lock/): `file` is app-relative, `entry` names the place in it as the user finds it
+ * (`[[package]] "flask"`, `[metadata]`), `package` is `name==version` or a name.
+ */
+export type LockCause =
+  /** The file is not what its format says: bad TOML or JSON, a missing or mistyped field, a bad marker. */
+  | { type: 'lock-malformed'; file: string; tool: LockTool; entry: string | undefined; detail: string }
+  /** The format version (lock-version, version/revision, pipfile-spec) is one the buildpack does not read. */
+  | { type: 'lock-version-unsupported'; file: string; tool: LockTool; found: string; supported: string }
+  /** The lock no longer matches `manifest` (Pipfile, pyproject.toml); `command` re-locks; `detail` says what differs. */
+  | { type: 'lock-stale'; file: string; tool: LockTool; manifest: string; command: string; detail: string }
+  /** Lockfiles of different tools in one app, and no setting picks one. */
+  | { type: 'lockfiles-ambiguous'; files: string[]; setting: string }
+  /** A selected registry or URL package the lock gives no hash for. */
+  | { type: 'lock-missing-hash'; file: string; package: string }
+  /** No file of a selected package fits this Python and architecture (`target`: `CPython 3.12 on linux/arm64`). */
+  | { type: 'lock-no-artifact'; file: string; package: string; target: string }
+  /** The chosen Python (from `source`) is outside the lock's requires-python. */
+  | { type: 'lock-python-mismatch'; file: string; requiresPython: string; python: string; source: string }
+  /** A Pipfile and no Pipfile.lock: the buildpack installs only locked Pipenv projects. */
+  | { type: 'pipfile-without-lock' };
+
 /** Django (src/django.ts). */
 export type DjangoCause = { type: 'collectstatic-failed'; managePy: string; output: string };
 
@@ -145,4 +168,4 @@ export type BuildWarning =
   /** The interpreter in the #! line of .s2i/bin/run is not on the build image (the run image may lack it too). */
   | { type: 's2i-run-interpreter-missing'; interpreter: string };
 
-export type Cause = SettingsCause | VersionCause | DownloadCause | ArchiveCause | PipCause | StartCause | S2iCause | DjangoCause | InternalCause;
+export type Cause = SettingsCause | VersionCause | DownloadCause | ArchiveCause | PipCause | StartCause | S2iCause | LockCause | DjangoCause | InternalCause;

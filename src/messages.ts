@@ -10,6 +10,7 @@ import { BuildpackError } from './failure.js';
 import type { Logger } from './logger.js';
 import { escapeControl } from './escape-control.js';
 import { MAX_DOWNLOAD_TIMEOUT_SECONDS } from './settings.js';
+import type { LockTool } from './lock/model.js';
 
 export interface Message {
   title: string;
@@ -26,6 +27,12 @@ export const INTERNAL_ERROR_MESSAGE =
   `Try building again; if it keeps failing, build with BP_LOG_LEVEL=DEBUG and file a bug report at ${ISSUES}.`;
 
 const SEE_LOG = 'See the log output above for more information.';
+
+/** What each tool's lockfile is called in a message, and the command that writes it again. */
+const LOCK_FORMAT: Record<LockTool, string> = { pylock: 'pylock.toml file (PEP 751)', uv: 'uv.lock file', poetry: 'poetry.lock file', pipenv: 'Pipfile.lock file' };
+const RELOCK: Record<LockTool, string> = { pylock: 'the tool that wrote it (for example pip lock or uv export --format pylock.toml)', uv: 'uv lock', poetry: 'poetry lock', pipenv: 'pipenv lock' };
+/** The build variable that names the dependency file to install (src/settings.ts). */
+const DEPENDENCY_FILE_SETTING = 'BP_PYTHON_DEPENDENCY_FILE';
 
 const VERSION_FORMS = 'a version such as 3.12 or 3.12.7, or a PEP 440 specifier such as ~=3.11 or >=3.10,<3.13';
 
@@ -367,6 +374,56 @@ export function renderCause(c: Cause): Message {
             `Start the script with an interpreter the image has, such as #!/bin/bash or #!/bin/sh.`,
             `Or, for a program found on PATH, use #!/usr/bin/env followed by its name.`,
           ),
+      );
+
+    // ---- Lockfiles ------------------------------------------------------------------------------------------
+    case 'lock-malformed':
+      return user(
+        `${shown(c.file)} cannot be read`,
+        `${shown(c.file)}${c.entry === undefined ? '' : `, at ${shown(c.entry)},`} is not a valid ${LOCK_FORMAT[c.tool]}: ${shown(c.detail, 500)}.\n\n` +
+          steps(`Write the lock again with ${RELOCK[c.tool]} and commit it.`, `Or name another dependency file in ${DEPENDENCY_FILE_SETTING}.`),
+      );
+    case 'lock-version-unsupported':
+      return user(
+        `${shown(c.file)} has a format this buildpack does not read`,
+        `${shown(c.file)} is a ${LOCK_FORMAT[c.tool]} of format version ${shown(c.found)}; this buildpack reads ${c.supported}.\n\n` +
+          steps(`Write the lock with a version of the tool that writes a supported format (${RELOCK[c.tool]}), and commit it.`, `Or, if the buildpack is older than your tool, use a newer buildpack.`),
+      );
+    case 'lock-stale':
+      return user(
+        `${shown(c.file)} is out of date`,
+        `${shown(c.file)} no longer matches ${shown(c.manifest)}: ${shown(c.detail, 500)}.\nInstalling it would not install what ${shown(c.manifest)} asks for.\n\n` +
+          steps(`Run ${c.command} and commit the updated ${shown(c.file)}.`),
+      );
+    case 'lockfiles-ambiguous':
+      return user(
+        'More than one lockfile',
+        `The app has lockfiles of different tools: ${c.files.map((f) => shown(f)).join(', ')}. The build cannot tell which one you deploy with.\n\n` +
+          steps(`Delete the lockfiles you do not use, or set ${c.setting} to the one to install (for example ${c.setting}=${shown(c.files[0] ?? 'uv.lock')}).`),
+      );
+    case 'lock-missing-hash':
+      return user(
+        `${shown(c.file)} has no hash for ${shown(c.package)}`,
+        `${shown(c.file)} gives no hash for ${shown(c.package)}. The buildpack installs locked packages with pip's hash-checking mode, which refuses a file it cannot check.\n\n` +
+          steps('Lock again with the tool that wrote the file, from an index that serves hashes, and commit the file.'),
+      );
+    case 'lock-no-artifact':
+      return user(
+        `${shown(c.file)} has no file of ${shown(c.package)} for this image`,
+        `None of the files ${shown(c.file)} lists for ${shown(c.package)} installs on ${c.target}.\n\n` +
+          steps(`Lock again so that the lock covers ${c.target} (the tool's settings for target platforms and Python versions), and commit the file.`, 'Or choose a Python version the lock covers (BP_PYTHON_VERSION or .python-version).'),
+      );
+    case 'lock-python-mismatch':
+      return user(
+        `${shown(c.file)} was locked for other Python versions`,
+        `The build chose Python ${c.python} (from ${c.source}), but ${shown(c.file)} was made for Python ${shown(c.requiresPython)}.\n\n` +
+          steps(`Choose a Python version in ${shown(c.requiresPython)} (BP_PYTHON_VERSION or .python-version).`, `Or lock again for Python ${c.python} and commit the file.`),
+      );
+    case 'pipfile-without-lock':
+      return user(
+        'Pipfile without Pipfile.lock',
+        `The app has a Pipfile but no Pipfile.lock. The buildpack installs Pipenv projects from their lock, so that the image has exactly what you tested.\n\n` +
+          steps('Run pipenv lock and commit Pipfile.lock.', `Or, to install from requirement files instead, name them in ${DEPENDENCY_FILE_SETTING}.`),
       );
 
     // ---- Django ---------------------------------------------------------------------------------------------
