@@ -16,7 +16,11 @@ export const PYTHON_APP_MARKERS = [
   'setup.py',
   'setup.cfg',
   'pyproject.toml',
+  'pylock.toml',
+  'uv.lock',
+  'poetry.lock',
   'Pipfile',
+  'Pipfile.lock',
   'runtime.txt',
   '.python-version',
   'wsgi.py',
@@ -26,14 +30,24 @@ export const PYTHON_APP_MARKERS = [
   '.s2i',
 ] as const;
 
+/** PEP 751's named lockfiles, `pylock.<name>.toml`: the name is free, so they are found by listing the folder. */
+const NAMED_PYLOCK = /^pylock\.[^.]+\.toml$/;
+
 export function findMarker(appDir: string): string | undefined {
-  return PYTHON_APP_MARKERS.find((name) => fs.existsSync(path.join(appDir, name)));
+  const marker = PYTHON_APP_MARKERS.find((name) => fs.existsSync(path.join(appDir, name)));
+  if (marker !== undefined) return marker;
+  // Listed only when no fixed name matched: most apps stop at the first stat above.
+  try {
+    return fs.readdirSync(appDir).find((name) => NAMED_PYLOCK.test(name));
+  } catch {
+    return undefined;
+  }
 }
 
 export async function detect(ctx: DetectContext, log: Logger): Promise<DetectResult> {
   const marker = findMarker(ctx.appDir);
   if (marker === undefined) {
-    log.info(`No Python app found: none of ${PYTHON_APP_MARKERS.join(', ')} is in the app directory.`);
+    log.info(`No Python app found: none of ${PYTHON_APP_MARKERS.join(', ')}, pylock.<name>.toml is in the app directory.`);
     return { pass: false };
   }
   log.info(`Python app detected: found ${marker}`);
