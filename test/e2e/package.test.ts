@@ -170,7 +170,10 @@ describe('e2e: package (npm run package, read by skopeo and umoci)', function ()
       `ausnimbus-python-${first.version}-linux-arm64.cnb`,
       `ausnimbus-python-${first.version}-linux-arm64.tgz`,
     ]);
-    const elsewhere = path.join(tmp, 'elsewhere', 'ausnimbus-python');
+    // At the same depth as the first copy: both link node_modules from the repo, and bun's chunk names hash the
+    // modules' paths relative to the checkout (scripts/compile.mjs), which a link from another depth changes.
+    // A clone with its own node_modules (npm ci) has the same relative paths wherever it is.
+    const elsewhere = path.join(tmp, 'elsewhere');
     fs.cpSync(checkout, elsewhere, { recursive: true, verbatimSymlinks: true });
     const second = await packageBuildpack({ repo: elsewhere, outDir: path.join(tmp, 'second'), write: quiet });
     const sums = (r: PackageResult): string[][] => r.files.map((f) => [path.basename(f.file), f.sha256]);
