@@ -149,6 +149,13 @@ describe('uv.lock: selection equals uv export / uv sync on the vectors', () => {
     ]);
   });
 
+  it('lock-conflict-markers: an edge marked with uv\'s conflict item for the project holds when the project is installed', () => {
+    const installed = parseSync(read('lock-conflict-markers', 'sync_frozen.txt'));
+    const selected = selectVector('lock-conflict-markers', request(env('3.12.7'), ['dev']));
+    expect(selected.map((p) => `${p.name}==${p.version}`).sort()).to.deep.equal(installed.sort());
+    expect(selected.find((p) => p.name === 'project')?.source).to.deep.equal({ kind: 'app', path: '.', editable: true });
+  });
+
   it('peering-manager: the union over targets equals the repository\'s marker-less production export', () => {
     const exported = new Set(parseExport(read('peering-manager', 'requirements.txt')).map((x) => x.id));
     const union = new Set<string>();
@@ -276,7 +283,7 @@ describe('uv.lock: files uv would not read', () => {
 });
 
 describe('uv.lock: properties', () => {
-  const vectors = ['export-fork-by-platform-rev1', 'export-non-project-fork-rev2', 'lock-partial-git', 'lock-dev-group', 'peering-manager'];
+  const vectors = ['lock-conflict-markers', 'export-fork-by-platform-rev1', 'export-non-project-fork-rev2', 'lock-partial-git', 'lock-dev-group', 'peering-manager'];
   const targets = [env('3.10.4'), env('3.12.7'), env('3.12.7', 'win32'), env('3.13.1', 'darwin', 'arm64')];
   const project = (vector: string): string | undefined => {
     const doc = parseToml(read(vector, 'pyproject.toml'));
