@@ -509,7 +509,9 @@ export function readUvLock(appDir: string, file: string): Lockfile {
   const text = readText(appDir, file);
   const lock = parseUvLock(text, file);
   const manifest = path.posix.join(path.posix.dirname(file), 'pyproject.toml');
-  const pyprojectText = readTextOrUndefined(appDir, manifest);
+  const pyprojectText = readTextOrUndefined(appDir, manifest, (code) => {
+    throw new BuildpackError({ type: 'lock-stale', file, tool: 'uv', manifest, command: 'uv lock', detail: `${manifest} cannot be read (${code})` });
+  });
   if (pyprojectText === undefined) {
     throw new BuildpackError({ type: 'lock-stale', file, tool: 'uv', manifest, command: 'uv lock', detail: `${manifest} is missing, so nothing says what the lock was made from` });
   }
@@ -533,16 +535,20 @@ export function readUvLock(appDir: string, file: string): Lockfile {
 }
 
 function readText(appDir: string, file: string): string {
-  const text = readTextOrUndefined(appDir, file);
+  const text = readTextOrUndefined(appDir, file, (code) => {
+    throw new BuildpackError({ type: 'lock-malformed', file, tool: 'uv', entry: undefined, detail: `the file cannot be read (${code})` });
+  });
   if (text === undefined) throw new BuildpackError({ type: 'lock-malformed', file, tool: 'uv', entry: undefined, detail: 'the file does not exist' });
   return text;
 }
 
-function readTextOrUndefined(appDir: string, file: string): string | undefined {
+/** The file's text; undefined when it does not exist; `unreadable` for a folder or a file that cannot be read. */
+function readTextOrUndefined(appDir: string, file: string, unreadable: (code: string) => never): string | undefined {
   try {
     return fs.readFileSync(path.join(appDir, file), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    if (code === 'ENOENT') return undefined;
+    return unreadable(code);
   }
 }

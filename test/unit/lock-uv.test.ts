@@ -248,6 +248,13 @@ describe('uv.lock: staleness against pyproject.toml (uv lock --check)', () => {
     expect(thrownCause(() => readUvLock(dir, 'uv.lock'))).to.include({ type: 'lock-stale', command: 'uv lock' });
   });
 
+  it('a uv.lock that is a folder is refused as unreadable, not a crash', () => {
+    const dir = copyVector('lock-dev-group', () => {});
+    fs.rmSync(path.join(dir, 'uv.lock'));
+    fs.mkdirSync(path.join(dir, 'uv.lock'));
+    expect(thrownCause(() => readUvLock(dir, 'uv.lock'))).to.include({ type: 'lock-malformed', detail: 'the file cannot be read (EISDIR)' });
+  });
+
   it('compares markers and requires-python by meaning within requires-python', () => {
     const m = (s: string) => parseMarker(s);
     expect(sameMarker(m("python_version >= '3.8' and sys_platform == 'win32'"), m("sys_platform == 'win32'"), '>=3.9')).to.equal(true);
