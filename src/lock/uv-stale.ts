@@ -33,7 +33,7 @@ export interface UvProjectMetadata {
 /** What the check reads of a parsed uv.lock (src/lock/uv.ts UvLockData). */
 export interface UvLockManifest {
   requiresPython: string;
-  packages: readonly { name: string; metadata: UvProjectMetadata }[];
+  packages: readonly { name: string; source: { kind: string; editable?: boolean }; metadata: UvProjectMetadata }[];
   /** `[manifest] dependency-groups`: the groups of a workspace root without `[project]`. */
   manifestGroupTables: Record<string, unknown[]>;
 }
@@ -322,13 +322,17 @@ function compareGroups(expected: Map<string, Requirement[]>, actual: Record<stri
   return undefined;
 }
 
-/** Throws lock-stale when `pyproject` no longer matches `lock`. */
-export function checkUvLockFresh(lock: UvLockManifest, pyproject: Record<string, unknown>, where: { file: string; manifest: string }): void {
+/**
+ * Throws lock-stale when `pyproject` no longer matches `lock`. `member`: the pyproject.toml is a workspace
+ * member's, not the root's (its requires-python is one of several uv intersects, and whether it is a package
+ * depends on the other members: neither is compared).
+ */
+export function checkUvLockFresh(lock: UvLockManifest, pyproject: Record<string, unknown>, where: { file: string; manifest: string; member?: boolean }): void {
   const stale = (detail: string): never => {
     throw new BuildpackError({ type: 'lock-stale', file: where.file, tool: 'uv', manifest: where.manifest, command: 'uv lock', detail });
   };
   try {
-    const diff = difference(lock, pyproject);
+    const diff = difference(lock, pyproject, where.member === true);
     if (diff !== undefined) stale(diff);
   } catch (err) {
     if (err instanceof Mismatch) stale(err.message);
@@ -336,7 +340,7 @@ export function checkUvLockFresh(lock: UvLockManifest, pyproject: Record<string,
   }
 }
 
-function difference(lock: UvLockManifest, pyproject: Record<string, unknown>): string | undefined {
+function difference(lock: UvLockManifest, pyproject: Record<string, unknown>, member: boolean): string | undefined {
   const project = isRecord(pyproject.project) ? pyproject.project : undefined;
   const tool = isRecord(pyproject.tool) && isRecord(pyproject.tool.uv) ? pyproject.tool.uv : {};
   const sourced = new Set(Object.keys(isRecord(tool.sources) ? tool.sources : {}).map(normalizeName));
@@ -346,13 +350,22 @@ function difference(lock: UvLockManifest, pyproject: Record<string, unknown>): s
     return compareGroups(groups, lock.manifestGroupTables, sourced, lock.requiresPython);
   }
   const requiresPython = project['requires-python'];
-  if (typeof requiresPython === 'string' && !sameRequiresPython(requiresPython, lock.requiresPython)) {
+  if (!member && typeof requiresPython === 'string' && !sameRequiresPython(requiresPython, lock.requiresPython)) {
     return `requires-python is ${requiresPython} in pyproject.toml but ${lock.requiresPython} in the lock`;
   }
   if (typeof project.name !== 'string') return undefined;
   const name = normalizeName(project.name);
   const pkg = lock.packages.find((p) => p.name === name);
   if (pkg === undefined) return `the project ${name} is not in the lock`;
+  if (!member) {
+    // uv's MismatchedVirtual / MismatchedEditable: the project is a package (installed, editable) when
+    // `[tool.uv] package` says so, else when it has a `[build-system]` (uv-workspace PyProjectToml::is_package).
+    const packageSetting = tool.package;
+    const isPackage = typeof packageSetting === 'boolean' ? packageSetting : isRecord(pyproject['build-system']);
+    const locked = pkg.source.kind === 'virtual' ? 'virtual' : pkg.source.editable === true ? 'editable' : 'not editable';
+    if (isPackage && locked !== 'editable') return `the project is a package in pyproject.toml (installed, editable) but ${locked} in the lock`;
+    if (!isPackage && locked !== 'virtual') return `the project is not a package in pyproject.toml (never installed) but ${locked} in the lock`;
+  }
   const dynamic = Array.isArray(project.dynamic) ? project.dynamic : [];
   if (!dynamic.includes('dependencies') && !dynamic.includes('optional-dependencies')) {
     const expected: Requirement[] = [];

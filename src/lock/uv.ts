@@ -523,6 +523,26 @@ export function readUvLock(appDir: string, file: string): Lockfile {
   }
   const project = isRecord(pyproject.project) && typeof pyproject.project.name === 'string' ? pyproject.project.name : undefined;
   checkUvLockFresh(lock, pyproject, { file, manifest });
+  // Workspace members are locked from their own pyproject.toml, each in the member's folder.
+  for (const member of lock.members) {
+    const pkg = lock.packages.find((p) => p.name === member);
+    const memberPath = pkg === undefined ? undefined : 'path' in pkg.source ? pkg.source.path : undefined;
+    if (pkg === undefined || memberPath === undefined || normalizeName(project ?? '') === member) continue;
+    const memberManifest = path.posix.join(memberPath, 'pyproject.toml');
+    const memberText = readTextOrUndefined(appDir, memberManifest, (code) => {
+      throw new BuildpackError({ type: 'lock-stale', file, tool: 'uv', manifest: memberManifest, command: 'uv lock', detail: `${memberManifest} cannot be read (${code})` });
+    });
+    if (memberText === undefined) {
+      throw new BuildpackError({ type: 'lock-stale', file, tool: 'uv', manifest: memberManifest, command: 'uv lock', detail: `the workspace member ${member} has no ${memberManifest}` });
+    }
+    let memberToml: Record<string, unknown>;
+    try {
+      memberToml = parseToml(memberText);
+    } catch (err) {
+      throw new BuildpackError({ type: 'lock-stale', file, tool: 'uv', manifest: memberManifest, command: 'uv lock', detail: `${memberManifest} is not valid TOML (${(err as Error).message.split('\n')[0]})` });
+    }
+    checkUvLockFresh(lock, memberToml, { file, manifest: memberManifest, member: true });
+  }
   const indexes: string[] = [];
   for (const pkg of lock.packages) if (pkg.source.kind === 'index' && pkg.source.url !== undefined && !indexes.includes(pkg.source.url)) indexes.push(pkg.source.url);
   return {

@@ -231,6 +231,25 @@ describe('uv.lock: staleness against pyproject.toml (uv lock --check)', () => {
     });
   }
 
+  it('a workspace member whose pyproject.toml changed makes the lock stale, naming that file', () => {
+    const dir = copyVector('export-non-project-fork-rev2', () => {});
+    const child = path.join(dir, 'child', 'pyproject.toml');
+    fs.writeFileSync(child, fs.readFileSync(child, 'utf8').replace('"anyio==3.0.0 ; sys_platform == \'linux\'"', '"anyio==3.0.1 ; sys_platform == \'linux\'"'));
+    const cause = thrownCause(() => readUvLock(dir, 'uv.lock'));
+    expect(cause).to.include({ type: 'lock-stale', manifest: 'child/pyproject.toml', command: 'uv lock' });
+    expect((cause as { detail: string }).detail).to.match(/anyio==3.0.1/);
+  });
+
+  it('a project that became a package (a [build-system] added) makes a lock with it virtual stale', () => {
+    const cause = thrownCause(() => readUvLock(copyVector('lock-dev-group', edit('[tool.uv]', '[build-system]\nrequires = ["uv_build"]\nbuild-backend = "uv_build"\n\n[tool.uv]')), 'uv.lock'));
+    expect((cause as { detail: string }).detail).to.equal('the project is a package in pyproject.toml (installed, editable) but virtual in the lock');
+  });
+
+  it('a project that is no longer a package ([tool.uv] package = false) makes a lock with it editable stale', () => {
+    const cause = thrownCause(() => readUvLock(copyVector('lock-conflict-markers', edit('[tool.uv]\n', '[tool.uv]\npackage = false\n')), 'uv.lock'));
+    expect((cause as { detail: string }).detail).to.equal('the project is not a package in pyproject.toml (never installed) but editable in the lock');
+  });
+
   const freshCases: [string, string, (f: Record<string, string>) => void][] = [
     ['specifiers reordered and respaced', 'peering-manager', edit('"Django>=5.2,<5.3"', '"django <5.3, >= 5.2.0"')],
     ['a marker written another way', 'lock-partial-git', edit(`"anyio ; python_version >= '3.12'"`, `"anyio ; python_full_version >= '3.12.0'"`)],
