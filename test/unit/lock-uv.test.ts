@@ -338,6 +338,9 @@ describe('uv.lock: properties', () => {
         const a = selectUv(parseUvLock(read(vector, 'uv.lock'), 'uv.lock'), roots, req, 'uv.lock');
         const b = selectUv(parseUvLock(shuffled, 'uv.lock'), roots, req, 'uv.lock');
         expect(b).to.deep.equal(a);
+        // One version per name for one target, in name order.
+        const names = a.map((p) => p.name);
+        expect(names).to.deep.equal([...new Set(names)].sort());
       }),
       { numRuns: 60 },
     );
