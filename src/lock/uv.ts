@@ -109,6 +109,7 @@ function canonical(value: unknown): string {
 
 /** Resolves `p` (relative to the lock's folder, POSIX separators as uv writes them) to an app-relative path. */
 function appRelative(lockDir: string, p: string): string {
+  if (p.startsWith('/')) return path.posix.normalize(p);
   const joined = path.posix.normalize(path.posix.join(lockDir, p));
   return joined === '' ? '.' : joined.replace(/\/$/, '');
 }
@@ -200,9 +201,10 @@ function readStringList(value: unknown, what: string, fail: (detail: string) => 
   return value as string[];
 }
 
-function readArtifacts(pkg: Record<string, unknown>, lockDir: string, registry: string | undefined, fail: (detail: string) => never): UvArtifactEntry[] {
+function readArtifacts(pkg: Record<string, unknown>, lockDir: string, source: UvPackage['source'], fail: (detail: string) => never): UvArtifactEntry[] {
   const artifacts: UvArtifactEntry[] = [];
   // Files of a registry that is a local folder are written relative to that folder (WheelWireSource::Path).
+  const registry = source.kind === 'index' ? source.url : undefined;
   const localIndex = registry?.startsWith('file:') === true ? registry.slice('file:'.length) : undefined;
   const one = (raw: unknown, what: string): void => {
     if (!isRecord(raw)) {
@@ -218,8 +220,14 @@ function readArtifacts(pkg: Record<string, unknown>, lockDir: string, registry: 
       artifacts.push({ filename: path.posix.basename(file), url: `file:${file}`, hashes });
     } else if (typeof raw.filename === 'string') {
       artifacts.push({ filename: raw.filename, url: undefined, hashes });
+    } else if (what === 'sdist' && source.kind === 'url') {
+      // A direct URL archive: the sdist entry carries only its hash (SourceDist::Metadata); the file is the source.
+      artifacts.push({ filename: urlFilename(source.url, () => fail(`source url ${JSON.stringify(source.url)} names no file`)), url: source.url, hashes });
+    } else if (what === 'sdist' && source.kind === 'path' && !source.editable) {
+      // A local archive (`source = { path = "dist/x.tar.gz" }`), hash in the sdist entry.
+      artifacts.push({ filename: path.posix.basename(source.path), url: `file:${source.path}`, hashes });
     } else if (what === 'sdist') {
-      // An sdist entry may carry only metadata (SourceDist::Metadata): nothing to fetch.
+      // Only metadata (an archive inside a git repository, pinned by its commit): nothing to fetch by hash.
     } else {
       fail(`${what} has no url, path or filename`);
     }
@@ -300,7 +308,7 @@ export function parseUvLock(text: string, file: string): UvLockData {
       sourceKey: canonical(raw.source),
       source,
       entry,
-      artifacts: readArtifacts(raw, dir, source.kind === 'index' ? source.url : undefined, pfail),
+      artifacts: readArtifacts(raw, dir, source, pfail),
       forkMarkers: readStringList(raw['resolution-markers'], 'resolution-markers', pfail).map((m) => readMarker(m, pfail) ?? TRUE_MARKER),
       dependencies: [],
       optional: new Map(),

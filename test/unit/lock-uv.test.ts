@@ -156,6 +156,16 @@ describe('uv.lock: selection equals uv export / uv sync on the vectors', () => {
     expect(selected.find((p) => p.name === 'project')?.source).to.deep.equal({ kind: 'app', path: '.', editable: true });
   });
 
+  it('lock-sdist-url-subdirectory: a direct-URL archive is one artifact at the source URL with the sdist entry\'s hash', () => {
+    const installed = parseSync(read('lock-sdist-url-subdirectory', 'sync_frozen.txt'));
+    const selected = selectVector('lock-sdist-url-subdirectory', request(env('3.12.7'), ['dev']));
+    expect(selected.map((p) => `${p.name}==${p.version}`).sort()).to.deep.equal(installed.sort());
+    const url = 'https://github.com/user-attachments/files/18216295/subdirectory-test.tar.gz';
+    const root = selected.find((p) => p.name === 'root');
+    expect(root?.source).to.deep.equal({ kind: 'url', url, subdirectory: 'packages/root' });
+    expect(root?.artifacts).to.deep.equal([{ filename: 'subdirectory-test.tar.gz', url, hashes: { sha256: '24b55efee28d08ad3cdc58903e359e820601baa6a4a4b3424311541ebcfb09d3' } }]);
+  });
+
   it('peering-manager: the union over targets equals the repository\'s marker-less production export', () => {
     const exported = new Set(parseExport(read('peering-manager', 'requirements.txt')).map((x) => x.id));
     const union = new Set<string>();
@@ -309,7 +319,7 @@ describe('uv.lock: files uv would not read', () => {
 });
 
 describe('uv.lock: properties', () => {
-  const vectors = ['lock-conflict-markers', 'export-fork-by-platform-rev1', 'export-non-project-fork-rev2', 'lock-partial-git', 'lock-dev-group', 'peering-manager'];
+  const vectors = ['lock-sdist-url-subdirectory', 'lock-conflict-markers', 'export-fork-by-platform-rev1', 'export-non-project-fork-rev2', 'lock-partial-git', 'lock-dev-group', 'peering-manager'];
   const targets = [env('3.10.4'), env('3.12.7'), env('3.12.7', 'win32'), env('3.13.1', 'darwin', 'arm64')];
   const project = (vector: string): string | undefined => {
     const doc = parseToml(read(vector, 'pyproject.toml'));
