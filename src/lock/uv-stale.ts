@@ -322,17 +322,23 @@ function compareGroups(expected: Map<string, Requirement[]>, actual: Record<stri
   return undefined;
 }
 
+/** The names `[tool.uv.sources]` lowers, PEP 503 normalized. */
+export function uvSourceNames(pyproject: Record<string, unknown>): string[] {
+  const tool = isRecord(pyproject.tool) && isRecord(pyproject.tool.uv) ? pyproject.tool.uv : {};
+  return Object.keys(isRecord(tool.sources) ? tool.sources : {}).map(normalizeName);
+}
+
 /**
  * Throws lock-stale when `pyproject` no longer matches `lock`. `member`: the pyproject.toml is a workspace
  * member's, not the root's (its requires-python is one of several uv intersects, and whether it is a package
  * depends on the other members: neither is compared).
  */
-export function checkUvLockFresh(lock: UvLockManifest, pyproject: Record<string, unknown>, where: { file: string; manifest: string; member?: boolean }): void {
+export function checkUvLockFresh(lock: UvLockManifest, pyproject: Record<string, unknown>, where: { file: string; manifest: string; member?: boolean; rootSources?: readonly string[] }): void {
   const stale = (detail: string): never => {
     throw new BuildpackError({ type: 'lock-stale', file: where.file, tool: 'uv', manifest: where.manifest, command: 'uv lock', detail });
   };
   try {
-    const diff = difference(lock, pyproject, where.member === true);
+    const diff = difference(lock, pyproject, where.member === true, where.rootSources ?? []);
     if (diff !== undefined) stale(diff);
   } catch (err) {
     if (err instanceof Mismatch) stale(err.message);
@@ -340,10 +346,11 @@ export function checkUvLockFresh(lock: UvLockManifest, pyproject: Record<string,
   }
 }
 
-function difference(lock: UvLockManifest, pyproject: Record<string, unknown>, member: boolean): string | undefined {
+function difference(lock: UvLockManifest, pyproject: Record<string, unknown>, member: boolean, rootSources: readonly string[]): string | undefined {
   const project = isRecord(pyproject.project) ? pyproject.project : undefined;
   const tool = isRecord(pyproject.tool) && isRecord(pyproject.tool.uv) ? pyproject.tool.uv : {};
-  const sourced = new Set(Object.keys(isRecord(tool.sources) ? tool.sources : {}).map(normalizeName));
+  // A member also takes the workspace root's `[tool.uv.sources]` (uv: a member's own entry wins, the root's applies otherwise).
+  const sourced = new Set([...uvSourceNames(pyproject), ...rootSources]);
   const groups = pyprojectGroups(pyproject);
   if (project === undefined) {
     // A workspace root that is no project: its groups are the lock's `[manifest] dependency-groups`.

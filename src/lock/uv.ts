@@ -29,7 +29,7 @@ import { BuildpackError } from '../failure.js';
 import { parseToml } from '../cnb/toml.js';
 import { evaluateMarker, type Marker, MarkerSyntaxError, parseMarker } from './markers.js';
 import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
-import { checkUvLockFresh, type UvProjectMetadata } from './uv-stale.js';
+import { checkUvLockFresh, type UvProjectMetadata, uvSourceNames } from './uv-stale.js';
 import fs from 'node:fs';
 
 const SUPPORTED = 'version 1, revisions 1 to 3';
@@ -549,7 +549,7 @@ export function readUvLock(appDir: string, file: string): Lockfile {
     } catch (err) {
       throw new BuildpackError({ type: 'lock-stale', file, tool: 'uv', manifest: memberManifest, command: 'uv lock', detail: `${memberManifest} is not valid TOML (${(err as Error).message.split('\n')[0]})` });
     }
-    checkUvLockFresh(lock, memberToml, { file, manifest: memberManifest, member: true });
+    checkUvLockFresh(lock, memberToml, { file, manifest: memberManifest, member: true, rootSources: uvSourceNames(pyproject) });
   }
   const indexes: string[] = [];
   for (const pkg of lock.packages) if (pkg.source.kind === 'index' && pkg.source.url !== undefined && !indexes.includes(pkg.source.url)) indexes.push(pkg.source.url);

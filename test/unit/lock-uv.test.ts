@@ -250,6 +250,13 @@ describe('uv.lock: staleness against pyproject.toml (uv lock --check)', () => {
     expect((cause as { detail: string }).detail).to.match(/anyio==3.0.1/);
   });
 
+  it('a member\'s dependency named in the root\'s [tool.uv.sources] is compared by name, as uv lowers it with the root\'s source', () => {
+    const dir = copyVector('export-non-project-fork-rev2', edit('[dependency-groups]', '[tool.uv.sources]\nanyio = { index = "mirror" }\n\n[dependency-groups]'));
+    const child = path.join(dir, 'child', 'pyproject.toml');
+    fs.writeFileSync(child, fs.readFileSync(child, 'utf8').replace('"anyio==3.0.0 ; sys_platform == \'linux\'"', '"anyio==3.0.1 ; sys_platform == \'linux\'"'));
+    expect(() => readUvLock(dir, 'uv.lock')).to.not.throw();
+  });
+
   it('a project that became a package (a [build-system] added) makes a lock with it virtual stale', () => {
     const cause = thrownCause(() => readUvLock(copyVector('lock-dev-group', edit('[tool.uv]', '[build-system]\nrequires = ["uv_build"]\nbuild-backend = "uv_build"\n\n[tool.uv]')), 'uv.lock'));
     expect((cause as { detail: string }).detail).to.equal('the project is a package in pyproject.toml (installed, editable) but virtual in the lock');
