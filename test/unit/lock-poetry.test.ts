@@ -289,3 +289,34 @@ describe("poetry-core's without_extras", () => {
     expect(withoutExtras(parseMarker('(extra == "a" and extra != "b") or python_version < "3"'))).to.equal(undefined);
   });
 });
+
+describe('poetry.lock: details the vectors do not reach', () => {
+  const app = (lock: string, pyproject: string): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'poetry-unit-'));
+    fs.writeFileSync(path.join(dir, 'pyproject.toml'), pyproject);
+    const hash = acceptedContentHashes(parseToml(pyproject) as Record<string, unknown>, '2.0', undefined)[0];
+    fs.writeFileSync(path.join(dir, 'poetry.lock'), lock.replace('HASH', hash ?? ''));
+    return dir;
+  };
+  it("walks a dependency's optional dependencies only for the extras asked of it (lock 2.0)", () => {
+    const lock = (extras: string) =>
+      `[[package]]\nname = "a"\nversion = "1.0"\noptional = false\npython-versions = "*"\nfiles = []\n\n[package.dependencies]\nb = {version = "*", optional = true, markers = "extra == \\"x\\""}\n\n[package.extras]\nx = ["b (>=1)"]\n\n[[package]]\nname = "b"\nversion = "2.0"\noptional = true\npython-versions = "*"\nfiles = []\n\n[metadata]\nlock-version = "2.0"\npython-versions = "^3.10"\ncontent-hash = "HASH"\n${extras}`;
+    const names = (dep: string) =>
+      readPoetryLock(app(lock(''), `[tool.poetry]\nname = "app"\nversion = "0"\n\n[tool.poetry.dependencies]\npython = "^3.10"\na = ${dep}\n`), 'poetry.lock')
+        .select({ env: markerEnvironment('3.12.1', 'amd64'), groups: [], extras: [] })
+        .map((p) => p.name);
+    expect(names('"*"')).to.deep.equal(['a', 'app']);
+    expect(names('{version = "*", extras = ["x"]}')).to.deep.equal(['a', 'app', 'b']);
+  });
+  it('accepts the hash without [dependency-groups] only from a Poetry before 2.3 (locker.py is_fresh)', () => {
+    const dir = copyVector('flask-groups-v2');
+    const pyproject = parseToml(fs.readFileSync(path.join(dir, 'pyproject.toml'), 'utf8')) as Record<string, unknown>;
+    const withoutGroups = acceptedContentHashes(pyproject, '2.1', '2.2.1').find((h) => !acceptedContentHashes(pyproject, '2.1', '2.4.1').includes(h)) ?? '';
+    const lockFile = path.join(dir, 'poetry.lock');
+    const original = fs.readFileSync(lockFile, 'utf8').replace(/content-hash = "[^"]+"/, `content-hash = "${withoutGroups}"`);
+    fs.writeFileSync(lockFile, original.replace('Poetry 2.4.1', 'Poetry 2.2.1'));
+    expect(() => readPoetryLock(dir, 'poetry.lock')).to.not.throw();
+    fs.writeFileSync(lockFile, original);
+    expect(thrownCause(() => readPoetryLock(dir, 'poetry.lock'))).to.include({ type: 'lock-stale' });
+  });
+});
