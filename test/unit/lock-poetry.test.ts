@@ -138,6 +138,11 @@ describe('poetry.lock: sources', () => {
       .map((p) => p.name);
     expect(names).to.not.include('flask-groups-v2');
     expect(names).to.include('flask');
+    // A lock Poetry 2.4.1 wrote for a pyproject with package-mode = false.
+    const v2 = readPoetryLock(path.join(VECTORS, 'sources-v2'), 'poetry.lock').select({ env: markerEnvironment('3.12.1', 'amd64'), groups: [], extras: [] });
+    expect(v2.filter((p) => p.source.kind === 'app')).to.deep.equal([]);
+    expect(v2.find((p) => p.name === 'greet')?.source).to.deep.equal({ kind: 'git', url: 'file://None/tmp/pv-git/greet', commit: 'b554c8ddba3272d986580549f74d3250599ea08c' });
+    expect(v2.find((p) => p.name === 'mylib')?.source).to.deep.equal({ kind: 'path', path: 'libs/mylib', editable: true });
   });
 });
 
