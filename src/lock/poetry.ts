@@ -362,6 +362,16 @@ function readProject(reader: Reader, pyproject: Table, manifest: string): Projec
   return { name, packageMode: tool['package-mode'] !== false, groups, extras, sources };
 }
 
+/** Runs a marker evaluation; a comparison the evaluator refuses is the lock's fault, named by `entry`. */
+function guarded<T>(reader: Reader, entry: string | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof BuildpackError) throw err;
+    return reader.malformed(entry, `a marker cannot be evaluated: ${(err as Error).message}`);
+  }
+}
+
 function requirementHolds(req: Requirement, env: MarkerEnvironment): boolean {
   if (req.python !== undefined && !allowsPython(req.python, env.python_version, env.python_full_version)) return false;
   if (req.platform !== undefined && req.platform !== env.sys_platform) return false;
@@ -401,7 +411,7 @@ function walk(reader: Reader, packages: PoetryPackage[], project: Project, lockE
     }
   }
   const selected = new Map<string, { pkg: PoetryPackage; features: Set<string> }>();
-  const queue = roots.filter((r) => requirementHolds(r, env)).map((r) => ({ req: r, from: undefined as string | undefined }));
+  const queue = roots.filter((r) => guarded(reader, undefined, () => requirementHolds(r, env))).map((r) => ({ req: r, from: undefined as string | undefined }));
   while (queue.length > 0) {
     const { req, from } = queue.shift() as { req: Requirement; from: string | undefined };
     if (req.name === (project.name === undefined ? undefined : normalizeName(project.name))) continue;
@@ -415,13 +425,13 @@ function walk(reader: Reader, packages: PoetryPackage[], project: Project, lockE
     selected.set(req.name, { pkg, features });
     for (const dep of pkg.dependencies) {
       if (dep.optional && ![...features].some((f) => pkg.extras.get(f)?.has(dep.name))) continue;
-      if (requirementHolds(dep, env)) queue.push({ req: dep, from: pkg.entry });
+      if (guarded(reader, pkg.entry, () => requirementHolds(dep, env))) queue.push({ req: dep, from: pkg.entry });
     }
   }
   return [...selected.values()].map((s) => s.pkg);
 }
 
-function select2(packages: PoetryPackage[], request: SelectionRequest): PoetryPackage[] {
+function select2(reader: Reader, packages: PoetryPackage[], request: SelectionRequest): PoetryPackage[] {
   const groups = new Set(['main', ...request.groups.map(normalizeName)]);
   const extras = new Set(request.extras.map(normalizeName));
   return packages.filter((p) => {
@@ -430,7 +440,7 @@ function select2(packages: PoetryPackage[], request: SelectionRequest): PoetryPa
     // TransitivePackageInfo.get_marker: the union of the requested groups' markers.
     const markers = active.map((g) => p.markers.get(g));
     const union = markers.some((m) => m === undefined) ? undefined : (markers as Marker[]).reduce((a, m) => ({ kind: 'or', left: a, right: m }));
-    return extrasAllow(union, request.env, extras) && evaluateMarker(withoutExtras(union), request.env);
+    return guarded(reader, p.entry, () => extrasAllow(union, request.env, extras) && evaluateMarker(withoutExtras(union), request.env));
   });
 }
 
@@ -508,7 +518,7 @@ export function readPoetryLock(appDir: string, file: string): Lockfile {
     requiresPython: pep440 === '' ? undefined : pep440,
     indexes,
     select(request: SelectionRequest): LockedPackage[] {
-      const chosen = allowsPython(python, request.env.python_version, request.env.python_full_version) ? (lockVersion === '2.1' ? select2(packages, request) : walk(reader, packages, project, lockExtras, request)) : [];
+      const chosen = allowsPython(python, request.env.python_version, request.env.python_full_version) ? (lockVersion === '2.1' ? select2(reader, packages, request) : walk(reader, packages, project, lockExtras, request)) : [];
       const out: LockedPackage[] = chosen.map((p) => ({ name: p.name, version: p.version, source: p.source, artifacts: p.artifacts.map((a) => ({ ...a, hashes: { ...a.hashes } })) }));
       if (project.packageMode && projectName !== undefined) out.push({ name: normalizeName(projectName), version, source: { kind: 'app', path: dir, editable: true }, artifacts: [] });
       return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
