@@ -1,5 +1,5 @@
 /**
- * uv.lock (`version = 1`, `revision` 1 to 3), read into the lock model, with the selection `uv export` makes.
+ * uv.lock (`version = 1`, `revision` absent (0) to 3), read into the lock model, with the selection `uv export` makes.
  *
  * The format is uv's own (crates/uv-resolver/src/lock/mod.rs, `LockWire`/`PackageWire`/`DependencyWire`):
  * one `[[package]]` per locked name, version and source; each package lists its `dependencies`,
@@ -32,7 +32,7 @@ import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequ
 import { checkUvLockFresh, type UvProjectMetadata, uvSourceNames } from './uv-stale.js';
 import fs from 'node:fs';
 
-const SUPPORTED = 'version 1, revisions 1 to 3';
+const SUPPORTED = 'version 1 with requires-python, revisions 0 (no revision field) to 3';
 
 /** PEP 503 normalization; uv writes names, extras and groups this way (uv-normalize). */
 export function normalizeName(name: string): string {
@@ -262,14 +262,21 @@ export function parseUvLock(text: string, file: string): UvLockData {
   if (version !== 1) {
     throw new BuildpackError({ type: 'lock-version-unsupported', file, tool: 'uv', found: version === undefined ? 'none (no version field)' : String(version), supported: SUPPORTED });
   }
-  // Revisions add fields readers may ignore; 1 to 3 are those uv writes for version 1 (mod.rs: REVISION = 3). A
-  // lock without a revision was written by uv before 0.5.0 (no provides-extras, no empty groups): its staleness
-  // cannot be checked as uv does now.
-  const revision = doc.revision;
-  if (typeof revision !== 'number' || !Number.isInteger(revision) || revision < 1 || revision > 3) {
-    throw new BuildpackError({ type: 'lock-version-unsupported', file, tool: 'uv', found: `1, revision ${revision === undefined ? 'none' : String(revision)}`, supported: SUPPORTED });
+  // Revisions add fields readers may ignore (mod.rs: REVISION = 3). A lock without `revision` was written by uv
+  // 0.3 to 0.5 (uv 0.6.0 added the field); uv still reads it, as revision 0 (`wire.revision.unwrap_or(0)`), and
+  // leaves it as it is while it satisfies the project. The wire format is the same; revision 0 only lacks
+  // `provides-extras` and the entries of empty dependency groups, which uv then does not compare (see
+  // uv-stale.ts) and, for extras, does not check a request against.
+  const revision = doc.revision ?? 0;
+  if (typeof revision !== 'number' || !Number.isInteger(revision) || revision < 0 || revision > 3) {
+    throw new BuildpackError({ type: 'lock-version-unsupported', file, tool: 'uv', found: `1, revision ${typeof revision === 'number' ? revision : JSON.stringify(revision)}`, supported: SUPPORTED });
   }
   const requiresPython = doc['requires-python'];
+  if (requiresPython === undefined && doc.revision === undefined) {
+    // uv 0.2 wrote `requires-python` only when the project set it; uv has required it since 0.3 and refuses
+    // such a lock ("Failed to parse `uv.lock`"): it must be written again by a current uv.
+    throw new BuildpackError({ type: 'lock-version-unsupported', file, tool: 'uv', found: '1 without requires-python (written by uv 0.2)', supported: SUPPORTED });
+  }
   if (typeof requiresPython !== 'string') return fail(undefined, 'requires-python is missing or not a string');
   const lockDir = path.posix.dirname(file.split(path.sep).join('/'));
   const dir = lockDir === '.' ? '' : lockDir;
@@ -291,7 +298,9 @@ export function parseUvLock(text: string, file: string): UvLockData {
     manifestGroupTables[group] = list;
   }
 
-  const rawPackages = doc.package ?? [];
+  // uv before 0.2.35 wrote `[[distribution]]`; uv reads it as `[[package]]` (LockWire: alias = "distribution").
+  if (doc.package !== undefined && doc.distribution !== undefined) return fail(undefined, 'both [[package]] and [[distribution]] are present');
+  const rawPackages = doc.package ?? doc.distribution ?? [];
   if (!Array.isArray(rawPackages)) return fail(undefined, 'package is not an array of tables');
   const packages: UvPackage[] = rawPackages.map((raw, index) => {
     if (!isRecord(raw) || typeof raw.name !== 'string' || raw.name === '') return fail(`[[package]] #${index + 1}`, 'name is missing');

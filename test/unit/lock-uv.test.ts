@@ -166,6 +166,26 @@ describe('uv.lock: selection equals uv export / uv sync on the vectors', () => {
     expect(root?.artifacts).to.deep.equal([{ filename: 'subdirectory-test.tar.gz', url, hashes: { sha256: '24b55efee28d08ad3cdc58903e359e820601baa6a4a4b3424311541ebcfb09d3' } }]);
   });
 
+  it('jamun-rev0: a lock without revision (uv 0.5) selects what the repository\'s uv export wrote, on every target', () => {
+    // `uv export --no-emit-project`: the project itself is left out; direct-URL packages are written `name @ url`.
+    const exported = parseExport(read('jamun-rev0', 'requirements.txt'));
+    const id = (p: LockedPackage): string => (p.source.kind === 'url' ? `${p.name} @ ${p.source.url}` : `${p.name}==${p.version}`);
+    const targets = [...platforms, env('3.10.4'), env('3.11.9'), env('3.13.1'), env('3.11.9', 'darwin', 'amd64'), env('3.10.4', 'win32')];
+    const lock = readUvLock(path.join(VECTORS, 'jamun-rev0'), 'uv.lock');
+    for (const e of targets) {
+      const selected = lock.select(request(e)).filter((p) => p.source.kind !== 'app');
+      expect(selected.map(id).sort(), `${e.python_full_version} ${e.sys_platform} ${e.platform_machine}`).to.deep.equal(exportFor(exported, e).map((x) => x.id).sort());
+    }
+    // On Linux x86_64 with CPython 3.11: the CUDA wheels of pyg.org for torch-scatter, and the NVIDIA libraries.
+    const linux = lock.select(request(env('3.11.9')));
+    expect(linux.find((p) => p.name === 'torch-scatter')?.source).to.deep.equal({
+      kind: 'url',
+      url: 'https://data.pyg.org/whl/torch-2.5.0%2Bcu121/torch_scatter-2.1.2%2Bpt25cu121-cp311-cp311-linux_x86_64.whl',
+    });
+    expect(linux.map((p) => p.name)).to.include('nvidia-cudnn-cu12');
+    expect(linux.find((p) => p.name === 'jamun')?.source).to.deep.equal({ kind: 'app', path: '.', editable: true });
+  });
+
   it('peering-manager: the union over targets equals the repository\'s marker-less production export', () => {
     const exported = new Set(parseExport(read('peering-manager', 'requirements.txt')).map((x) => x.id));
     const union = new Set<string>();
@@ -311,7 +331,9 @@ describe('uv.lock: files uv would not read', () => {
     ['not TOML', 'version = 1\n[[package]\n', { type: 'lock-malformed' }],
     ['version 2', lockOf('lock-dev-group').replace('version = 1', 'version = 2'), { type: 'lock-version-unsupported', found: '2' }],
     ['revision 4', lockOf('lock-dev-group').replace('revision = 3', 'revision = 4'), { type: 'lock-version-unsupported', found: '1, revision 4' }],
-    ['no revision (uv before 0.6)', lockOf('lock-dev-group').replace('revision = 3\n', ''), { type: 'lock-version-unsupported', found: '1, revision none' }],
+    ['a revision that is not a whole number', lockOf('lock-dev-group').replace('revision = 3', 'revision = "3"'), { type: 'lock-version-unsupported', found: '1, revision "3"' }],
+    ['no revision and no requires-python (uv 0.2)', lockOf('lock-dev-group').replace('revision = 3\n', '').replace(/^requires-python = .*\n/m, ''), { type: 'lock-version-unsupported', found: '1 without requires-python (written by uv 0.2)' }],
+    ['a revision but no requires-python', lockOf('lock-dev-group').replace(/^requires-python = .*\n/m, ''), { type: 'lock-malformed', detail: 'requires-python is missing or not a string' }],
     ['an edge to no package', lockOf('lock-dev-group').replace('{ name = "iniconfig" },\n]', '{ name = "iniconfig" },\n    { name = "flask" },\n]'), { type: 'lock-malformed', entry: '[[package]] "project" 0.1.0' }],
     ['a bad marker', lockOf('lock-partial-git').replace(`marker = "python_full_version != '3.11.*'" }`, `marker = "python_full_version !! '3.11'" }`), { type: 'lock-malformed', entry: '[[package]] "anyio" 4.6.2' }],
     ['a bad hash', lockOf('lock-dev-group').replace('hash = "sha256:04e5', 'hash = "sha256 04e5'), { type: 'lock-malformed', entry: '[[package]] "typing-extensions" 4.12.2' }],
