@@ -13,6 +13,9 @@
  * requires-python. Markers are compared here by what they mean, not how they are written (uv rewrites
  * `python_version > '3.11'` as `python_full_version >= '3.12'`): two markers are the same when they agree in
  * every environment built from the values either one mentions, within requires-python.
+ * A revision-0 lock (no `revision` field, uv before 0.6) has no `provides-extras` and leaves empty groups out, so
+ * uv compares neither there (`supports_provides_extra`, `includes_empty_groups`); empty groups of a workspace
+ * root without `[project]` are never compared.
  * A dependency named in `[tool.uv.sources]` is lowered by uv into a git, path, URL, index or workspace source
  * (possibly one per source marker); for those only the name is compared, since the lowering needs the
  * workspace. Dependencies, extras or groups the project declares `dynamic` are not compared (uv builds the
@@ -33,6 +36,8 @@ export interface UvProjectMetadata {
 /** What the check reads of a parsed uv.lock (src/lock/uv.ts UvLockData). */
 export interface UvLockManifest {
   requiresPython: string;
+  /** The lock's `revision` (0 when the file has none): revision 0 has no `provides-extras` and no empty groups. */
+  revision: number;
   packages: readonly { name: string; source: { kind: string; editable?: boolean }; metadata: UvProjectMetadata }[];
   /** `[manifest] dependency-groups`: the groups of a workspace root without `[project]`. */
   manifestGroupTables: Record<string, unknown[]>;
@@ -310,9 +315,17 @@ function pyprojectGroups(pyproject: Record<string, unknown>): Map<string, Requir
   return groups;
 }
 
-function compareGroups(expected: Map<string, Requirement[]>, actual: Record<string, unknown[]>, sourced: Set<string>, requiresPython: string): string | undefined {
+/**
+ * `ignoreEmpty`: leave empty groups out on both sides, as uv does for `[manifest] dependency-groups` always and
+ * for a package's groups in a revision-0 lock, which did not write them (mod.rs `includes_empty_groups`).
+ */
+function compareGroups(expected: Map<string, Requirement[]>, actual: Record<string, unknown[]>, sourced: Set<string>, requiresPython: string, ignoreEmpty: boolean): string | undefined {
   const actualGroups = new Map<string, Requirement[]>();
   for (const [name, list] of Object.entries(actual)) actualGroups.set(normalizeName(name), list.map(lockRequirement));
+  if (ignoreEmpty) {
+    for (const [name, list] of [...expected]) if (list.length === 0) expected.delete(name);
+    for (const [name, list] of [...actualGroups]) if (list.length === 0) actualGroups.delete(name);
+  }
   for (const name of expected.keys()) if (!actualGroups.has(name)) return `the dependency group ${name} is not in the lock`;
   for (const name of actualGroups.keys()) if (!expected.has(name)) return `the lock has the dependency group ${name}, which pyproject.toml no longer declares`;
   for (const [name, list] of expected) {
@@ -354,7 +367,7 @@ function difference(lock: UvLockManifest, pyproject: Record<string, unknown>, me
   const groups = pyprojectGroups(pyproject);
   if (project === undefined) {
     // A workspace root that is no project: its groups are the lock's `[manifest] dependency-groups`.
-    return compareGroups(groups, lock.manifestGroupTables, sourced, lock.requiresPython);
+    return compareGroups(groups, lock.manifestGroupTables, sourced, lock.requiresPython, true);
   }
   const requiresPython = project['requires-python'];
   if (!member && typeof requiresPython === 'string' && !sameRequiresPython(requiresPython, lock.requiresPython)) {
@@ -388,9 +401,10 @@ function difference(lock: UvLockManifest, pyproject: Record<string, unknown>, me
     if (diff !== undefined) return `[project] dependencies: ${diff}`;
     const wantExtras = Object.keys(optional).map(normalizeName).sort();
     const haveExtras = (pkg.metadata.providesExtras ?? []).map(normalizeName).sort();
-    if (wantExtras.join(',') !== haveExtras.join(',')) {
+    // Revision 0 did not write `provides-extras`: uv does not compare them (`supports_provides_extra`).
+    if (lock.revision >= 1 && wantExtras.join(',') !== haveExtras.join(',')) {
       return `the extras are ${wantExtras.join(', ') || 'none'} in pyproject.toml but ${haveExtras.join(', ') || 'none'} in the lock`;
     }
   }
-  return compareGroups(groups, pkg.metadata.requiresDev, sourced, lock.requiresPython);
+  return compareGroups(groups, pkg.metadata.requiresDev, sourced, lock.requiresPython, lock.revision < 1);
 }

@@ -287,6 +287,37 @@ describe('uv.lock: staleness against pyproject.toml (uv lock --check)', () => {
     expect((cause as { detail: string }).detail).to.equal('the project is not a package in pyproject.toml (never installed) but editable in the lock');
   });
 
+  /** The vector's lock as uv before 0.6 wrote it: no `revision` and, with `dropExtras`, no `provides-extras`. */
+  const revision0 =
+    (dropExtras: boolean, pyproject?: [string, string]) =>
+    (files: Record<string, string>): void => {
+      let lock = (files['uv.lock'] as string).replace(/^revision = \d+\n/m, '');
+      if (dropExtras) lock = lock.replace(/^provides-extras = .*\n/m, '');
+      files['uv.lock'] = lock;
+      if (pyproject !== undefined) edit(...pyproject)(files);
+    };
+
+  it('a revision-0 lock: extras are not compared with provides-extras, which uv did not write then', () => {
+    expect(() => readUvLock(copyVector('export-root-extra-markers', revision0(true)), 'uv.lock')).to.not.throw();
+    // The same lock with a revision: uv compares them, and no provides-extras means the lock has none.
+    const cause = thrownCause(() => readUvLock(copyVector('export-root-extra-markers', (f) => { f['uv.lock'] = (f['uv.lock'] as string).replace(/^provides-extras = .*\n/m, ''); }), 'uv.lock'));
+    expect((cause as { detail: string }).detail).to.equal('the extras are bar, foo in pyproject.toml but none in the lock');
+  });
+
+  it('a revision-0 lock: an empty dependency group it does not list is not a change; from revision 1 on it is', () => {
+    const addEmpty: [string, string] = ['[tool.uv]', '[dependency-groups]\nlint = []\n\n[tool.uv]'];
+    expect(() => readUvLock(copyVector('lock-dev-group', revision0(false, addEmpty)), 'uv.lock')).to.not.throw();
+    const cause = thrownCause(() => readUvLock(copyVector('lock-dev-group', edit(...addEmpty)), 'uv.lock'));
+    expect((cause as { detail: string }).detail).to.equal('the dependency group lint is not in the lock');
+    // A group with requirements is compared in revision 0 too.
+    const real = thrownCause(() => readUvLock(copyVector('lock-dev-group', revision0(false, ['[tool.uv]', '[dependency-groups]\nlint = ["ruff"]\n\n[tool.uv]'])), 'uv.lock'));
+    expect((real as { detail: string }).detail).to.equal('the dependency group lint is not in the lock');
+  });
+
+  it('a workspace root without [project]: an empty dependency group is never compared (uv leaves empty manifest groups out)', () => {
+    expect(() => readUvLock(copyVector('export-non-project-fork-rev2', edit('async = ["anyio"]', 'async = ["anyio"]\nlint = []')), 'uv.lock')).to.not.throw();
+  });
+
   const freshCases: [string, string, (f: Record<string, string>) => void][] = [
     ['specifiers reordered and respaced', 'peering-manager', edit('"Django>=5.2,<5.3"', '"django <5.3, >= 5.2.0"')],
     ['a marker written another way', 'lock-partial-git', edit(`"anyio ; python_version >= '3.12'"`, `"anyio ; python_full_version >= '3.12.0'"`)],
