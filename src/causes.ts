@@ -150,7 +150,12 @@ export type LockCause =
   /** The chosen Python (from `source`) is outside the lock's requires-python. */
   | { type: 'lock-python-mismatch'; file: string; requiresPython: string; python: string; source: string }
   /** A Pipfile and no Pipfile.lock: the buildpack installs only locked Pipenv projects. */
-  | { type: 'pipfile-without-lock' };
+  | { type: 'pipfile-without-lock' }
+  /**
+   * A requested dependency group (BP_PYTHON_DEPENDENCY_GROUPS) or extra (BP_PYTHON_EXTRAS) the lock does not
+   * know, as the tools refuse it (`uv export --group nosuch`); `name` as requested, `known` the ones it has.
+   */
+  | { type: 'lock-unknown-selection'; file: string; kind: 'group' | 'extra'; name: string; known: string[] };
 
 /** Django (src/django.ts). */
 export type DjangoCause = { type: 'collectstatic-failed'; managePy: string; output: string };

@@ -425,6 +425,17 @@ export function renderCause(c: Cause): Message {
         `The app has a Pipfile but no Pipfile.lock. The buildpack installs Pipenv projects from their lock, so that the image has exactly what you tested.\n\n` +
           steps('Run pipenv lock and commit Pipfile.lock.', `Or, to install from requirement files instead, name them in ${DEPENDENCY_FILE_SETTING}.`),
       );
+    case 'lock-unknown-selection': {
+      const what = c.kind === 'group' ? 'dependency group' : 'extra';
+      const setting = c.kind === 'group' ? 'BP_PYTHON_DEPENDENCY_GROUPS' : 'BP_PYTHON_EXTRAS';
+      const listed = c.known.slice(0, 20).map((k) => shown(k));
+      const known = c.known.length === 0 ? `It has no ${what}s.` : `Its ${what}s: ${listed.join(', ')}${c.known.length > listed.length ? ` and ${c.known.length - listed.length} more` : ''}.`;
+      return user(
+        `${shown(c.file)} has no ${what} ${shown(c.name)}`,
+        `${setting} asks for the ${what} ${shown(c.name)}, but ${shown(c.file)} locks no ${what} of that name. ${known}\n\n` +
+          steps(`Correct or remove ${shown(c.name)} in ${setting}.`, `Or, if the project should have it, declare the ${what} in the project, lock again and commit the lock.`),
+      );
+    }
 
     // ---- Django ---------------------------------------------------------------------------------------------
     case 'collectstatic-failed':

@@ -408,6 +408,40 @@ const encodeProject = (pkg: string): string => `project-${pkg.length}-${pkg}`;
 export interface UvRoots {
   /** The project's name, or undefined for a workspace root that is no project. */
   project: string | undefined;
+  /** A workspace root without [project]: the groups its pyproject.toml declares (`tool.uv.dev-dependencies` as `dev`). */
+  rootGroups?: readonly string[];
+}
+
+/**
+ * Refuses a requested group or extra the lock does not know, as uv does before it exports or syncs
+ * (crates/uv/src/commands/project/install_target.rs `validate_groups`, `validate_extras`). Known groups: the
+ * roots' `[package.metadata.requires-dev]` (and the resolved ones), and a workspace root's own groups; known
+ * extras: the roots' `provides-extras`. A revision-0 lock did not write `provides-extras`: uv checks no extra
+ * there, and neither does this.
+ */
+function checkRequested(lock: UvLockData, roots: UvRoots, rootPackages: UvPackage[], request: SelectionRequest, file: string): void {
+  const knownGroups = new Set<string>();
+  for (const pkg of rootPackages) {
+    for (const group of Object.keys(pkg.metadata.requiresDev)) knownGroups.add(normalizeName(group));
+    for (const group of pkg.groups.keys()) knownGroups.add(group);
+  }
+  if (roots.project === undefined) {
+    for (const group of lock.manifestGroups.keys()) knownGroups.add(group);
+    for (const group of roots.rootGroups ?? []) knownGroups.add(normalizeName(group));
+  }
+  for (const name of request.groups) {
+    if (!knownGroups.has(normalizeName(name))) {
+      throw new BuildpackError({ type: 'lock-unknown-selection', file, kind: 'group', name, known: [...knownGroups].sort() });
+    }
+  }
+  if (lock.revision < 1) return;
+  const knownExtras = new Set<string>();
+  for (const pkg of rootPackages) for (const extra of pkg.metadata.providesExtras ?? []) knownExtras.add(normalizeName(extra));
+  for (const name of request.extras) {
+    if (!knownExtras.has(normalizeName(name))) {
+      throw new BuildpackError({ type: 'lock-unknown-selection', file, kind: 'extra', name, known: [...knownExtras].sort() });
+    }
+  }
 }
 
 /**
@@ -432,6 +466,7 @@ export function selectUv(lock: UvLockData, roots: UvRoots, request: SelectionReq
       rootPackages.push(found);
     }
   }
+  checkRequested(lock, roots, rootPackages, request, file);
 
   // The extras and groups that are on, per package: `extra == '...'` markers on edges name them, either plainly
   // (an extra of the edge's own package) or encoded as uv's conflict items (`extra-7-project-cpu`). uv tracks
@@ -567,8 +602,15 @@ export function readUvLock(appDir: string, file: string): Lockfile {
     file,
     requiresPython: lock.requiresPython,
     indexes,
-    select: (request) => selectUv(lock, { project }, request, file),
+    select: (request) => selectUv(lock, { project, rootGroups: project === undefined ? declaredGroups(pyproject) : [] }, request, file),
   };
+}
+
+/** The groups a pyproject.toml declares: `[dependency-groups]`, and `dev` for `[tool.uv] dev-dependencies` (uv's FlatDependencyGroups). */
+function declaredGroups(pyproject: Record<string, unknown>): string[] {
+  const groups = isRecord(pyproject['dependency-groups']) ? Object.keys(pyproject['dependency-groups']) : [];
+  const tool = isRecord(pyproject.tool) && isRecord(pyproject.tool.uv) ? pyproject.tool.uv : {};
+  return tool['dev-dependencies'] === undefined ? groups : [...groups, 'dev'];
 }
 
 function readText(appDir: string, file: string): string {

@@ -88,9 +88,9 @@ describe('uv.lock: selection equals uv export / uv sync on the vectors', () => {
   const platforms = [env('3.12.7'), env('3.12.7', 'linux', 'arm64'), env('3.12.7', 'darwin', 'arm64'), env('3.12.7', 'win32'), env('3.13.1', 'darwin')];
 
   it('export-fork-by-platform-rev1: trio locked twice, picked by sys_platform (revision 1)', () => {
-    // `uv export` includes the default group (dev); this project has none.
+    // `uv export` adds the default group (dev) when the project has it; this one has none, so none is asked for.
     const exported = parseExport(read('export-fork-by-platform-rev1', 'export.txt'));
-    for (const e of platforms) expectSameAsExport(selectVector('export-fork-by-platform-rev1', request(e, ['dev'])), exportFor(exported, e));
+    for (const e of platforms) expectSameAsExport(selectVector('export-fork-by-platform-rev1', request(e)), exportFor(exported, e));
     // On Linux only the project itself: both trio versions are for darwin or win32.
     expect(selectVector('export-fork-by-platform-rev1', request(env('3.12.7'))).map(idOf)).to.deep.equal(['-e .']);
   });
@@ -99,8 +99,8 @@ describe('uv.lock: selection equals uv export / uv sync on the vectors', () => {
     const plain = parseExport(read('export-non-project-fork-rev2', 'export.txt'));
     const withAsync = parseExport(read('export-non-project-fork-rev2', 'export_group_async.txt'));
     for (const e of platforms) {
-      expectSameAsExport(selectVector('export-non-project-fork-rev2', request(e, ['dev'])), exportFor(plain, e));
-      expectSameAsExport(selectVector('export-non-project-fork-rev2', request(e, ['dev', 'async'])), exportFor(withAsync, e));
+      expectSameAsExport(selectVector('export-non-project-fork-rev2', request(e)), exportFor(plain, e));
+      expectSameAsExport(selectVector('export-non-project-fork-rev2', request(e, ['async'])), exportFor(withAsync, e));
     }
   });
 
@@ -151,14 +151,14 @@ describe('uv.lock: selection equals uv export / uv sync on the vectors', () => {
 
   it('lock-conflict-markers: an edge marked with uv\'s conflict item for the project holds when the project is installed', () => {
     const installed = parseSync(read('lock-conflict-markers', 'sync_frozen.txt'));
-    const selected = selectVector('lock-conflict-markers', request(env('3.12.7'), ['dev']));
+    const selected = selectVector('lock-conflict-markers', request(env('3.12.7')));
     expect(selected.map((p) => `${p.name}==${p.version}`).sort()).to.deep.equal(installed.sort());
     expect(selected.find((p) => p.name === 'project')?.source).to.deep.equal({ kind: 'app', path: '.', editable: true });
   });
 
   it('lock-sdist-url-subdirectory: a direct-URL archive is one artifact at the source URL with the sdist entry\'s hash', () => {
     const installed = parseSync(read('lock-sdist-url-subdirectory', 'sync_frozen.txt'));
-    const selected = selectVector('lock-sdist-url-subdirectory', request(env('3.12.7'), ['dev']));
+    const selected = selectVector('lock-sdist-url-subdirectory', request(env('3.12.7')));
     expect(selected.map((p) => `${p.name}==${p.version}`).sort()).to.deep.equal(installed.sort());
     const url = 'https://github.com/user-attachments/files/18216295/subdirectory-test.tar.gz';
     const root = selected.find((p) => p.name === 'root');
@@ -215,6 +215,37 @@ describe('uv.lock: selection equals uv export / uv sync on the vectors', () => {
     }
     const dulwich = selected.find((p) => p.name === 'dulwich');
     expect(dulwich?.artifacts.map((a) => a.filename)).to.include('dulwich-1.2.6.tar.gz');
+  });
+});
+
+describe('uv.lock: a requested group or extra the lock does not know is refused, as uv refuses it', () => {
+  it('a group no root declares: lock-unknown-selection naming the groups it has (uv export --group nosuch)', () => {
+    const lock = readUvLock(path.join(VECTORS, 'peering-manager'), 'uv.lock');
+    expect(thrownCause(() => lock.select(request(env('3.12.7'), ['Docs', 'nosuch'])))).to.deep.equal({ type: 'lock-unknown-selection', file: 'uv.lock', kind: 'group', name: 'nosuch', known: ['dev', 'docs'] });
+    // Names are compared PEP 503 normalized, as uv parses them.
+    expect(() => lock.select(request(env('3.12.7'), ['DOCS', 'Dev']))).to.not.throw();
+  });
+
+  it('an extra the project does not provide: lock-unknown-selection (uv export --extra nosuch)', () => {
+    const lock = readUvLock(path.join(VECTORS, 'export-root-extra-markers'), 'uv.lock');
+    expect(thrownCause(() => lock.select(request(env('3.12.7'), [], ['foo', 'nosuch'])))).to.deep.equal({ type: 'lock-unknown-selection', file: 'uv.lock', kind: 'extra', name: 'nosuch', known: ['bar', 'foo'] });
+    // An empty extra is known (provides-extras), though nothing is locked for it.
+    expect(lock.select(request(env('3.12.7'), [], ['bar'])).map((p) => p.name)).to.deep.equal(['typing-extensions']);
+  });
+
+  it('a workspace root without [project]: its own groups and the members\' are known, others refused', () => {
+    const lock = readUvLock(path.join(VECTORS, 'export-non-project-fork-rev2'), 'uv.lock');
+    expect(() => lock.select(request(env('3.12.7'), ['async']))).to.not.throw();
+    expect(thrownCause(() => lock.select(request(env('3.12.7'), ['dev'])))).to.deep.equal({ type: 'lock-unknown-selection', file: 'uv.lock', kind: 'group', name: 'dev', known: ['async'] });
+  });
+
+  it('a revision-0 lock: extras are not checked, as uv does not check them without provides-extras; groups are', () => {
+    const lock = readUvLock(path.join(VECTORS, 'jamun-rev0'), 'uv.lock');
+    const production = lock.select(request(env('3.11.9'))).map((p) => p.name);
+    expect(lock.select(request(env('3.11.9'), [], ['nosuch'])).map((p) => p.name)).to.deep.equal(production);
+    const analysis = lock.select(request(env('3.11.9'), [], ['analysis'])).map((p) => p.name);
+    expect(analysis).to.include.members([...production, 'pyemma', 'statsmodels', 'ipykernel']);
+    expect(thrownCause(() => lock.select(request(env('3.11.9'), ['dev'])))).to.deep.equal({ type: 'lock-unknown-selection', file: 'uv.lock', kind: 'group', name: 'dev', known: [] });
   });
 });
 
@@ -381,6 +412,8 @@ describe('uv.lock: files uv would not read', () => {
 describe('uv.lock: properties', () => {
   const vectors = ['lock-sdist-url-subdirectory', 'lock-conflict-markers', 'export-fork-by-platform-rev1', 'export-non-project-fork-rev2', 'lock-partial-git', 'lock-dev-group', 'peering-manager'];
   const targets = [env('3.10.4'), env('3.12.7'), env('3.12.7', 'win32'), env('3.13.1', 'darwin', 'arm64')];
+  /** Whether the vector's project has a `dev` group: uv's default group, which `uv export` and `uv sync` add when it exists. */
+  const knowsDev = (vector: string): boolean => /^\[package\.metadata\.requires-dev\]\ndev = /m.test(read(vector, 'uv.lock'));
   const project = (vector: string): string | undefined => {
     const doc = parseToml(read(vector, 'pyproject.toml'));
     const p = doc.project as TomlTable | undefined;
@@ -403,7 +436,7 @@ describe('uv.lock: properties', () => {
         };
         const packages = shuffle(doc.package as TomlTable[]).map((p) => (Array.isArray(p.dependencies) ? { ...p, dependencies: shuffle(p.dependencies as TomlTable[]) } : p));
         const shuffled = stringifyToml({ ...doc, package: packages });
-        const req = request(target, dev ? ['dev'] : []);
+        const req = request(target, dev && knowsDev(vector) ? ['dev'] : []);
         const roots = { project: project(vector) };
         const a = selectUv(parseUvLock(read(vector, 'uv.lock'), 'uv.lock'), roots, req, 'uv.lock');
         const b = selectUv(parseUvLock(shuffled, 'uv.lock'), roots, req, 'uv.lock');
@@ -424,10 +457,10 @@ describe('uv.lock: properties', () => {
         const mutated = text.slice(0, start) + insert + text.slice(start + length);
         try {
           const lock = parseUvLock(mutated, 'uv.lock');
-          selectUv(lock, { project: project(vector) }, request(env('3.12.7'), ['dev']), 'uv.lock');
+          selectUv(lock, { project: project(vector) }, request(env('3.12.7'), knowsDev(vector) ? ['dev'] : []), 'uv.lock');
         } catch (err) {
           expect(err).to.be.instanceOf(BuildpackError);
-          expect((err as BuildpackError).cause.type).to.match(/^lock-(malformed|version-unsupported)$/);
+          expect((err as BuildpackError).cause.type).to.match(/^lock-(malformed|version-unsupported|unknown-selection)$/);
         }
       }),
       { numRuns: 300 },

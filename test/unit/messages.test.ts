@@ -77,6 +77,7 @@ const EVERY_CAUSE: Table<Cause> = {
   'lock-no-artifact': { type: 'lock-no-artifact', file: 'uv.lock', package: 'numpy==2.3.0', target: 'CPython 3.14 on linux/arm64' },
   'lock-python-mismatch': { type: 'lock-python-mismatch', file: 'uv.lock', requiresPython: '>=3.12', python: '3.11.9', source: '.python-version' },
   'pipfile-without-lock': { type: 'pipfile-without-lock' },
+  'lock-unknown-selection': { type: 'lock-unknown-selection', file: 'uv.lock', kind: 'group', name: 'tests', known: ['dev', 'docs'] },
   'collectstatic-failed': { type: 'collectstatic-failed', managePy: 'manage.py', output: 'django.core.exceptions.ImproperlyConfigured: STATIC_ROOT is not set' },
   internal: { type: 'internal', what: 'An unexpected error occurred', detail: "Cannot read properties of null (reading 'x')" },
   'invalid-download-timeout': { type: 'invalid-download-timeout', value: '1e400', max: 600 },
