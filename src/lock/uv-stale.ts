@@ -398,6 +398,8 @@ function difference(lock: UvLockManifest, pyproject: Record<string, unknown>, me
       for (const d of list) if (typeof d === 'string') expected.push(withExtra(parseRequirementString(d), normalizeName(extra)));
     }
     const diff = compareRequirements(expected, pkg.metadata.requiresDist.map(lockRequirement), sourced, lock.requiresPython);
+    // uv 0.2 wrote no [package.metadata]; uv compares the project's requirements with none and locks again.
+    if (diff !== undefined && !pkg.metadata.present) return `the lock records none of the project's requirements (it has no [package.metadata], as uv 0.2 wrote locks)`;
     if (diff !== undefined) return `[project] dependencies: ${diff}`;
     const wantExtras = Object.keys(optional).map(normalizeName).sort();
     const haveExtras = (pkg.metadata.providesExtras ?? []).map(normalizeName).sort();
