@@ -200,6 +200,13 @@ describe('uv.lock: selection equals uv export / uv sync on the vectors', () => {
     expect(thrownCause(() => readUvLock(asPackage, 'uv.lock'))).to.include({ type: 'lock-stale', command: 'uv lock', detail: "the lock records none of the project's requirements (it has no [package.metadata], as uv 0.2 wrote locks)" });
   });
 
+  it('lock-project-extra-rev0: a revision-0 lock uv 0.5 found up to date, without and with the extra, as uv sync installed', () => {
+    const production = parseSync(read('lock-project-extra-rev0', 'sync_frozen.txt'));
+    const added = parseSync(read('lock-project-extra-rev0', 'sync_frozen_extra_test.txt'));
+    expect(selectVector('lock-project-extra-rev0', request(env('3.12.7'))).map(idOf)).to.deep.equal(production);
+    expect(selectVector('lock-project-extra-rev0', request(env('3.12.7'), [], ['test'])).map(idOf)).to.deep.equal([...production, ...added].sort());
+  });
+
   it('peering-manager: the union over targets equals the repository\'s marker-less production export', () => {
     const exported = new Set(parseExport(read('peering-manager', 'requirements.txt')).map((x) => x.id));
     const union = new Set<string>();
@@ -425,7 +432,7 @@ describe('uv.lock: files uv would not read', () => {
 });
 
 describe('uv.lock: properties', () => {
-  const vectors = ['lock-sdist-url-subdirectory', 'lock-conflict-markers', 'export-fork-by-platform-rev1', 'export-non-project-fork-rev2', 'lock-partial-git', 'lock-dev-group', 'peering-manager'];
+  const vectors = ['lock-project-extra-rev0', 'lock-distribution-uv0.2', 'lock-sdist-url-subdirectory', 'lock-conflict-markers', 'export-fork-by-platform-rev1', 'export-non-project-fork-rev2', 'lock-partial-git', 'lock-dev-group', 'peering-manager'];
   const targets = [env('3.10.4'), env('3.12.7'), env('3.12.7', 'win32'), env('3.13.1', 'darwin', 'arm64')];
   /** Whether the vector's project has a `dev` group: uv's default group, which `uv export` and `uv sync` add when it exists. */
   const knowsDev = (vector: string): boolean => /^\[package\.metadata\.requires-dev\]\ndev = /m.test(read(vector, 'uv.lock'));
@@ -449,8 +456,9 @@ describe('uv.lock: properties', () => {
           }
           return out;
         };
-        const packages = shuffle(doc.package as TomlTable[]).map((p) => (Array.isArray(p.dependencies) ? { ...p, dependencies: shuffle(p.dependencies as TomlTable[]) } : p));
-        const shuffled = stringifyToml({ ...doc, package: packages });
+        const key = doc.package === undefined ? 'distribution' : 'package'; // uv 0.2 wrote [[distribution]]
+        const packages = shuffle(doc[key] as TomlTable[]).map((p) => (Array.isArray(p.dependencies) ? { ...p, dependencies: shuffle(p.dependencies as TomlTable[]) } : p));
+        const shuffled = stringifyToml({ ...doc, [key]: packages });
         const req = request(target, dev && knowsDev(vector) ? ['dev'] : []);
         const roots = { project: project(vector) };
         const a = selectUv(parseUvLock(read(vector, 'uv.lock'), 'uv.lock'), roots, req, 'uv.lock');
