@@ -23,8 +23,11 @@ export type LockSource =
 
 /** One file of a locked package: a wheel, an sdist or an archive, with its hashes. */
 export interface LockedArtifact {
-  /** The file's name as the index lists it (`flask-3.1.0-py3-none-any.whl`). */
-  filename: string;
+  /**
+   * The file's name as the index lists it (`flask-3.1.0-py3-none-any.whl`); undefined when the lock lists a
+   * package's hashes without their files (Pipfile.lock), so which file fits the target is pip's to find.
+   */
+  filename: string | undefined;
   /** Where to fetch it, when the lock says; registry files may carry only a name. */
   url: string | undefined;
   /** Hashes by algorithm, lower-case hex: `{ sha256: '…' }`. */
