@@ -184,7 +184,8 @@ function readEntry(file: string, where: string, key: string, value: unknown, sou
     const location = entry[field];
     if (typeof location !== 'string' || location === '') throw malformed(file, where, `${field} is not a string`);
     if (/^https?:\/\//i.test(location)) {
-      const filename = decodeURIComponent(new URL(location).pathname.split('/').pop() ?? '');
+      const filename = urlFileName(location);
+      if (filename === undefined) throw malformed(file, where, `${JSON.stringify(location)} is not a URL of a file`);
       return { name, version, markers, source: { kind: 'url', url: location }, artifacts: hashes.map((h) => ({ filename, url: location, hashes: h })) };
     }
     const local = appPath(file, where, location);
@@ -204,6 +205,15 @@ function readEntry(file: string, where: string, key: string, value: unknown, sou
   }
   // Pipenv lists a package's hashes without their files: one artifact per hash, named by no file.
   return { name, version, markers, source: { kind: 'index', url }, artifacts: hashes.map((h) => ({ filename: undefined, url: undefined, hashes: h })) };
+}
+
+/** The last path segment of an http(s) URL, decoded; undefined when the text is no URL or names no file. */
+function urlFileName(location: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(location).pathname.split('/').pop() ?? '') || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `==1.2` (or `===1.2`) → `1.2`; undefined for anything else (no version, `*`, a range). */
