@@ -24,7 +24,10 @@ export interface Settings {
   dependencyMirror: string | undefined;
   /** BP_DOWNLOAD_TIMEOUT: seconds to wait for a response or for more data (default 30; above 0, at most 600). */
   download: DownloadOptions;
-  /** PIP_UPGRADE=TRUE (true, 1): upgrade pip, setuptools and wheel before installing. */
+  /**
+   * PIP_UPGRADE=TRUE (true, 1), or UPGRADE_PIP_TO_LATEST (OpenShift s2i) set to any value: upgrade pip,
+   * setuptools and wheel before installing.
+   */
   pipUpgrade: boolean;
   /** BP_PIP_REQUIREMENT: requirement files to install instead of requirements.txt, space separated. */
   pipRequirements: string[] | undefined;
@@ -50,18 +53,36 @@ export interface Settings {
    * only looked at to tell which worker class Gunicorn will use (src/start/asgi.ts).
    */
   gunicornCmdArgs: string | undefined;
+  /** The variable that turned pipUpgrade on, named in the log: PIP_UPGRADE, else UPGRADE_PIP_TO_LATEST. */
+  pipUpgradeVariable: 'PIP_UPGRADE' | 'UPGRADE_PIP_TO_LATEST' | undefined;
+  /**
+   * DISABLE_SETUP_PY_PROCESSING (OpenShift s2i) set to any value: an app with setup.py or setup.cfg is not
+   * installed itself (src/layers/pip-deps.ts planInstall).
+   */
+  disableSetupPyProcessing: boolean;
+  /** DISABLE_PYPROJECT_TOML_PROCESSING (OpenShift s2i) set to any value: an app's pyproject.toml is not installed. */
+  disablePyprojectTomlProcessing: boolean;
 }
 
 /**
+ * OpenShift's s2i Python builder (sclorg/s2i-python-container, s2i/bin/assemble) reads these at build and tests
+ * each with `[[ -n ... ]]` / `[[ -z ... ]]`: any value turns it on, `false` and `0` too. They keep that meaning
+ * here, so an app built there builds the same; unlike PIP_UPGRADE and DISABLE_COLLECTSTATIC, the AusNimbus
+ * builder's flags, which only TRUE, true, 1 and yes turn on.
+ */
+const OPENSHIFT_BUILD_SETTINGS = ['UPGRADE_PIP_TO_LATEST', 'DISABLE_SETUP_PY_PROCESSING', 'DISABLE_PYPROJECT_TOML_PROCESSING'] as const;
+
+/**
  * Variables only the build reads: the buildpack's BP_* settings (the CNB convention for build-time
- * configuration), pip's PIP_* settings (PIP_UPGRADE among them) and DISABLE_COLLECTSTATIC: every setting in
+ * configuration), pip's PIP_* settings (PIP_UPGRADE among them), DISABLE_COLLECTSTATIC and OpenShift's build
+ * settings above: every setting in
  * Settings above but the start settings. Set in .s2i/environment, they configure the build and stay out of the
  * image (src/s2i/launch-defaults.ts): nothing at launch reads them, and PIP_INDEX_URL and its kin often carry
  * an index token. The start settings (APP_RUN, GUNICORN_APP_MODULE, APP_MODULE, APP_SCRIPT, APP_FILE,
  * GUNICORN_CONFIG, APP_CONFIG) are read at build too but stay in the image, as in s2i images, where run scripts read them at start.
  */
 const BUILD_ONLY_PREFIXES = ['BP_', 'PIP_'];
-const BUILD_ONLY_NAMES = new Set(['DISABLE_COLLECTSTATIC']);
+const BUILD_ONLY_NAMES = new Set(['DISABLE_COLLECTSTATIC', ...OPENSHIFT_BUILD_SETTINGS]);
 
 export function isBuildOnly(name: string): boolean {
   return BUILD_ONLY_NAMES.has(name) || BUILD_ONLY_PREFIXES.some((p) => name.startsWith(p));
@@ -73,7 +94,7 @@ export function readSettings(env: UserEnv): Settings {
     pythonDistributions: env.get('BP_PYTHON_DISTRIBUTIONS'),
     dependencyMirror: env.get('BP_DEPENDENCY_MIRROR'),
     download: { ...DEFAULT_DOWNLOAD_OPTIONS, timeoutSeconds: downloadTimeout(env) },
-    pipUpgrade: env.flag('PIP_UPGRADE'),
+    pipUpgrade: env.flag('PIP_UPGRADE') || env.get('UPGRADE_PIP_TO_LATEST') !== undefined,
     pipRequirements: env.get('BP_PIP_REQUIREMENT')?.split(/\s+/).filter((f) => f !== ''),
     pipVariables: Object.fromEntries(
       Object.entries(env.entries())
@@ -87,6 +108,9 @@ export function readSettings(env: UserEnv): Settings {
     gunicornConfig: gunicornConfig(env),
     disableCollectstatic: env.flag('DISABLE_COLLECTSTATIC'),
     gunicornCmdArgs: env.get('GUNICORN_CMD_ARGS'),
+    pipUpgradeVariable: env.flag('PIP_UPGRADE') ? 'PIP_UPGRADE' : env.get('UPGRADE_PIP_TO_LATEST') !== undefined ? 'UPGRADE_PIP_TO_LATEST' : undefined,
+    disableSetupPyProcessing: env.get('DISABLE_SETUP_PY_PROCESSING') !== undefined,
+    disablePyprojectTomlProcessing: env.get('DISABLE_PYPROJECT_TOML_PROCESSING') !== undefined,
   };
 }
 

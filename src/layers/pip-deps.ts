@@ -34,7 +34,26 @@ import { hasHashPyc } from '../python/bytecode.js';
 export type InstallPlan =
   | { kind: 'requirements'; files: string[] }
   | { kind: 'project'; editable: boolean; marker: string }
-  | { kind: 'none'; configOnly: string[] };
+  /** `configOnly`: files that declare no package; `skipped`: project files a setting says not to install. */
+  | { kind: 'none'; configOnly: string[]; skipped: SkippedProject[] };
+
+/** A project file that would install the app, and the OpenShift s2i setting that says not to. */
+export interface SkippedProject {
+  file: 'setup.py' | 'setup.cfg' | 'pyproject.toml';
+  setting: 'DISABLE_SETUP_PY_PROCESSING' | 'DISABLE_PYPROJECT_TOML_PROCESSING';
+}
+
+/**
+ * OpenShift's s2i assemble installs the app with `pip install .` when it has setup.py or setup.cfg unless
+ * DISABLE_SETUP_PY_PROCESSING is set, and when it has pyproject.toml unless DISABLE_PYPROJECT_TOML_PROCESSING
+ * is set (two separate steps: a project with both files needs both settings to stay uninstalled).
+ */
+export interface ProjectProcessing {
+  setupPy: boolean;
+  pyprojectToml: boolean;
+}
+
+const PROCESS_ALL: ProjectProcessing = { setupPy: true, pyprojectToml: true };
 
 /**
  * Whether setup.cfg or pyproject.toml describes a package. Both often hold only tool settings (flake8, pytest,
@@ -53,18 +72,42 @@ function declaresPackage(appDir: string, marker: 'setup.cfg' | 'pyproject.toml')
   return (marker === 'setup.cfg' ? /^[ \t]*\[(metadata|options)\]/m : /^[ \t]*\[(project|build-system)\]/m).test(text);
 }
 
-export function planInstall(appDir: string, requested: string[] | undefined): InstallPlan {
+export function planInstall(appDir: string, requested: string[] | undefined, processing: ProjectProcessing = PROCESS_ALL): InstallPlan {
   if (requested !== undefined) {
     if (requested.length === 0) throw new BuildpackError({ type: 'nothing-to-install' });
     return { kind: 'requirements', files: requested };
   }
   const has = (f: string): boolean => fs.existsSync(path.join(appDir, f));
   if (has('requirements.txt')) return { kind: 'requirements', files: ['requirements.txt'] };
+  const skipped: SkippedProject[] = [];
+  const configOnly: string[] = [];
   // The seed ran `python setup.py develop`; `pip install -e .` is its modern form.
-  if (has('setup.py')) return { kind: 'project', editable: true, marker: 'setup.py' };
-  if (has('setup.cfg') && declaresPackage(appDir, 'setup.cfg')) return { kind: 'project', editable: true, marker: 'setup.cfg' };
-  if (has('pyproject.toml') && declaresPackage(appDir, 'pyproject.toml')) return { kind: 'project', editable: false, marker: 'pyproject.toml' };
-  return { kind: 'none', configOnly: (['setup.cfg', 'pyproject.toml'] as const).filter(has) };
+  if (has('setup.py')) {
+    if (processing.setupPy) return { kind: 'project', editable: true, marker: 'setup.py' };
+    skipped.push({ file: 'setup.py', setting: 'DISABLE_SETUP_PY_PROCESSING' });
+  }
+  if (has('setup.cfg')) {
+    if (!declaresPackage(appDir, 'setup.cfg')) configOnly.push('setup.cfg');
+    else if (processing.setupPy) return { kind: 'project', editable: true, marker: 'setup.cfg' };
+    else if (!has('setup.py')) skipped.push({ file: 'setup.cfg', setting: 'DISABLE_SETUP_PY_PROCESSING' });
+  }
+  if (has('pyproject.toml')) {
+    if (!declaresPackage(appDir, 'pyproject.toml')) configOnly.push('pyproject.toml');
+    else if (processing.pyprojectToml) return { kind: 'project', editable: false, marker: 'pyproject.toml' };
+    else skipped.push({ file: 'pyproject.toml', setting: 'DISABLE_PYPROJECT_TOML_PROCESSING' });
+  }
+  return { kind: 'none', configOnly, skipped };
+}
+
+/** The log line for a plan that installs nothing. */
+export function nothingToInstall(plan: Extract<InstallPlan, { kind: 'none' }>): string {
+  const c = plan.configOnly;
+  const parts = [
+    ...plan.skipped.map((s) => `${s.file} is not installed (${s.setting} is set)`),
+    ...(c.length === 0 ? [] : [`${c.join(' and ')} ${c.length > 1 ? 'declare' : 'declares'} no package (only tool settings)`]),
+  ];
+  if (parts.length === 0) return 'No requirements.txt, setup.py, setup.cfg or pyproject.toml: no dependencies to install';
+  return `No requirements.txt${plan.skipped.length === 0 ? ' or setup.py' : ''}, and ${parts.join(', and ')}: no dependencies to install`;
 }
 
 export function pipArgs(plan: InstallPlan): string[] {
@@ -196,12 +239,9 @@ export async function installDependencies(
    */
   opts: { withinCustomAssemble?: boolean } = {},
 ): Promise<string | undefined> {
-  const plan = planInstall(ctx.appDir, settings.pipRequirements);
+  const plan = planInstall(ctx.appDir, settings.pipRequirements, { setupPy: !settings.disableSetupPyProcessing, pyprojectToml: !settings.disablePyprojectTomlProcessing });
   if (plan.kind === 'none') {
-    const c = plan.configOnly;
-    log.info(c.length === 0
-      ? 'No requirements.txt, setup.py, setup.cfg or pyproject.toml: no dependencies to install'
-      : `No requirements.txt or setup.py, and ${c.join(' and ')} ${c.length > 1 ? 'declare' : 'declares'} no package (only tool settings): no dependencies to install`);
+    log.info(nothingToInstall(plan));
     return undefined;
   }
   const next = layerKey(ctx, plan, python, settings);
@@ -239,7 +279,7 @@ export async function installDependencies(
     if (!hasHashPyc(python.version)) common.push('--no-compile'); // timestamped .pyc before 3.7
     try {
       if (settings.pipUpgrade) {
-        await runPip(ctx, exec, log, python, pipEnv, [...common, '--upgrade', 'pip', 'setuptools', 'wheel'], 'Upgraded pip, setuptools and wheel (PIP_UPGRADE)', true);
+        await runPip(ctx, exec, log, python, pipEnv, [...common, '--upgrade', 'pip', 'setuptools', 'wheel'], `Upgraded pip, setuptools and wheel (${settings.pipUpgradeVariable ?? 'PIP_UPGRADE'})`, true);
       }
       await runPip(ctx, exec, log, python, pipEnv, [...common, ...pipArgs(plan)], 'Installed dependencies', false);
       maskRecordedUrls(layer.path, log);

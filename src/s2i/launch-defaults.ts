@@ -2,7 +2,8 @@
  * The .s2i/environment values baked into the image as launch defaults, so a value set at runtime wins (as with
  * s2i), except those that must not reach the image:
  *
- * - variables only the build reads (isBuildOnly in src/settings.ts: BP_*, PIP_*, DISABLE_COLLECTSTATIC),
+ * - variables only the build reads (isBuildOnly in src/settings.ts: BP_*, PIP_*, DISABLE_COLLECTSTATIC and
+ *   OpenShift s2i's build settings),
  *   which nothing at launch needs and which often hold an index token (PIP_INDEX_URL=https://user:token@…);
  * - any value holding URL credentials (user-info or a credential query parameter, as maskSecrets finds them):
  *   the image's env is readable by anyone who can pull the image, so such a value belongs in the runtime

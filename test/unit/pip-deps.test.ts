@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { layerKey, pipErrorLines, planInstall, unreachableIndex } from '../../src/layers/pip-deps.js';
+import { layerKey, nothingToInstall, pipErrorLines, planInstall, type ProjectProcessing, type SkippedProject, unreachableIndex } from '../../src/layers/pip-deps.js';
 import type { InstalledPython } from '../../src/layers/python.js';
 import { analyse } from '../../src/analysis.js';
 import { renderCause } from '../../src/messages.js';
@@ -41,11 +41,11 @@ describe('pip failure messages', () => {
 });
 
 describe('install plan', () => {
-  function plan(files: Record<string, string>): ReturnType<typeof planInstall> {
+  function plan(files: Record<string, string>, processing?: ProjectProcessing): ReturnType<typeof planInstall> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-'));
     for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), text);
     try {
-      return planInstall(dir, undefined);
+      return planInstall(dir, undefined, processing);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -60,10 +60,47 @@ describe('install plan', () => {
   });
 
   it('setup.cfg and pyproject.toml holding only tool settings are not packages: nothing to install', () => {
-    expect(plan({ 'setup.cfg': '[flake8]\nmax-line-length = 120\n' })).to.deep.equal({ kind: 'none', configOnly: ['setup.cfg'] });
-    expect(plan({ 'setup.cfg': '[tool:pytest]\n', 'pyproject.toml': '[tool.black]\nline-length = 100\n' })).to.deep.equal({ kind: 'none', configOnly: ['setup.cfg', 'pyproject.toml'] });
+    expect(plan({ 'setup.cfg': '[flake8]\nmax-line-length = 120\n' })).to.deep.equal({ kind: 'none', configOnly: ['setup.cfg'], skipped: [] });
+    expect(plan({ 'setup.cfg': '[tool:pytest]\n', 'pyproject.toml': '[tool.black]\nline-length = 100\n' })).to.deep.equal({ kind: 'none', configOnly: ['setup.cfg', 'pyproject.toml'], skipped: [] });
     expect(plan({ 'pyproject.toml': '[tool.ruff]\n', 'setup.cfg': '[options]\npy_modules = app\n' })).to.deep.equal({ kind: 'project', editable: true, marker: 'setup.cfg' });
-    expect(plan({ 'app.py': '' })).to.deep.equal({ kind: 'none', configOnly: [] });
+    expect(plan({ 'app.py': '' })).to.deep.equal({ kind: 'none', configOnly: [], skipped: [] });
+  });
+
+  describe("OpenShift s2i's DISABLE_SETUP_PY_PROCESSING and DISABLE_PYPROJECT_TOML_PROCESSING (issue 14, item 9)", () => {
+    const noSetupPy = { setupPy: false, pyprojectToml: true };
+    const noPyproject = { setupPy: true, pyprojectToml: false };
+    const neither = { setupPy: false, pyprojectToml: false };
+    const SETUP_PY: SkippedProject = { file: 'setup.py', setting: 'DISABLE_SETUP_PY_PROCESSING' };
+    const PYPROJECT: SkippedProject = { file: 'pyproject.toml', setting: 'DISABLE_PYPROJECT_TOML_PROCESSING' };
+
+    it('DISABLE_SETUP_PY_PROCESSING: a setup.py or packaging setup.cfg app is not installed, and the plan says why', () => {
+      expect(plan({ 'setup.py': '' }, noSetupPy)).to.deep.equal({ kind: 'none', configOnly: [], skipped: [SETUP_PY] });
+      expect(plan({ 'setup.cfg': '[metadata]\nname = x\n' }, noSetupPy)).to.deep.equal({ kind: 'none', configOnly: [], skipped: [{ file: 'setup.cfg', setting: 'DISABLE_SETUP_PY_PROCESSING' }] });
+      expect(plan({ 'setup.py': '', 'setup.cfg': '[flake8]\n' }, noSetupPy)).to.deep.equal({ kind: 'none', configOnly: ['setup.cfg'], skipped: [SETUP_PY] });
+    });
+
+    it('DISABLE_PYPROJECT_TOML_PROCESSING: a pyproject.toml project is not installed', () => {
+      expect(plan({ 'pyproject.toml': '[project]\nname = "x"\n' }, noPyproject)).to.deep.equal({ kind: 'none', configOnly: [], skipped: [PYPROJECT] });
+      expect(plan({ 'setup.py': '', 'pyproject.toml': '[project]\nname = "x"\n' }, noPyproject)).to.deep.equal({ kind: 'project', editable: true, marker: 'setup.py' });
+    });
+
+    it('as in s2i, the two are separate steps: with setup.py off, a pyproject.toml project still installs; both off installs nothing', () => {
+      const both = { 'setup.py': '', 'pyproject.toml': '[build-system]\nrequires = ["setuptools"]\n' };
+      expect(plan(both, noSetupPy)).to.deep.equal({ kind: 'project', editable: false, marker: 'pyproject.toml' });
+      expect(plan(both, neither)).to.deep.equal({ kind: 'none', configOnly: [], skipped: [SETUP_PY, PYPROJECT] });
+    });
+
+    it('requirement files are installed whatever they say (the app is installed only when it has no requirements.txt)', () => {
+      expect(plan({ 'requirements.txt': 'six\n', 'setup.py': '', 'pyproject.toml': '[project]\n' }, neither)).to.deep.equal({ kind: 'requirements', files: ['requirements.txt'] });
+    });
+
+    it('the log line names the file and the setting', () => {
+      expect(nothingToInstall({ kind: 'none', configOnly: [], skipped: [SETUP_PY] })).to.equal('No requirements.txt, and setup.py is not installed (DISABLE_SETUP_PY_PROCESSING is set): no dependencies to install');
+      expect(nothingToInstall({ kind: 'none', configOnly: ['setup.cfg'], skipped: [SETUP_PY, PYPROJECT] })).to.equal(
+        'No requirements.txt, and setup.py is not installed (DISABLE_SETUP_PY_PROCESSING is set), and pyproject.toml is not installed (DISABLE_PYPROJECT_TOML_PROCESSING is set), and setup.cfg declares no package (only tool settings): no dependencies to install',
+      );
+      expect(nothingToInstall({ kind: 'none', configOnly: ['setup.cfg'], skipped: [] })).to.equal('No requirements.txt or setup.py, and setup.cfg declares no package (only tool settings): no dependencies to install');
+    });
   });
 });
 

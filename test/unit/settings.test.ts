@@ -48,6 +48,9 @@ describe('settings', () => {
     gunicornConfig: undefined,
     disableCollectstatic: false,
     gunicornCmdArgs: undefined,
+    pipUpgradeVariable: undefined,
+    disableSetupPyProcessing: false,
+    disablePyprojectTomlProcessing: false,
   };
 
   it('defaults when nothing is set, and a 30 s download timeout', () => {
@@ -72,6 +75,8 @@ describe('settings', () => {
       GUNICORN_CONFIG: 'config/gunicorn.py\n',
       DISABLE_COLLECTSTATIC: '1\n',
       GUNICORN_CMD_ARGS: '-k uvicorn.workers.UvicornWorker\n',
+      DISABLE_SETUP_PY_PROCESSING: '1\n',
+      DISABLE_PYPROJECT_TOML_PROCESSING: 'true\n',
     };
     expect(settings({ platform })).to.deep.equal({
       pythonVersion: '3.12',
@@ -88,6 +93,9 @@ describe('settings', () => {
       gunicornConfig: { name: 'GUNICORN_CONFIG', value: 'config/gunicorn.py' },
       disableCollectstatic: true,
       gunicornCmdArgs: '-k uvicorn.workers.UvicornWorker',
+      pipUpgradeVariable: 'PIP_UPGRADE',
+      disableSetupPyProcessing: true,
+      disablePyprojectTomlProcessing: true,
     } satisfies Settings);
   });
 
@@ -115,6 +123,33 @@ describe('settings', () => {
         expect(settings({ platform: { PIP_UPGRADE: value, DISABLE_COLLECTSTATIC: value } })).to.include({ pipUpgrade: false, disableCollectstatic: false });
       });
     }
+  });
+
+  describe("OpenShift s2i's build settings (issue 14, item 9): any value turns them on, as assemble's [[ -n ]] tests", () => {
+    for (const value of ['1', 'TRUE', 'true', 'yes', 'false', '0', 'no', 'anything', ' x \n']) {
+      it(`${JSON.stringify(value)} is on`, () => {
+        expect(settings({ platform: { UPGRADE_PIP_TO_LATEST: value, DISABLE_SETUP_PY_PROCESSING: value, DISABLE_PYPROJECT_TOML_PROCESSING: value } })).to.include({
+          pipUpgrade: true,
+          pipUpgradeVariable: 'UPGRADE_PIP_TO_LATEST',
+          disableSetupPyProcessing: true,
+          disablePyprojectTomlProcessing: true,
+        });
+      });
+    }
+
+    it('unset or blank is off', () => {
+      expect(settings({ platform: { UPGRADE_PIP_TO_LATEST: '', DISABLE_SETUP_PY_PROCESSING: ' \n' } })).to.deep.equal(DEFAULTS);
+    });
+
+    it('UPGRADE_PIP_TO_LATEST is an alias of PIP_UPGRADE: either turns the upgrade on, and PIP_UPGRADE is named when both do', () => {
+      expect(settings({ s2i: 'UPGRADE_PIP_TO_LATEST=1\n' })).to.include({ pipUpgrade: true, pipUpgradeVariable: 'UPGRADE_PIP_TO_LATEST' });
+      expect(settings({ platform: { PIP_UPGRADE: 'false' }, process: { UPGRADE_PIP_TO_LATEST: '1' } })).to.include({ pipUpgrade: true, pipUpgradeVariable: 'UPGRADE_PIP_TO_LATEST' });
+      expect(settings({ platform: { PIP_UPGRADE: 'TRUE', UPGRADE_PIP_TO_LATEST: '1' } })).to.include({ pipUpgrade: true, pipUpgradeVariable: 'PIP_UPGRADE' });
+    });
+
+    it('none of them is a pip variable', () => {
+      expect(settings({ platform: { UPGRADE_PIP_TO_LATEST: '1', DISABLE_SETUP_PY_PROCESSING: '1', DISABLE_PYPROJECT_TOML_PROCESSING: '1' } }).pipVariables).to.deep.equal({});
+    });
   });
 
   describe('BP_DOWNLOAD_TIMEOUT (issue 13, item 10d)', () => {
