@@ -144,6 +144,39 @@ describe('e2e: the pip-deps layer', function () {
       expect(after.output).to.match(SITE_PACKAGES);
     });
 
+    it('UPGRADE_PIP_TO_LATEST (OpenShift s2i) upgrades pip as PIP_UPGRADE does, and the log names it', async () => {
+      const res = await e2e.platform.buildOk(await e2e.app('pip-upgrade'), { platformEnv: await e2e.env(undefined, { UPGRADE_PIP_TO_LATEST: '1' }) });
+      const log = plainLog(res.output);
+      expect(log).to.contain("Running 'python -m pip install --user --upgrade pip setuptools wheel'");
+      expect(log).to.contain('Upgraded pip, setuptools and wheel (UPGRADE_PIP_TO_LATEST)');
+      const out = await pythonInImage(e2e, res, 'import pip; print("pip=" + pip.__version__ + " " + pip.__file__)');
+      expect(out.code, out.output).to.equal(0);
+      expect(out.output).to.contain('pip=26.2.1');
+      expect(out.output).to.match(SITE_PACKAGES);
+    });
+
+    it('DISABLE_SETUP_PY_PROCESSING (OpenShift s2i): the setup.py app is not installed, and neither is its dependency', async () => {
+      const res = await e2e.platform.buildOk(await e2e.app('pip-setup-py'), { platformEnv: await e2e.env(undefined, { DISABLE_SETUP_PY_PROCESSING: 'true' }) });
+      const log = plainLog(res.output);
+      expect(log).not.to.contain("Running 'python -m pip");
+      expect(log).to.contain('No requirements.txt, and setup.py is not installed (DISABLE_SETUP_PY_PROCESSING is set): no dependencies to install');
+      expect(res.layers).not.to.have.property('pip-deps');
+      const out = await pythonInImage(e2e, res, 'import itsdangerous');
+      expect(out.code, out.output).to.not.equal(0);
+      expect(out.output).to.contain("No module named 'itsdangerous'");
+    });
+
+    it('DISABLE_PYPROJECT_TOML_PROCESSING (OpenShift s2i): the pyproject.toml project is not installed', async () => {
+      const res = await e2e.platform.buildOk(await e2e.app('pip-pyproject'), { platformEnv: await e2e.env(undefined, { DISABLE_PYPROJECT_TOML_PROCESSING: '1' }) });
+      const log = plainLog(res.output);
+      expect(log).not.to.contain("Running 'python -m pip");
+      expect(log).to.contain('pyproject.toml is not installed (DISABLE_PYPROJECT_TOML_PROCESSING is set)');
+      expect(res.layers).not.to.have.property('pip-deps');
+      const out = await pythonInImage(e2e, res, 'import pyproj_app');
+      expect(out.code, out.output).to.not.equal(0);
+      expect(out.output).to.contain("No module named 'pyproj_app'");
+    });
+
     it('a setup.cfg that only configures tools (flake8, pytest) is not a package: nothing to install, the build passes', async () => {
       const res = await e2e.platform.buildOk(await e2e.app('pip-setup-cfg-tools'), { platformEnv: await e2e.env() });
       const log = plainLog(res.output);
