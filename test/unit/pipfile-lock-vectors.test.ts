@@ -163,6 +163,16 @@ describe('Pipfile.lock vectors from Pipenv', () => {
     });
   });
 
+  it('democracyclub-website: file URLs without hashes are URL sources with no artifact, for the install to refuse by name', () => {
+    const got = selected('democracyclub-website', [], markerEnvironment('3.12.7', 'amd64'));
+    const urls = got.filter((p) => p.source.kind === 'url');
+    expect(urls.map((p) => p.name)).to.deep.equal(['aws-wsgi', 'dc-design-system', 'dc-django-utils', 'django-typogrify']);
+    for (const p of urls) expect(p.artifacts, p.name).to.deep.equal([]);
+    expect(got.find((p) => p.name === 'aws-wsgi')?.source).to.deep.equal({ kind: 'url', url: 'https://github.com/DemocracyClub/awsgi/archive/refs/tags/v0.2.8.tar.gz' });
+    expect(got.find((p) => p.name === 'pillow')).to.deep.include({ version: '10.3.0' });
+    expect(got.filter((p) => p.source.kind === 'index').every((p) => p.artifacts.length > 0)).to.equal(true);
+  });
+
   it('requires: python_version "3.11" is ==3.11.*, python_full_version "3.11.2" is ==3.11.2, none is undefined', () => {
     expect(readPipfileLock(path.join(VECTORS, 'flask-app'), 'Pipfile.lock').requiresPython).to.equal('==3.11.*');
     expect(readPipfileLock(path.join(VECTORS, 'local-sources'), 'Pipfile.lock').requiresPython).to.equal('==3.11.2');
@@ -170,7 +180,7 @@ describe('Pipfile.lock vectors from Pipenv', () => {
   });
 
   it("Pipenv's Pipfile hash: every vector's _meta.hash is what the buildpack computes from its Pipfile", () => {
-    for (const vector of ['flask-app', 'categories', 'local-sources', 'chronicle']) {
+    for (const vector of ['flask-app', 'categories', 'local-sources', 'chronicle', 'democracyclub-website']) {
       const lock = JSON.parse(fs.readFileSync(path.join(VECTORS, vector, 'Pipfile.lock'), 'utf8')) as { _meta: { hash: { sha256: string } } };
       expect(pipfileHashes(fs.readFileSync(path.join(VECTORS, vector, 'Pipfile'), 'utf8')).plette, vector).to.equal(lock._meta.hash.sha256);
     }
