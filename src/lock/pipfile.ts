@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LockCause } from '../causes.js';
 import { BuildpackError } from '../failure.js';
+import { validRange } from '@renovatebot/pep440';
 import { evaluateMarker, MarkerSyntaxError, parseMarker } from './markers.js';
 import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
 import { pep503Name, pipfileHashes } from './pipfile-hash.js';
@@ -124,24 +125,28 @@ function readSources(file: string, value: unknown): PipenvSource[] {
 }
 
 /**
- * `_meta.requires` as a PEP 440 specifier: `python_full_version = "3.11.9"` is `==3.11.9`, and
- * `python_version = "3.11"` is `==3.11.*` (Pipenv compares the first two parts of the running Python's version
- * with python_version, pipenv/utils/virtualenv.py); the full version wins when both are given.
+ * `_meta.requires` as a PEP 440 specifier, as `pipenv install --deploy` checks the running Python against it
+ * (pipenv/utils/project.py `_python_version_matches_required`): `python_full_version` wins over
+ * `python_version`; `*` asks for nothing; a value with an operator (`>=3.9,<4`, Pipenv 2026) is a specifier
+ * already; otherwise only the parts given are compared, so `3.11` is `==3.11.*`, `3` is `==3.*` and
+ * `3.11.9` is `==3.11.9`.
  */
 function readRequires(file: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) throw malformed(file, '["_meta"]["requires"]', 'requires is not an object');
-  const full = value.python_full_version;
-  const minor = value.python_version;
-  if (full !== undefined) {
-    if (typeof full !== 'string' || !/^\d+(\.\d+)*((a|b|rc)\d+)?$/.test(full)) throw malformed(file, '["_meta"]["requires"]["python_full_version"]', `${JSON.stringify(full)} is not a Python version`);
-    return `==${full}`;
+  const key = value.python_full_version !== undefined && value.python_full_version !== '' ? 'python_full_version' : 'python_version';
+  const required = value[key];
+  if (required === undefined || required === '' || required === '*') return undefined;
+  const where = `["_meta"]["requires"]["${key}"]`;
+  if (typeof required !== 'string') throw malformed(file, where, `${JSON.stringify(required)} is not a Python version`);
+  const text = required.trim();
+  if (/[<>=!~]/.test(text)) {
+    if (!validRange(text)) throw malformed(file, where, `${JSON.stringify(required)} is not a PEP 440 specifier`);
+    return text;
   }
-  if (minor !== undefined) {
-    if (typeof minor !== 'string' || !/^\d+(\.\d+)*$/.test(minor)) throw malformed(file, '["_meta"]["requires"]["python_version"]', `${JSON.stringify(minor)} is not a Python version`);
-    return `==${minor}.*`;
-  }
-  return undefined;
+  if (/^\d+\.\d+\.\d+((a|b|rc)\d+)?$/.test(text)) return `==${text}`;
+  if (/^\d+(\.\d+)?$/.test(text)) return `==${text}.*`;
+  throw malformed(file, where, `${JSON.stringify(required)} is not a Python version`);
 }
 
 const OTHER_VCS = { hg: 'Mercurial', svn: 'Subversion', bzr: 'Bazaar' } as const;

@@ -214,9 +214,22 @@ describe('Pipfile.lock: files the reader refuses', () => {
     expect(malformed(dir).detail).to.equal('pkg is listed twice in this category');
   });
 
+  it('_meta.requires as Pipenv --deploy compares it: the parts given, * for any, a specifier as written', () => {
+    const requires = (r: Record<string, unknown>) => readPipfileLock(lockWith({ version: '==1.0' }, { requires: r }), 'Pipfile.lock').requiresPython;
+    expect(requires({ python_version: '3' })).to.equal('==3.*');
+    expect(requires({ python_version: '3.12' })).to.equal('==3.12.*');
+    expect(requires({ python_version: '3.12', python_full_version: '3.12.7' })).to.equal('==3.12.7');
+    expect(requires({ python_full_version: '3.13.0rc1' })).to.equal('==3.13.0rc1');
+    expect(requires({ python_version: '*' })).to.equal(undefined);
+    expect(requires({ python_version: '>=3.9,<4' })).to.equal('>=3.9,<4');
+    expect(requires({})).to.equal(undefined);
+  });
+
   it('a bad python_version or python_full_version in _meta.requires names the key', () => {
     expect(malformed(lockWith({ version: '==1.0' }, { requires: { python_version: '3.x' } })).entry).to.equal('["_meta"]["requires"]["python_version"]');
     expect(malformed(lockWith({ version: '==1.0' }, { requires: { python_full_version: 3.11 } })).entry).to.equal('["_meta"]["requires"]["python_full_version"]');
+    expect(malformed(lockWith({ version: '==1.0' }, { requires: { python_version: '>=3.x' } })).detail).to.equal('">=3.x" is not a PEP 440 specifier');
+    expect(malformed(lockWith({ version: '==1.0' }, { requires: { python_version: '3.11rc1' } })).entry).to.equal('["_meta"]["requires"]["python_version"]');
   });
 });
 
