@@ -8,8 +8,9 @@
  * `ref`, a `path` or a `file` (a URL or a local file), with `editable` and `extras`.
  *
  * Selection follows `pipenv requirements` (pipenv/routines/requirements.py): the production set is `default`
- * only; each requested category is added, and where a package is in several, `default`'s entry wins (Pipenv
- * applies `default` last). Requested names are Pipfile category names: `develop`, `dev-packages` and `dev` (the
+ * only; each requested category is added in the order asked, a later one's entry replacing an earlier one's
+ * for a package in both, and `default`'s entry wins over all (`pipenv requirements --dev` applies `default`
+ * last). Requested names are Pipfile category names: `develop`, `dev-packages` and `dev` (the
  * name of Pipenv's `--dev` flag, and of the dev group in uv and Poetry) all mean `develop`, and `packages`
  * means `default`, unless the lock has a custom category of that very name. Markers are evaluated as pip
  * evaluates them on the lines `pipenv requirements` prints: with no extra requested (an entry's `extras` are
