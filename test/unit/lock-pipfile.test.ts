@@ -371,7 +371,7 @@ describe("Pipenv's hash input is Python's json.dumps(sort_keys=True, separators=
     const samples = fc.sample(fc.dictionary(text, value, { maxKeys: 5 }), 300);
     // Python reads each value from JSON (lone surrogates and all) and prints json.dumps as the Pipfile hash does.
     const python = spawnSync('python3', ['-c', 'import json,sys\nfor l in sys.stdin:\n    print(json.dumps(json.loads(l), sort_keys=True, separators=(",", ":")))'], { input: samples.map((s) => JSON.stringify(s)).join('\n'), encoding: 'utf8' });
-    expect(python.status, python.stderr).to.equal(0);
+    expect(python.status, `python3 (CPython, the reference for json.dumps) must be on PATH: ${python.error?.message ?? python.stderr}`).to.equal(0);
     const want = python.stdout.split('\n').slice(0, samples.length);
     samples.forEach((s, i) => {
       expect(pythonJson(s), JSON.stringify(s)).to.equal(want[i]);
