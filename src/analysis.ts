@@ -10,6 +10,7 @@ import type { EnvOrigin } from './causes.js';
 import { checkEnvSize, checkForbiddenVariables, checkPlatformEnv } from './checks.js';
 import { readSettings, type Settings } from './settings.js';
 import { readS2iEnvironment } from './s2i/environment.js';
+import { startDir } from './start/app-home.js';
 
 export interface Analysis {
   /** .s2i/environment values. */
@@ -20,6 +21,8 @@ export interface Analysis {
   env: Env;
   /** Platform env files whose names are not variable names (not read; the build warns about them). */
   ignoredPlatformFiles: string[];
+  /** The folder the processes start in: APP_HOME (checked here, before anything is installed), else the app. */
+  startDir: string;
 }
 
 /** `nested`: called from the app's .s2i/bin/assemble, whose env the outer build set up and checked. */
@@ -34,5 +37,6 @@ export function analyse(ctx: BuildContext, nested = false): Analysis {
   const originOf = (name: string): EnvOrigin =>
     ctx.userEnv.setOnPlatform(name) ? { kind: 'platform-env-file' } : Object.hasOwn(appEnv, name) ? { kind: 's2i-environment', line: undefined } : { kind: 'build-env' };
   if (!nested) checkEnvSize(env, originOf);
-  return { appEnv, userEnv, settings: readSettings(userEnv), env, ignoredPlatformFiles: ignoredFiles };
+  const settings = readSettings(userEnv);
+  return { appEnv, userEnv, settings, env, ignoredPlatformFiles: ignoredFiles, startDir: startDir(ctx.appDir, settings.appHome) };
 }

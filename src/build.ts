@@ -34,6 +34,7 @@ async function defaultSteps(ctx: BuildContext, a: Analysis, py: InstalledPython,
   const pipDeps = await installDependencies(ctx, a.env, py, a.settings, pipCache, deps, { withinCustomAssemble });
   await collectstatic({
     appDir: ctx.appDir,
+    startDir: a.startDir,
     env: a.env,
     python: py.python,
     djangoInstalled: pipDeps !== undefined && installedDistributions(pipDeps).some((d) => d.name.toLowerCase() === 'django'),

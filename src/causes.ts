@@ -99,7 +99,8 @@ export type PipCause =
 /** Choosing how the app starts (src/start/). */
 export type StartCause =
   | { type: 'dont-know-how-to-run'; hasGunicorn: boolean }
-  | { type: 'missing-gunicorn-config'; name: string; value: string }
+  /** `home`: APP_HOME, when set: the path is relative to that folder, as in s2i's run script. */
+  | { type: 'missing-gunicorn-config'; name: string; value: string; home?: string }
   /**
    * The Gunicorn config resolves (symlinks followed) outside the app: GUNICORN_CONFIG or APP_CONFIG (`name`),
    * or, with `name` undefined, the app's ./gunicorn.conf.py. `resolved` is where it leads.
@@ -118,7 +119,12 @@ export type StartCause =
    * APP_SCRIPT or APP_FILE names no file of the app: nothing there, or (symlinks followed) a path outside the
    * app, whose files alone are in the image. `resolved`: where an outside path leads.
    */
-  | { type: 'start-file-unusable'; name: 'APP_SCRIPT' | 'APP_FILE'; value: string; problem: { kind: 'missing' } | { kind: 'outside'; resolved: string } };
+  | { type: 'start-file-unusable'; name: 'APP_SCRIPT' | 'APP_FILE'; value: string; problem: { kind: 'missing' } | { kind: 'outside'; resolved: string }; home?: string }
+  /**
+   * APP_HOME names no folder of the app: nothing there, a file, or (symlinks followed) a path outside the app.
+   * `resolved`: where an outside path leads.
+   */
+  | { type: 'app-home-unusable'; value: string; problem: { kind: 'missing' } | { kind: 'not-a-folder' } | { kind: 'outside'; resolved: string } };
 
 /** s2i compatibility (src/s2i/). */
 export type S2iCause =
@@ -171,6 +177,16 @@ export type BuildWarning =
   /** The module Gunicorn serves looks like an ASGI app, and no config names an ASGI (uvicorn) worker. `evidence`: what was seen. */
   | { type: 'asgi-app-under-sync-worker'; module: string; evidence: string; config: string | undefined }
   /** The interpreter in the #! line of .s2i/bin/run is not on the build image (the run image may lack it too). */
-  | { type: 's2i-run-interpreter-missing'; interpreter: string };
+  | { type: 's2i-run-interpreter-missing'; interpreter: string }
+  /**
+   * The app's Gunicorn config sets wsgi_app, which Gunicorn reads from 20.1 on, but an older Gunicorn is
+   * installed (`version`), so the start rules go on without it.
+   */
+  | { type: 'gunicorn-too-old-for-wsgi-app'; config: string; version: string }
+  /**
+   * A Django project is served by Django's development server (`manage.py runserver`), OpenShift s2i's last
+   * resort: Gunicorn is not installed (`gunicorn: false`), or no WSGI module was found for it.
+   */
+  | { type: 'django-runserver'; gunicorn: boolean; managePy: string };
 
 export type Cause = SettingsCause | VersionCause | DownloadCause | ArchiveCause | PipCause | StartCause | S2iCause | LockCause | DjangoCause | InternalCause;

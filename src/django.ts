@@ -1,6 +1,7 @@
 /**
  * Django's collectstatic at build, as the seed builder ran it: when Django is installed and a manage.py exists
- * (the shallowest within three levels), unless DISABLE_COLLECTSTATIC is set. An app whose settings leave out
+ * (the shallowest within three levels, of APP_HOME when it is set, as s2i's assemble runs it from there),
+ * unless DISABLE_COLLECTSTATIC is set. An app whose settings leave out
  * staticfiles is skipped with a log line; any other failure stops the build with Django's own message.
  */
 import fs from 'node:fs';
@@ -10,6 +11,7 @@ import { BuildpackError } from './failure.js';
 import type { Executor } from './deps.js';
 import { escapeControl } from './escape-control.js';
 import type { Logger } from './logger.js';
+import { withAppOnPath } from './start/app-home.js';
 
 /** The shallowest manage.py within `maxDepth` levels (the app root is level 0), breadth first, sorted by name. */
 export function findManagePy(appDir: string, maxDepth = 3): string | undefined {
@@ -37,6 +39,8 @@ export type CollectstaticOutcome = 'collected' | 'disabled' | 'no-django' | 'no-
 
 export async function collectstatic(opts: {
   appDir: string;
+  /** APP_HOME, where manage.py is looked for (the app's top folder stays importable); else the app. */
+  startDir?: string;
   env: Env;
   python: string;
   djangoInstalled: boolean;
@@ -46,7 +50,8 @@ export async function collectstatic(opts: {
 }): Promise<CollectstaticOutcome> {
   const { log } = opts;
   if (!opts.djangoInstalled) return 'no-django';
-  const manage = findManagePy(opts.appDir);
+  const startDir = opts.startDir ?? opts.appDir;
+  const manage = findManagePy(startDir);
   if (!manage) return 'no-manage-py';
   log.header('Collecting Django static files');
   if (opts.disabled) {
@@ -56,7 +61,7 @@ export async function collectstatic(opts: {
   const rel = path.relative(opts.appDir, manage);
   log.info(`Running 'python ${escapeControl(rel)} collectstatic --noinput'`);
   const started = log.now();
-  const outcome = await opts.exec.stream({ command: opts.python, args: [manage, 'collectstatic', '--noinput'], cwd: path.dirname(manage), env: opts.env }, log);
+  const outcome = await opts.exec.stream({ command: opts.python, args: [manage, 'collectstatic', '--noinput'], cwd: path.dirname(manage), env: withAppOnPath(opts.env, opts.appDir, startDir) }, log);
   if (outcome.kind === 'ok') {
     log.info(`Collected static files (finished in ${log.elapsedSince(started)})`);
     return 'collected';

@@ -265,7 +265,7 @@ export function renderCause(c: Cause): Message {
     case 'dont-know-how-to-run':
       return user(
         "don't know how to run your application",
-        `The buildpack looks for, in order: APP_RUN, a Procfile with a web type, .s2i/bin/run, APP_SCRIPT, APP_FILE, a WSGI module for Gunicorn${c.hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, app.py, a WSGI app in main.py for Gunicorn, and app.sh.\n` +
+        `The buildpack looks for, in order: APP_RUN, a Procfile with a web type, .s2i/bin/run, APP_SCRIPT, APP_FILE, a WSGI module for Gunicorn${c.hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, app.py, for Gunicorn the wsgi_app of your Gunicorn config, a WSGI app in main.py or a Django project's WSGI module, app.sh, and a Django project (manage.py) for its development server.\n` +
           `None of them was found.\n\n` +
           steps(
             "Set APP_RUN to your start command, for example APP_RUN='python server.py', or add a Procfile with a line 'web: python server.py'.",
@@ -276,8 +276,8 @@ export function renderCause(c: Cause): Message {
     case 'missing-gunicorn-config':
       return user(
         'Gunicorn config not found',
-        `${c.name} names '${shown(c.value)}', which is not a file in the app.\n\n` +
-          steps(`Point ${c.name} at your Gunicorn config file (a path relative to the app), or unset it to use the buildpack's config.`),
+        `${c.name} names '${shown(c.value)}', which is not a file in the app${c.home ? ` (relative to APP_HOME, ${shown(c.home)})` : ''}.\n\n` +
+          steps(`Point ${c.name} at your Gunicorn config file (a path relative to ${c.home ? 'APP_HOME' : 'the app'}), or unset it to use the buildpack's config.`),
       );
     case 'gunicorn-config-outside-app': {
       const what = c.name ? `${c.name} names '${shown(c.value)}'` : `The app's ${shown(c.value)} is a link`;
@@ -329,11 +329,28 @@ export function renderCause(c: Cause): Message {
       return user(
         c.problem.kind === 'missing' ? `${c.name} file not found` : `${c.name} file outside the app`,
         (c.problem.kind === 'missing'
-          ? `${c.name} names '${shown(c.value)}', which is not a file in the app.\n`
+          ? `${c.name} names '${shown(c.value)}', which is not a file in the app${c.home ? ` (relative to APP_HOME, ${shown(c.home)})` : ''}.\n`
           : `${c.name} names '${shown(c.value)}', which leads to ${shown(c.problem.resolved)}, outside the app.\nOnly the app's files are in the image.\n`) +
           `${c.name} chooses the web process: ${what} of the app to run, so the app could not start.\n\n` +
           steps(
-            `Set ${c.name} to ${what} in the app, as a path relative to the app's top folder (for example ${c.name}=${c.name === 'APP_SCRIPT' ? 'start.sh' : 'server.py'}), or unset it.`,
+            `Set ${c.name} to ${what} in the app, as a path relative to ${c.home ? 'APP_HOME' : "the app's top folder"} (for example ${c.name}=${c.name === 'APP_SCRIPT' ? 'start.sh' : 'server.py'}), or unset it.`,
+          ),
+      );
+    }
+    case 'app-home-unusable': {
+      const found =
+        c.problem.kind === 'missing'
+          ? 'which is not a folder in the app'
+          : c.problem.kind === 'not-a-folder'
+            ? 'which is a file, not a folder'
+            : `which leads to ${shown(c.problem.resolved)}, outside the app`;
+      return user(
+        c.problem.kind === 'outside' ? 'APP_HOME outside the app' : 'APP_HOME folder not found',
+        `APP_HOME names '${shown(c.value)}', ${found}.\n` +
+          'APP_HOME is the folder of the app the processes start in (as with the s2i builder), so the app could not start.\n\n' +
+          steps(
+            "Set APP_HOME to the folder of the app that holds your wsgi.py or manage.py, as a path relative to the app's top folder (for example APP_HOME=project).",
+            "Or unset it to start from the app's top folder.",
           ),
       );
     }
@@ -742,6 +759,31 @@ export function renderWarning(w: BuildWarning): { title: string; body: string } 
           `The #! line of .s2i/bin/run names the interpreter ${shown(w.interpreter)}, which the build image does not have.\n` +
           `The script runs on the run image; unless that image has ${shown(w.interpreter)}, the web process fails to start. The build continues.\n\n` +
           steps('Start the script with an interpreter the image has, such as #!/bin/bash or #!/bin/sh.'),
+      };
+    case 'gunicorn-too-old-for-wsgi-app':
+      return {
+        title: 'Gunicorn too old for wsgi_app',
+        body:
+          `${shown(w.config)} sets wsgi_app, which Gunicorn reads from version 20.1 on, but Gunicorn ${shown(w.version)} is installed:\n` +
+          `it would start with no app to serve. The buildpack goes on to its other rules to choose the web process.\n\n` +
+          steps(
+            'Require gunicorn>=20.1 in your requirements, so that Gunicorn serves what wsgi_app names.',
+            'Or set GUNICORN_APP_MODULE to the module wsgi_app names (for example myproject.wsgi:application).',
+          ),
+      };
+    case 'django-runserver':
+      return {
+        title: "Django's development server serves the app",
+        body:
+          `web runs 'python ${shown(w.managePy)} runserver 0.0.0.0:$PORT', as the s2i builder does when nothing else can serve a Django project:\n` +
+          `${w.gunicorn ? 'Gunicorn is installed, but no WSGI module was found for it.' : 'Gunicorn is not installed.'} ` +
+          "Django's development server is not meant for production (https://docs.djangoproject.com/en/stable/ref/django-admin/#runserver).\n" +
+          'The build continues.\n\n' +
+          steps(
+            ...(w.gunicorn
+              ? ['Set GUNICORN_APP_MODULE to your project\'s WSGI module (for example myproject.wsgi), or add a wsgi.py file.']
+              : ['Add gunicorn to your requirements: Gunicorn then serves the project\'s WSGI module (found from DJANGO_SETTINGS_MODULE in manage.py).']),
+          ),
       };
   }
 }

@@ -62,6 +62,22 @@ export interface Settings {
   disableSetupPyProcessing: boolean;
   /** DISABLE_PYPROJECT_TOML_PROCESSING (OpenShift s2i) set to any value: an app's pyproject.toml is not installed. */
   disablePyprojectTomlProcessing: boolean;
+  /**
+   * APP_HOME (OpenShift s2i): the folder of the app the processes start in, relative to the app; the start
+   * files (wsgi.py, app.py, main.py, app.sh, manage.py, gunicorn.conf.py) and APP_SCRIPT, APP_FILE and
+   * GUNICORN_CONFIG are looked for there (src/start/app-home.ts).
+   */
+  appHome: string | undefined;
+  /**
+   * BP_DJANGO_MIGRATE_AT_START=TRUE (true, 1): web runs `manage.py migrate --noinput` before serving a Django
+   * project, as OpenShift's s2i run script does unless DISABLE_MIGRATE is set. Off by default here (see
+   * docs/migrating-from-s2i.md); a BP_ variable since it is read at build, where it shapes the web command.
+   */
+  migrateAtStart: boolean;
+  /** DISABLE_MIGRATE (OpenShift s2i), any non-empty value as there: turns BP_DJANGO_MIGRATE_AT_START off. */
+  disableMigrate: boolean;
+  /** ENABLE_INIT_WRAPPER (OpenShift s2i), any non-empty value as there: accepted; nothing to do (the log says why). */
+  enableInitWrapper: boolean;
 }
 
 /**
@@ -79,7 +95,9 @@ const OPENSHIFT_BUILD_SETTINGS = ['UPGRADE_PIP_TO_LATEST', 'DISABLE_SETUP_PY_PRO
  * Settings above but the start settings. Set in .s2i/environment, they configure the build and stay out of the
  * image (src/s2i/launch-defaults.ts): nothing at launch reads them, and PIP_INDEX_URL and its kin often carry
  * an index token. The start settings (APP_RUN, GUNICORN_APP_MODULE, APP_MODULE, APP_SCRIPT, APP_FILE,
- * GUNICORN_CONFIG, APP_CONFIG) are read at build too but stay in the image, as in s2i images, where run scripts read them at start.
+ * GUNICORN_CONFIG, APP_CONFIG, APP_HOME, DISABLE_MIGRATE, ENABLE_INIT_WRAPPER) are read at build too but stay
+ * in the image, as in s2i images, where run scripts read them at start. BP_DJANGO_MIGRATE_AT_START also shapes
+ * the start, but only through the web command written at build: like every BP_ variable it stays out.
  */
 const BUILD_ONLY_PREFIXES = ['BP_', 'PIP_'];
 const BUILD_ONLY_NAMES = new Set(['DISABLE_COLLECTSTATIC', ...OPENSHIFT_BUILD_SETTINGS]);
@@ -111,6 +129,10 @@ export function readSettings(env: UserEnv): Settings {
     pipUpgradeVariable: env.flag('PIP_UPGRADE') ? 'PIP_UPGRADE' : env.get('UPGRADE_PIP_TO_LATEST') !== undefined ? 'UPGRADE_PIP_TO_LATEST' : undefined,
     disableSetupPyProcessing: env.get('DISABLE_SETUP_PY_PROCESSING') !== undefined,
     disablePyprojectTomlProcessing: env.get('DISABLE_PYPROJECT_TOML_PROCESSING') !== undefined,
+    appHome: env.get('APP_HOME'),
+    migrateAtStart: env.flag('BP_DJANGO_MIGRATE_AT_START'),
+    disableMigrate: env.get('DISABLE_MIGRATE') !== undefined,
+    enableInitWrapper: env.get('ENABLE_INIT_WRAPPER') !== undefined,
   };
 }
 

@@ -8,11 +8,14 @@ import type { BuildContext } from '../cnb/context.js';
 import { LayerEnv, Scope } from '../cnb/env.js';
 import { writeMappedScript } from '../s2i/scripts.js';
 
-export async function contributeS2iRun(ctx: BuildContext, appRunScript: string, defaultStart: string[]): Promise<{ command: string; mappedSeedPath: boolean }> {
+/** `startDir`: APP_HOME, which the default start changes to first, as s2i's run script does. */
+export async function contributeS2iRun(ctx: BuildContext, appRunScript: string, defaultStart: string[], startDir?: string): Promise<{ command: string; mappedSeedPath: boolean }> {
   const layer = await ctx.layers.uncachedLayer('s2i-run', { build: false, launch: true });
-  const quoted = defaultStart.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+  const quoted = defaultStart.map(quote).join(' ');
+  const cd = startDir ? `cd ${quote(startDir)} || exit 1\n` : '';
   const run = defaultStart.length > 0
-    ? `#!/bin/sh\n# The buildpack's default start command.\nexec ${quoted}\n`
+    ? `#!/bin/sh\n# The buildpack's default start command.\n${cd}exec ${quoted}\n`
     : `#!/bin/sh\necho "ERROR: don't know how to run your application: set APP_RUN, GUNICORN_APP_MODULE, or add a wsgi.py or app.py file." >&2\nexit 1\n`;
   await fs.writeFile(path.join(layer.path, 'run'), run, { mode: 0o755 });
   const command = path.join(layer.path, 'app-run');

@@ -1,5 +1,5 @@
 /**
- * Files the app names for its start (a Gunicorn config, APP_SCRIPT, APP_FILE, app.sh): each must be a file of
+ * Files the app names for its start (a Gunicorn config, APP_SCRIPT, APP_FILE, app.sh, and the folder APP_HOME): each must be a file of
  * the app, since only the app's files are in the image; a path leading elsewhere (`/etc/passwd`, `../x`, or a
  * symbolic link in the app pointing out of it) would be a file of the build image, or nothing at all, at start.
  */
@@ -25,6 +25,33 @@ export function locateAppFile(appDir: string, value: string): AppFile {
   const real = fs.realpathSync(file);
   if (!roots.some((r) => within(r, real))) return { kind: 'outside', resolved: real };
   return { kind: 'file', file };
+}
+
+export type AppFolder =
+  | { kind: 'folder'; folder: string }
+  | { kind: 'missing' }
+  | { kind: 'not-a-folder' }
+  | { kind: 'outside'; resolved: string };
+
+/**
+ * Where `value` (a folder relative to the app: APP_HOME) leads, checked as locateAppFile checks a file; the
+ * app's own top folder (`.`) counts. `folder` is the path as the app names it, made absolute.
+ */
+export function locateAppFolder(appDir: string, value: string): AppFolder {
+  const roots = appRoots(appDir);
+  const folder = path.resolve(appDir, value);
+  const inApp = (p: string): boolean => roots.some((r) => r === p || within(r, p));
+  if (!inApp(folder)) return { kind: 'outside', resolved: folder };
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(folder);
+  } catch {
+    return { kind: 'missing' };
+  }
+  if (!stat.isDirectory()) return { kind: 'not-a-folder' };
+  const real = fs.realpathSync(folder);
+  if (!inApp(real)) return { kind: 'outside', resolved: real };
+  return { kind: 'folder', folder };
 }
 
 /** The app dir as given and with its own links resolved (a workspace may itself sit behind a link). */

@@ -87,11 +87,12 @@ export type ModuleLookup =
   /** The lookup itself could not run: the check is skipped. */
   | { kind: 'unknown'; reason: string };
 
-export async function findModule(opts: { module: string; appDir: string; python: string; env: Env; exec: Executor }): Promise<ModuleLookup> {
+/** `cwd`: where Gunicorn starts (APP_HOME), the app when not given. */
+export async function findModule(opts: { module: string; appDir: string; cwd?: string; python: string; env: Env; exec: Executor }): Promise<ModuleLookup> {
   const outcome = await opts.exec.capture({
     command: opts.python,
     args: ['-c', FIND_MODULE_PY, opts.module],
-    cwd: opts.appDir,
+    cwd: opts.cwd ?? opts.appDir,
     env: { ...opts.env, PYTHONDONTWRITEBYTECODE: '1' },
   });
   if (outcome.kind === 'io') return { kind: 'unknown', reason: outcome.message };

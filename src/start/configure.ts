@@ -2,14 +2,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BuildContext } from '../cnb/context.js';
-import type { LayerEnv } from '../cnb/env.js';
+import { LayerEnv } from '../cnb/env.js';
 import { writeLaunch } from '../cnb/launch.js';
 import type { Deps } from '../deps.js';
 import { escapeControl } from '../escape-control.js';
 import { BuildpackError } from '../failure.js';
 import { warn } from '../messages.js';
 import type { Analysis } from '../analysis.js';
+import { findManagePy } from '../django.js';
 import type { InstalledPython } from '../layers/python.js';
+import { installedDistributions } from '../python/installed.js';
 import { contributeGunicornConfig } from '../layers/gunicorn-config.js';
 import { contributeS2iRun } from '../layers/s2i-run.js';
 import { describeMiss, findModule, splitAppModule } from './app-module.js';
@@ -18,13 +20,21 @@ import { userGunicornConfig } from './user-config.js';
 import { readProcfile } from './procfile.js';
 import { planStart, type StartPlan } from './web-process.js';
 import { isFile } from './app-file.js';
+import { appHomeLaunchEnv, shownDir, startsElsewhere, withAppOnPath } from './app-home.js';
+import { managePyIn } from './django-start.js';
 
 /** `runScript`: the app's .s2i/bin/run, found and checked by findS2iScripts (undefined when APP_RUN is set). */
 export async function configureStart(ctx: BuildContext, a: Analysis, py: InstalledPython, launchEnv: LayerEnv, runScript: string | undefined, deps: Deps): Promise<void> {
   const { log } = deps;
   log.header('Configuring the start command');
-  const userConfig = userGunicornConfig(ctx.appDir, a.settings.gunicornConfig);
-  const gunicornConfig = await contributeGunicornConfig(ctx, launchEnv);
+  const dir = a.startDir;
+  if (startsElsewhere(ctx.appDir, dir)) log.info(`APP_HOME is set: the processes start in ${escapeControl(shownDir(ctx.appDir, dir))}, with the app's top folder on PYTHONPATH`);
+  const userConfig = userGunicornConfig(ctx.appDir, a.settings.gunicornConfig, dir);
+  const gunicornConfig = await contributeGunicornConfig(ctx, LayerEnv.concat(launchEnv, appHomeLaunchEnv(ctx.appDir, dir)));
+  const installed = installedDistributions(path.join(ctx.layers.dir, 'pip-deps'));
+  const versionOf = (name: string): string | undefined => installed.find((d) => d.name.toLowerCase() === name)?.version;
+  const django = versionOf('django') !== undefined;
+  if (django) hintAppHome(ctx.appDir, dir, log);
   const inputs = {
     appDir: ctx.appDir,
     appRun: a.settings.appRun,
@@ -37,6 +47,11 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
     fallbackGunicornConfig: gunicornConfig.configPath,
     python: py.python,
     procfile: readProcfile(ctx.appDir),
+    startDir: dir,
+    gunicornVersion: versionOf('gunicorn'),
+    django,
+    migrateAtStart: a.settings.migrateAtStart,
+    disableMigrate: a.settings.disableMigrate,
   };
   let s2iRun: string | undefined;
   if (runScript) {
@@ -50,7 +65,8 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
     } catch {
       fallback = [];
     }
-    const layer = await contributeS2iRun(ctx, runScript, fallback);
+    // s2i's default run changes to APP_HOME; the app's own run script starts at the top (src/start/web-process.ts).
+    const layer = await contributeS2iRun(ctx, runScript, fallback, startsElsewhere(ctx.appDir, dir) ? dir : undefined);
     if (layer.mappedSeedPath) log.info('.s2i/bin/run refers to /usr/libexec/s2i: running a copy that uses $STI_SCRIPTS_PATH instead');
     s2iRun = layer.command;
   }
@@ -60,6 +76,11 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
   // The reason and the commands quote APP_RUN, GUNICORN_APP_MODULE and paths in the app as the user wrote them.
   log.info(escapeControl(start.reason));
   for (const note of start.notes) log.info(escapeControl(note));
+  if (a.settings.enableInitWrapper) {
+    // s2i's init-wrapper (s2i/bin/init-wrapper) ran the app as a child and forwarded SIGTERM to it.
+    log.info('ENABLE_INIT_WRAPPER is set: nothing to do; the launcher starts every process as PID 1 of the container (it execs, never forks), so SIGTERM reaches the app directly');
+  }
+  for (const w of start.warnings) warn(log, w);
   for (const p of start.processes) log.detail(`${p.type}${p.default ? ' (default)' : ''}: ${escapeControl([...p.command, ...p.args].join(' '))}`);
   await writeLaunch(ctx.layers.dir, { processes: start.processes });
 }
@@ -77,7 +98,8 @@ async function checkServedModule(ctx: BuildContext, a: Analysis, py: InstalledPy
     return;
   }
   const { module, callable } = splitAppModule(served.module);
-  const found = await findModule({ module, appDir: ctx.appDir, python: py.python, env: a.env, exec });
+  // From where the processes start, with the app's top folder on PYTHONPATH when that is APP_HOME, as Gunicorn imports it.
+  const found = await findModule({ module, appDir: ctx.appDir, cwd: a.startDir, python: py.python, env: withAppOnPath(a.env, ctx.appDir, a.startDir), exec });
   if (found.kind === 'unknown') {
     log.debug(`Could not check the Gunicorn module '${module}': ${found.reason}`);
     return;
@@ -117,6 +139,18 @@ function makeExecutable(file: string, log: Deps['log']): void {
   if (wanted === mode) return;
   fs.chmodSync(file, wanted);
   log.info(`${escapeControl(path.basename(file))} was not executable: made it executable so that it can run`);
+}
+
+/**
+ * A Django project whose manage.py is below where the processes start (`src/manage.py`) is not found by the
+ * start rules, which look where s2i's run script does (./manage.py): the log says how to point them there.
+ */
+function hintAppHome(appDir: string, dir: string, log: Deps['log']): void {
+  if (managePyIn(appDir, dir)) return;
+  const deeper = findManagePy(dir);
+  if (!deeper) return;
+  const folder = path.relative(appDir, path.dirname(deeper));
+  log.info(`manage.py is in ${escapeControl(folder)}, not where the processes start: set APP_HOME=${escapeControl(folder)} to serve the Django project from there`);
 }
 
 /** The gunicorn console script pip put in the pip-deps layer, when gunicorn is installed. */

@@ -84,6 +84,7 @@ const EVERY_CAUSE: Table<Cause> = {
   'conflicting-app-module': { type: 'conflicting-app-module', gunicornAppModule: 'myproject.wsgi:application', appModule: 'wsgi' },
   'download-file-unreadable': { type: 'download-file-unreadable', url: 'file:///srv/pythons/cpython-3.6.15.tar.gz', file: '/srv/pythons/cpython-3.6.15.tar.gz', reason: 'permission-denied', detail: 'EACCES: permission denied', uid: 1000 },
   'archive-no-interpreter': { type: 'archive-no-interpreter', version: '3.11.9', versioned: 'bin/python3.11', binEntries: ['pip3.10', 'python3.10'], libDir: 'lib/python3.11', hasLibDir: false },
+  'app-home-unusable': { type: 'app-home-unusable', value: 'projet', problem: { kind: 'missing' } },
 };
 
 const EVERY_CNB_CAUSE: Table<CnbCause> = {
@@ -95,6 +96,8 @@ const EVERY_CNB_CAUSE: Table<CnbCause> = {
 const EVERY_WARNING: Table<BuildWarning> = {
   'asgi-app-under-sync-worker': { type: 'asgi-app-under-sync-worker', module: 'main:app', evidence: 'imports fastapi', config: undefined },
   's2i-run-interpreter-missing': { type: 's2i-run-interpreter-missing', interpreter: '/bin/zsh' },
+  'gunicorn-too-old-for-wsgi-app': { type: 'gunicorn-too-old-for-wsgi-app', config: 'gunicorn.conf.py', version: '20.0.4' },
+  'django-runserver': { type: 'django-runserver', gunicorn: false, managePy: 'manage.py' },
 };
 
 /** Causes no user input explains; every other cause must be a user error with steps to fix it. */

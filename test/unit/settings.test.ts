@@ -51,6 +51,10 @@ describe('settings', () => {
     pipUpgradeVariable: undefined,
     disableSetupPyProcessing: false,
     disablePyprojectTomlProcessing: false,
+    appHome: undefined,
+    migrateAtStart: false,
+    disableMigrate: false,
+    enableInitWrapper: false,
   };
 
   it('defaults when nothing is set, and a 30 s download timeout', () => {
@@ -77,7 +81,12 @@ describe('settings', () => {
       GUNICORN_CMD_ARGS: '-k uvicorn.workers.UvicornWorker\n',
       DISABLE_SETUP_PY_PROCESSING: '1\n',
       DISABLE_PYPROJECT_TOML_PROCESSING: 'true\n',
+      APP_HOME: 'project\n',
+      BP_DJANGO_MIGRATE_AT_START: 'true\n',
+      DISABLE_MIGRATE: 'x\n',
+      ENABLE_INIT_WRAPPER: '1\n',
     };
+    b.writeApp({ 'project/manage.py': '' }); // APP_HOME must be a folder of the app
     expect(settings({ platform })).to.deep.equal({
       pythonVersion: '3.12',
       pythonDistributions: 'manifests/python.toml',
@@ -96,6 +105,10 @@ describe('settings', () => {
       pipUpgradeVariable: 'PIP_UPGRADE',
       disableSetupPyProcessing: true,
       disablePyprojectTomlProcessing: true,
+      appHome: 'project',
+      migrateAtStart: true,
+      disableMigrate: true,
+      enableInitWrapper: true,
     } satisfies Settings);
   });
 
@@ -109,7 +122,7 @@ describe('settings', () => {
   });
 
   it('blank values count as unset', () => {
-    expect(settings({ platform: { BP_PYTHON_VERSION: ' \n', APP_RUN: '', BP_PIP_REQUIREMENT: '  \t\n', GUNICORN_CONFIG: '\n' } })).to.deep.equal(DEFAULTS);
+    expect(settings({ platform: { BP_PYTHON_VERSION: ' \n', APP_RUN: '', BP_PIP_REQUIREMENT: '  \t\n', GUNICORN_CONFIG: '\n', APP_HOME: ' \n', DISABLE_MIGRATE: '\n', ENABLE_INIT_WRAPPER: '' } })).to.deep.equal(DEFAULTS);
   });
 
   describe('flags (PIP_UPGRADE, DISABLE_COLLECTSTATIC)', () => {
