@@ -2,7 +2,8 @@
  * The buildpack through the reference CNB lifecycle's own binaries (v0.21, Platform API 0.15): `detector` and
  * `builder` as the build user, processes started by `launcher` as a different user (test/lifecycle/). What
  * the other e2e files prove through the local platform, proven here against the real thing for the main
- * paths: a Flask app under Gunicorn, layer reuse on rebuild, exec.d, APP_RUN, an s2i app and a failing build.
+ * paths: a Flask app under Gunicorn, layer reuse on rebuild, exec.d, APP_RUN, APP_HOME (a process working-dir),
+ * an s2i app and a failing build.
  * Python archives and packages come from the same loopback servers as every e2e build (BuildSources).
  * Builds are few and shared between the assertions; each is made by the first test that needs it.
  */
@@ -152,6 +153,15 @@ describe('e2e: through the real CNB lifecycle (detector, builder, launcher)', fu
     const { status, body } = await serve(res);
     expect(status).to.equal(200);
     expect(body).to.equal('Hello from APP_RUN (pid 1)');
+  });
+
+  it("APP_HOME: the launcher starts web in the process's working-dir (Buildpack API 0.8+), with the app's top folder on PYTHONPATH", async () => {
+    const res = await build('start-app-home');
+    const web = res.processes.find((p) => p.type === 'web');
+    expect(web?.workingDir).to.equal(path.join(res.app.appDir, 'project'));
+    const { status, body } = await serve(res);
+    expect(status).to.equal(200);
+    expect(body).to.equal('Hello from project/wsgi.py (cwd project)');
   });
 
   it("an s2i app: web runs the app's .s2i/bin/run, which sets a variable and starts gunicorn through the default run script", async () => {
