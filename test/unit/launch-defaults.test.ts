@@ -100,7 +100,7 @@ describe('.s2i/environment launch defaults', () => {
     const rows = [...table.matchAll(/^\| (.+?) \| (build|launch) \|/gm)];
     expect(rows.length).to.be.above(10);
     // Read at build and kept in the image: s2i images had them, and an app's run script may read them at start.
-    const startSettings = ['APP_RUN', 'GUNICORN_APP_MODULE', 'APP_MODULE', 'APP_SCRIPT', 'APP_FILE', 'GUNICORN_CONFIG', 'APP_CONFIG'];
+    const startSettings = ['APP_RUN', 'GUNICORN_APP_MODULE', 'APP_MODULE', 'APP_SCRIPT', 'APP_FILE', 'GUNICORN_CONFIG', 'APP_CONFIG', 'APP_HOME', 'DISABLE_MIGRATE', 'ENABLE_INIT_WRAPPER'];
     for (const [, names, when] of rows) {
       for (const [, name, prefix] of (names ?? '').matchAll(/`([A-Z][A-Z0-9_]*?)(_\*)?`/g)) {
         const n = prefix ? `${name}_ANY` : (name as string); // `PIP_*`: every name with that prefix
