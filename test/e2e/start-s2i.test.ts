@@ -110,6 +110,25 @@ describe('e2e: s2i run contract and Django projects (issue 15)', function () {
       expect(out).to.contain(`PYTHONPATH=${res.app.appDir}`);
     });
 
+    it("APP_HOME with .s2i/bin/run: the app's script starts at the top, as in s2i, and the default run it calls changes to APP_HOME", async () => {
+      const res = await e2e.platform.buildOk(
+        await e2e.app({
+          'requirements.txt': 'gunicorn\n',
+          '.s2i/environment': 'APP_HOME=project\n',
+          '.s2i/bin/run': { content: '#!/bin/sh\necho "---> custom run in $(pwd)"\nexec "$STI_SCRIPTS_PATH/run"\n', mode: 0o755 },
+          'project/wsgi.py': 'import os\n\ndef application(environ, start_response):\n    start_response("200 OK", [])\n    return [("served from " + os.getcwd()).encode()]\n',
+        }),
+        { platformEnv: await e2e.env() },
+      );
+      expect(plainLog(res.output)).to.contain("web runs the app's own .s2i/bin/run");
+      expect(processOf(res, 'web').workingDir).to.equal(undefined);
+      const { proc, status, body } = await serve(res);
+      expect(status, proc.output()).to.equal(200);
+      expect(body).to.equal(`served from ${path.join(res.app.appDir, 'project')}`);
+      expect(proc.output()).to.contain(`---> custom run in ${res.app.appDir}\n`);
+      await stopsCleanly(proc);
+    });
+
     it('APP_HOME naming no folder of the app stops the build before anything is installed, saying what to set', async () => {
       const app = await e2e.app({ 'requirements.txt': 'gunicorn\n', 'project/wsgi.py': 'application = None\n', '.s2i/environment': 'APP_HOME=projet\n' });
       const res = await e2e.platform.build(app, { platformEnv: await e2e.env() });
