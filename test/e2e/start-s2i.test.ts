@@ -215,9 +215,12 @@ describe('e2e: s2i run contract and Django projects (issue 15)', function () {
       await stopsCleanly(proc);
     });
 
-    it('without Gunicorn: runserver on 0.0.0.0:$PORT, with a warning naming the fix; stops on SIGTERM', async () => {
-      const res = await built('django-startproject-runserver', NO_COLLECTSTATIC);
+    it('without Gunicorn: runserver on 0.0.0.0:$PORT, with a warning naming the fix; stops on SIGTERM (ENABLE_INIT_WRAPPER and DISABLE_MIGRATE accepted, the log says why they have nothing to do)', async () => {
+      // The s2i builder's README suggests ENABLE_INIT_WRAPPER for runserver: here the launcher already makes it PID 1.
+      const res = await built('django-startproject-runserver', { ...NO_COLLECTSTATIC, ENABLE_INIT_WRAPPER: 'true', DISABLE_MIGRATE: '1' });
       const log = plainLog(res.output);
+      expect(log).to.contain('ENABLE_INIT_WRAPPER is set: nothing to do; the launcher starts every process as PID 1 of the container');
+      expect(log).to.contain('DISABLE_MIGRATE is set: nothing to turn off, since migrations run at start only with BP_DJANGO_MIGRATE_AT_START');
       expect(log).to.contain(`[Warning: ${renderWarning({ type: 'django-runserver', gunicorn: false, managePy: 'manage.py' }).title}]`);
       expect(log).to.contain('Add gunicorn to your requirements');
       expect(log).to.contain("web runs 'python manage.py runserver 0.0.0.0:$PORT'");
