@@ -287,7 +287,8 @@ export function planStart(i: StartInputs): StartPlan {
     const value = name === 'APP_SCRIPT' ? i.appScript : i.appFile;
     if (value && (rule === 'APP_RUN' || rule === 'Procfile' || rule === '.s2i/bin/run')) notes.push(`${name} ('${value}') is not used: ${rule === 'Procfile' ? 'the Procfile\'s web' : rule} comes first`);
   }
-  if (configApp && module === configApp && rule !== 'gunicorn') {
+  if (configApp && module === configApp && rule !== 'gunicorn' && rule !== 'app.py') {
+    // (For app.py, the reason says it.)
     notes.push(`web does not serve the wsgi_app your Gunicorn config sets: ${rule} comes first (/cnb/process/gunicorn serves it)`);
   }
   web = withMigrations(i, web, rule, manage, notes);

@@ -183,6 +183,9 @@ describe("a Gunicorn config that sets wsgi_app (issue 15)", () => {
     expect(a.rule).to.equal('app.py');
     expect(a.reason).to.equal("web runs 'python app.py' (app.py comes before wsgi_app in gunicorn.conf.py; /cnb/process/gunicorn serves 'hello:app')");
     expect(a.processes.find((p) => p.type === 'gunicorn')?.args).to.deep.equal([]);
+    expect(a.notes).to.deep.equal([]);
+    const appRun = planStart(base(withAppPy, { gunicorn: '/g', appRun: 'python x.py', userGunicornConfig: path.join(withAppPy, 'gunicorn.conf.py') }));
+    expect(appRun.notes).to.deep.equal(['web does not serve the wsgi_app your Gunicorn config sets: APP_RUN comes first (/cnb/process/gunicorn serves it)']);
     // Before main.py and a Django project.
     const withMain = appWith({ 'gunicorn.conf.py': CONFIG, 'main.py': 'application = f()\n', ...STARTPROJECT });
     expect(planStart(base(withMain, { gunicorn: '/g', django: true, userGunicornConfig: path.join(withMain, 'gunicorn.conf.py') })).served?.module).to.equal('hello:app');
