@@ -77,7 +77,10 @@ export function readPipfileLock(appDir: string, file: string): Lockfile {
     file,
     requiresPython,
     indexes: sources.map((s) => s.url),
-    select: (request) => select(categories, request),
+    select: (request) => {
+      checkRequested(file, categories, request);
+      return select(categories, request);
+    },
   };
 }
 
@@ -91,6 +94,24 @@ function select(categories: Map<string, Map<string, PipenvEntry>>, request: Sele
     .filter((e) => e.markers.every((m) => evaluateMarker(m, request.env)))
     .map((e) => ({ name: e.name, version: e.version, source: e.source, artifacts: e.artifacts }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * A requested category the lock does not have, or any requested extra, is refused. Pipenv itself accepts an
+ * unknown category without a word: `pipenv requirements --categories nosuch` prints no package and exits 0
+ * (pipenv/routines/requirements.py reads `lockfile.get(category, {})`), and `pipenv install --categories nosuch`
+ * installs nothing for it (pipenv/utils/locking.py `get_requirements` takes a missing category as empty). Here
+ * that would let a typo in BP_PYTHON_DEPENDENCY_GROUPS install less than asked while the build succeeds, so the
+ * reader refuses it as uv and Poetry refuse an unknown group. Names are compared as written (Pipenv's categories
+ * are TOML table names, not normalized); the aliases of `categoryName` are known names. A Pipfile declares no
+ * extras of the app's own (an entry's `extras` are a dependency's), so every requested extra is unknown.
+ */
+function checkRequested(file: string, categories: Map<string, unknown>, request: SelectionRequest): void {
+  const known = [...categories.keys()].sort();
+  for (const group of request.groups) {
+    if (!categories.has(categoryName(categories, group))) throw new BuildpackError({ type: 'lock-unknown-selection', file, kind: 'group', name: group, known });
+  }
+  for (const extra of request.extras) throw new BuildpackError({ type: 'lock-unknown-selection', file, kind: 'extra', name: extra, known: [] });
 }
 
 /** The lock's category for a requested group name (see the header). */

@@ -316,6 +316,8 @@ interface Project {
   groups: Map<string, Requirement[]>;
   /** [tool.poetry.extras] / [project.optional-dependencies]: extra → dependency names. */
   extras: Map<string, Set<string>>;
+  /** Every group pyproject.toml declares (normalized), those without dependencies too. */
+  declaredGroups: Set<string>;
   sources: string[];
 }
 
@@ -357,9 +359,15 @@ function readProject(reader: Reader, pyproject: Table, manifest: string): Projec
       if (Array.isArray(list)) add(group, list.filter((d) => typeof d === 'string').map((d) => reader.pep508(d, `${manifest} [dependency-groups] ${group}`)));
     }
   }
+  // poetry-core's Factory makes a group of each [dependency-groups] and [tool.poetry.group.<name>] table, with or
+  // without dependencies, and `dev` of [tool.poetry.dev-dependencies]; Poetry refuses any other (below).
+  const declaredGroups = new Set<string>(['main', ...groups.keys()]);
+  if (tool['dev-dependencies'] !== undefined) declaredGroups.add('dev');
+  if (isTable(tool.group)) for (const group of Object.keys(tool.group)) declaredGroups.add(normalizeName(group));
+  if (isTable(pyproject['dependency-groups'])) for (const group of Object.keys(pyproject['dependency-groups'])) declaredGroups.add(normalizeName(group));
   const name = typeof project.name === 'string' ? project.name : typeof tool.name === 'string' ? tool.name : undefined;
   const sources = Array.isArray(tool.source) ? tool.source.filter(isTable).map((s) => (typeof s.url === 'string' ? s.url.replace(/\/+$/, '') : '')) : [];
-  return { name, packageMode: tool['package-mode'] !== false, groups, extras, sources };
+  return { name, packageMode: tool['package-mode'] !== false, groups, extras, declaredGroups, sources };
 }
 
 /** Runs a marker evaluation; a comparison the evaluator refuses is the lock's fault, named by `entry`. */
@@ -444,6 +452,27 @@ function select2(reader: Reader, packages: PoetryPackage[], request: SelectionRe
   });
 }
 
+/**
+ * Requested groups and extras must be the project's, as Poetry requires: `poetry export --with nosuch` and
+ * `poetry install --with nosuch` stop with "Group(s) not found: nosuch (via --with)" (poetry
+ * console/commands/group_command.py `_validate_group_options`, since Poetry 1.5), `--extras nosuch` with
+ * "Extra [nosuch] is not specified." (poetry-plugin-export command.py, poetry installation/installer.py). Both
+ * compare canonicalized names (PEP 503), so `Docs` is the group `docs`. The known groups are pyproject.toml's
+ * and, in lock 2.1, those the lock records; `main` is always known. The known extras are pyproject.toml's and
+ * the lock's `[extras]`.
+ */
+function checkRequested(reader: Reader, packages: PoetryPackage[], project: Project, lockExtras: Map<string, Set<string>>, request: SelectionRequest): void {
+  const groups = new Set(project.declaredGroups);
+  for (const p of packages) for (const g of p.groups ?? []) groups.add(g);
+  for (const name of request.groups) {
+    if (!groups.has(normalizeName(name))) throw new BuildpackError({ type: 'lock-unknown-selection', file: reader.file, kind: 'group', name, known: [...groups].sort() });
+  }
+  const extras = new Set([...project.extras.keys(), ...lockExtras.keys()]);
+  for (const name of request.extras) {
+    if (!extras.has(normalizeName(name))) throw new BuildpackError({ type: 'lock-unknown-selection', file: reader.file, kind: 'extra', name, known: [...extras].sort() });
+  }
+}
+
 function readText(reader: Reader, appDir: string, rel: string): string | undefined {
   try {
     return fs.readFileSync(path.join(appDir, rel), 'utf8');
@@ -518,6 +547,7 @@ export function readPoetryLock(appDir: string, file: string): Lockfile {
     requiresPython: pep440 === '' ? undefined : pep440,
     indexes,
     select(request: SelectionRequest): LockedPackage[] {
+      checkRequested(reader, packages, project, lockExtras, request);
       const chosen = allowsPython(python, request.env.python_version, request.env.python_full_version) ? (lockVersion === '2.1' ? select2(reader, packages, request) : walk(reader, packages, project, lockExtras, request)) : [];
       const out: LockedPackage[] = chosen.map((p) => ({ name: p.name, version: p.version, source: p.source, artifacts: p.artifacts.map((a) => ({ ...a, hashes: { ...a.hashes } })) }));
       if (project.packageMode && projectName !== undefined) out.push({ name: normalizeName(projectName), version, source: { kind: 'app', path: dir, editable: true }, artifacts: [] });

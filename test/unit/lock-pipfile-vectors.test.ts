@@ -10,6 +10,7 @@ import { evaluateMarker, markerEnvironment } from '../../src/lock/markers.js';
 import type { LockedPackage } from '../../src/lock/model.js';
 import { readPipfileLock } from '../../src/lock/pipfile.js';
 import { pep503Name, pipfileHashes } from '../../src/lock/pipfile-hash.js';
+import { thrownCause } from '../fakes/thrown.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../fixtures/lock-vectors/pipenv');
 const PY311 = markerEnvironment('3.11.2', 'amd64');
@@ -131,6 +132,27 @@ describe('Pipfile.lock vectors from Pipenv', () => {
       }
     });
   }
+
+  it("categories: a category the lock lacks is refused, which `pipenv requirements --categories` silently lists nothing for (requirements-unknown-categories.txt)", () => {
+    // What Pipenv does: exit 0 and no package line, for `nosuch` as for `Docs` (categories are not normalized).
+    const transcript = fs.readFileSync(path.join(VECTORS, 'categories/requirements-unknown-categories.txt'), 'utf8');
+    expect(transcript.split('\n').filter((l) => l.startsWith('$ '))).to.deep.equal(['$ pipenv requirements --categories nosuch', '$ pipenv requirements --categories Docs']);
+    expect(transcript.split('\n').filter((l) => l !== '' && !/^(\$ |# exit 0$|-i |--extra-index-url )/.test(l))).to.deep.equal([]);
+    const known = ['default', 'develop', 'docs', 'lint'];
+    for (const [groups, name] of [[['nosuch'], 'nosuch'], [['Docs'], 'Docs'], [['docs', 'nosuch'], 'nosuch'], [['dev', 'lnt'], 'lnt']] as const) {
+      expect(thrownCause(() => selected('categories', [...groups])), name).to.deep.equal({ type: 'lock-unknown-selection', file: 'Pipfile.lock', kind: 'group', name, known });
+    }
+  });
+
+  it("Pipenv's names for its own categories are known: default, packages, develop, dev-packages, dev", () => {
+    for (const group of ['default', 'packages', 'develop', 'dev-packages', 'dev']) expect(() => selected('flask-app', [group]), group).to.not.throw();
+    expect(selected('flask-app', ['packages']).map((p) => p.name)).to.deep.equal(selected('flask-app').map((p) => p.name));
+  });
+
+  it('any requested extra is refused: a Pipfile declares no extras of the app', () => {
+    const lock = readPipfileLock(path.join(VECTORS, 'local-sources'), 'Pipfile.lock');
+    expect(thrownCause(() => lock.select({ env: PY311, groups: [], extras: ['server'] }))).to.deep.equal({ type: 'lock-unknown-selection', file: 'Pipfile.lock', kind: 'extra', name: 'server', known: [] });
+  });
 
   it('Python 3.10 on the chronicle lock picks the entries marked for it (tomli, typing-extensions)', () => {
     const env = markerEnvironment('3.10.14', 'amd64');

@@ -267,11 +267,11 @@ describe('Pipfile.lock entries', () => {
     expect(one({ path: './', editable: true })[0]?.source).to.deep.equal({ kind: 'app', path: '.', editable: true });
   });
 
-  it('a group naming no category adds nothing; a custom category named `dev` is taken over develop', () => {
+  it('a group naming no category is refused; a custom category named `dev` is taken over develop', () => {
     const dir = lockWith({ version: '==1.0' });
     edit(dir, 'Pipfile.lock', (t) => t.replace('"develop":{}', '"develop":{"a":{"version":"==1.0"}},"dev":{"b":{"version":"==1.0"}}'));
     const names = (groups: string[]) => readPipfileLock(dir, 'Pipfile.lock').select({ env: ENV, groups, extras: [] }).map((p) => p.name);
-    expect(names(['nosuch'])).to.deep.equal(['pkg']);
+    expect(thrownCause(() => names(['nosuch']))).to.deep.equal({ type: 'lock-unknown-selection', file: 'Pipfile.lock', kind: 'group', name: 'nosuch', known: ['default', 'dev', 'develop'] });
     expect(names(['dev'])).to.deep.equal(['b', 'pkg']);
     expect(names(['develop'])).to.deep.equal(['a', 'pkg']);
   });
@@ -353,7 +353,8 @@ describe('Pipfile.lock properties', () => {
           readPipfileLock(dir, 'Pipfile.lock').select({ env: ENV, groups: ['develop'], extras: [] });
         } catch (err) {
           expect(err).to.be.instanceOf(BuildpackError);
-          expect((err as BuildpackError).cause.type).to.be.oneOf(['lock-malformed', 'lock-version-unsupported', 'lock-stale']);
+          // A mutation that renames `develop` leaves the requested group unknown.
+          expect((err as BuildpackError).cause.type).to.be.oneOf(['lock-malformed', 'lock-version-unsupported', 'lock-stale', 'lock-unknown-selection']);
         }
       }),
       { numRuns: 300 },

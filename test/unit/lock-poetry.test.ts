@@ -325,3 +325,55 @@ describe('poetry.lock: details the vectors do not reach', () => {
     expect(thrownCause(() => readPoetryLock(dir, 'poetry.lock'))).to.include({ type: 'lock-stale' });
   });
 });
+
+describe('poetry.lock: groups and extras the project does not declare', () => {
+  const env = markerEnvironment('3.12.1', 'amd64');
+  const lock = (vector: string) => readPoetryLock(path.join(VECTORS, vector), 'poetry.lock');
+
+  it("flask-groups-v2: refuses and accepts what Poetry 2.4.1's export does (poetry-export-refusals.txt)", () => {
+    const lines = fs.readFileSync(path.join(VECTORS, 'flask-groups-v2/poetry-export-refusals.txt'), 'utf8').split('\n').filter((l) => l.startsWith('$ '));
+    expect(lines.length).to.be.greaterThan(5);
+    for (const line of lines) {
+      const m = /^\$ poetry export (.*?)\s+=> exit (\d+)(?:: (.*))?$/.exec(line);
+      if (m === null) throw new Error(`unexpected line ${line}`);
+      const args = (m[1] ?? '').split(/\s+/);
+      const value = (flag: string) => args.flatMap((a, i) => (a === flag ? (args[i + 1] ?? '').split(',') : []));
+      const run = () => lock('flask-groups-v2').select({ env, groups: value('--with'), extras: value('--extras') });
+      if (m[2] === '0') {
+        expect(run, line).to.not.throw();
+        continue;
+      }
+      const group = /Group\(s\) not found: (\S+)/.exec(m[3] ?? '');
+      const extra = /Extra \[(.+)\] is not specified\./.exec(m[3] ?? '');
+      const expected = group !== null ? { kind: 'group', name: group[1], known: ['dev', 'docs', 'lint', 'main'] } : { kind: 'extra', name: extra?.[1], known: ['server'] };
+      expect(thrownCause(run), line).to.deep.equal({ type: 'lock-unknown-selection', file: 'poetry.lock', ...expected });
+    }
+  });
+
+  it('lock 2.0 and 1.1: the groups and extras of pyproject.toml, dev-dependencies as `dev` (Poetry 1.5+ group_command.py)', () => {
+    const refused = (vector: string, groups: string[], extras: string[] = []) => thrownCause(() => lock(vector).select({ env, groups, extras }));
+    expect(refused('flask-groups', ['dev', 'nosuch'])).to.deep.equal({ type: 'lock-unknown-selection', file: 'poetry.lock', kind: 'group', name: 'nosuch', known: ['dev', 'main'] });
+    expect(refused('flask-groups', [], ['server', 'nosuch'])).to.deep.equal({ type: 'lock-unknown-selection', file: 'poetry.lock', kind: 'extra', name: 'nosuch', known: ['server'] });
+    expect(refused('sources', ['docs'])).to.deep.equal({ type: 'lock-unknown-selection', file: 'poetry.lock', kind: 'group', name: 'docs', known: ['dev', 'main'] });
+    expect(refused('owl-template-lock-1.1', ['lint'])).to.deep.equal({ type: 'lock-unknown-selection', file: 'poetry.lock', kind: 'group', name: 'lint', known: ['dev', 'linting', 'main'] });
+    expect(refused('owl-template-lock-2.0', [], ['server'])).to.deep.equal({ type: 'lock-unknown-selection', file: 'poetry.lock', kind: 'extra', name: 'server', known: [] });
+    expect(() => lock('sources').select({ env, groups: ['Dev', 'main'], extras: [] })).to.not.throw();
+    expect(() => lock('owl-template-lock-1.1').select({ env, groups: ['Linting'], extras: [] })).to.not.throw();
+  });
+
+  it('a group declared without dependencies, in [tool.poetry.group] or [dependency-groups], is known', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'poetry-unit-'));
+    const pyproject = `[tool.poetry]\nname = "app"\nversion = "0"\n\n[tool.poetry.dependencies]\npython = "^3.10"\n\n[tool.poetry.group.docs]\noptional = true\n\n[dependency-groups]\nlint = []\n`;
+    fs.writeFileSync(path.join(dir, 'pyproject.toml'), pyproject);
+    const hash = acceptedContentHashes(parseToml(pyproject) as Record<string, unknown>, '2.0', undefined)[0] ?? '';
+    fs.writeFileSync(path.join(dir, 'poetry.lock'), `package = []\n\n[metadata]\nlock-version = "2.0"\npython-versions = "^3.10"\ncontent-hash = "${hash}"\n`);
+    const names = (groups: string[]) => readPoetryLock(dir, 'poetry.lock').select({ env, groups, extras: [] }).map((p) => p.name);
+    expect(names(['docs', 'lint'])).to.deep.equal(['app']);
+    expect(thrownCause(() => names(['dev']))).to.deep.equal({ type: 'lock-unknown-selection', file: 'poetry.lock', kind: 'group', name: 'dev', known: ['docs', 'lint', 'main'] });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses before looking at the Python: a lock for other Pythons still names the unknown group', () => {
+    expect(thrownCause(() => lock('flask-groups').select({ env: markerEnvironment('3.8.18', 'amd64'), groups: ['nosuch'], extras: [] }))).to.include({ type: 'lock-unknown-selection', name: 'nosuch' });
+  });
+});
