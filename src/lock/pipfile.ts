@@ -12,7 +12,8 @@
  * for a package in both, and `default`'s entry wins over all (`pipenv requirements --dev` applies `default`
  * last). Requested names are Pipfile category names: `develop`, `dev-packages` and `dev` (the
  * name of Pipenv's `--dev` flag, and of the dev group in uv and Poetry) all mean `develop`, and `packages`
- * means `default`, unless the lock has a custom category of that very name. Markers are evaluated as pip
+ * means `default`, unless the lock has a custom category of that very name; any other name, and any extra, is
+ * refused (`checkRequested`). Markers are evaluated as pip
  * evaluates them on the lines `pipenv requirements` prints: with no extra requested (an entry's `extras` are
  * locked as entries of their own).
  */

@@ -7,7 +7,8 @@
  * - 1.1 and 2.0 need the graph: from pyproject.toml's dependencies of the requested groups, through each
  *   package's [package.dependencies] whose markers (extras left out) and python constraints hold, adding
  *   optional dependencies only for the extras a dependent asks for (get_project_dependency_packages).
- * Both also require the project's Python (`[metadata] python-versions`). The project itself is Poetry's
+ * Both also require the project's Python (`[metadata] python-versions`), and refuse a requested group or extra
+ * the project does not declare, as Poetry does (`checkRequested`). The project itself is Poetry's
  * root package, which `poetry install` installs in develop mode unless `package-mode = false`.
  */
 import fs from 'node:fs';

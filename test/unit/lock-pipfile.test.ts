@@ -339,6 +339,20 @@ describe('Pipfile.lock properties', () => {
     );
   });
 
+  it('requested categories are refused exactly when one is neither a category of the lock nor an alias of one', () => {
+    const names = fc.constantFrom('default', 'packages', 'develop', 'dev-packages', 'dev', 'docs', 'Docs', 'DEV', 'lint', 'nosuch');
+    fc.assert(
+      fc.property(lockData, fc.array(names, { maxLength: 4 }), (data, groups) => {
+        const known = new Set(['default', 'packages', 'develop', 'dev-packages', 'dev', 'docs']);
+        const unknown = groups.find((g) => !known.has(g));
+        const run = () => readPipfileLock(writeLock(data), 'Pipfile.lock').select({ env: ENV, groups, extras: [] });
+        if (unknown === undefined) expect(run).to.not.throw();
+        else expect(thrownCause(run)).to.deep.equal({ type: 'lock-unknown-selection', file: 'Pipfile.lock', kind: 'group', name: unknown, known: ['default', 'develop', 'docs'] });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('a mutated lock either reads or fails with a lock cause, never anything else', () => {
     const base = fs.readFileSync(path.join(VECTORS, 'local-sources/Pipfile.lock'), 'utf8');
     const mutation = fc.oneof(

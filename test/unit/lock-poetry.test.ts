@@ -373,6 +373,20 @@ describe('poetry.lock: groups and extras the project does not declare', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('any spelling of a declared group or extra that canonicalizes to it is accepted, any other name refused', () => {
+    const v2 = lock('flask-groups-v2');
+    const spell = (word: string) => fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((up) => [...word].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(''));
+    const other = fc.stringMatching(/^[a-z][a-z0-9._-]{0,8}$/).filter((n) => !['main', 'dev', 'docs', 'lint', 'server'].includes(n.replace(/[-_.]+/g, '-')));
+    fc.assert(
+      fc.property(fc.oneof(spell('main'), spell('dev'), spell('docs'), spell('lint')), spell('server'), other, (group, extra, unknown) => {
+        expect(() => v2.select({ env, groups: [group], extras: [extra] })).to.not.throw();
+        expect(thrownCause(() => v2.select({ env, groups: [group, unknown], extras: [] }))).to.include({ kind: 'group', name: unknown });
+        expect(thrownCause(() => v2.select({ env, groups: [], extras: [unknown] }))).to.include({ kind: 'extra', name: unknown });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('refuses before looking at the Python: a lock for other Pythons still names the unknown group', () => {
     expect(thrownCause(() => lock('flask-groups').select({ env: markerEnvironment('3.8.18', 'amd64'), groups: ['nosuch'], extras: [] }))).to.include({ type: 'lock-unknown-selection', name: 'nosuch' });
   });
