@@ -1,13 +1,27 @@
 /**
  * PEP 508 environment markers (`python_version >= "3.10" and sys_platform == "linux"`), parsed and evaluated
- * as the `packaging` library does (packaging.markers, the reference pip and the lock tools share):
- * - a comparison whose operator is a version operator and whose right side is a valid PEP 440 specifier
- *   compares versions, pre-releases included; otherwise `==`, `!=` and the ordering operators compare strings;
- * - `in` / `not in` test substrings, except for `extras` and `dependency_groups` (PEP 751), which are sets;
- * - `extra == "name"` compares PEP 503 normalized names, and is true when `name` is one of the requested extras.
- * Legacy dotted names (`os.name`, `sys.platform`, `platform.machine`…) are accepted as packaging accepts them.
+ * as the `packaging` library (22 and later) does (packaging.markers, the reference pip and the lock tools share;
+ * test/unit/markers.test.ts compares the two on generated markers):
+ * - the grammar is PEP 508's: spaces and tabs separate tokens, `and` binds tighter than `or`, strings are quoted
+ *   with ' or " and have no escapes; the legacy dotted names packaging still reads (`os.name`, `sys.platform`,
+ *   `platform.machine`, `platform.version`, `platform.python_implementation`, `python_implementation`) are
+ *   accepted, other dotted names are not;
+ * - one side is a variable and the other a string (two variables or two strings are refused);
+ * - for python_version, python_full_version, implementation_version and platform_release, when the operator
+ *   and the string make a valid PEP 440 specifier (src/lock/version-specifier.ts), the variable's value must
+ *   satisfy it, pre-releases included (a value that is no version, such as an empty platform_release, satisfies
+ *   nothing);
+ * - otherwise values compare as strings: `==` and `!=` by value, `<=` and `>=` as `==`, `<` and `>` never hold,
+ *   `in` / `not in` test substrings; `~=` and `===` are refused (packaging raises UndefinedComparison);
+ * - `extra` compares PEP 503 normalized names on both sides; with several requested extras, `==` (and `in`,
+ *   `<=`, `>=`) holds when it holds for one of them and `!=` (and `not in`) when it holds for all, the set
+ *   semantics uv gives its `extra` markers; with none, `extra` is `""`;
+ * - `extras` and `dependency_groups` (PEP 751) are sets: `"name" in extras` tests membership of a normalized
+ *   name, `==` with a set never holds and `!=` always does; as the left side of a comparison they are refused;
+ * - every comparison is evaluated, as packaging does, so a refused one stops evaluation even where `or` would
+ *   not need it.
  */
-import { satisfies, validRange } from '@renovatebot/pep440';
+import { parseSpecifier, specifierContains } from './version-specifier.js';
 
 /** The values PEP 508 defines, for the Python and target the image runs on. */
 export interface MarkerEnvironment {
@@ -66,8 +80,11 @@ export type Operand = { kind: 'variable'; name: Variable } | { kind: 'string'; v
 export type Operator = '<' | '<=' | '==' | '!=' | '>=' | '>' | '~=' | '===' | 'in' | 'not in';
 export type Variable = keyof MarkerEnvironment | 'extra' | 'extras' | 'dependency_groups';
 
+/** Either error a marker can end in: readers catch this one and report the lock malformed. */
+export class MarkerError extends Error {}
+
 /** Thrown for text that is not a PEP 508 marker; `offset` is where parsing stopped. */
-export class MarkerSyntaxError extends Error {
+export class MarkerSyntaxError extends MarkerError {
   constructor(
     readonly marker: string,
     readonly offset: number,
@@ -88,11 +105,9 @@ const VARIABLES: Record<string, Variable> = {
   sys_platform: 'sys_platform',
   'sys.platform': 'sys_platform',
   platform_system: 'platform_system',
-  'platform.system': 'platform_system',
   platform_machine: 'platform_machine',
   'platform.machine': 'platform_machine',
   platform_release: 'platform_release',
-  'platform.release': 'platform_release',
   platform_version: 'platform_version',
   'platform.version': 'platform_version',
   os_name: 'os_name',
@@ -102,7 +117,55 @@ const VARIABLES: Record<string, Variable> = {
   dependency_groups: 'dependency_groups',
 };
 
-const VERSION_OPERATORS = new Set<Operator>(['<', '<=', '==', '!=', '>=', '>', '~=', '===']);
+/** The variables packaging compares as versions when the other side makes a specifier (MARKERS_REQUIRING_VERSION). */
+const VERSION_VARIABLES = new Set<Variable>(['python_version', 'python_full_version', 'implementation_version', 'platform_release']);
+
+const SIMPLE_ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\n': '' };
+
+/**
+ * The value of a quoted string's text as packaging reads it: it evaluates the quoted text as a Python string
+ * literal (ast.literal_eval), so backslash escapes count and a line break, a carriage return or a NUL is an
+ * error. Named escapes (`\N{...}`) would need Unicode's name table: they are refused. Undefined: not a literal.
+ */
+function decodePythonString(text: string): string | undefined {
+  if (/[\r\n\0]/.test(text.replace(/\\\\|\\\n/g, ''))) return undefined;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charAt(i);
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const next = text.charAt(i + 1);
+    if (next === '') return undefined; // the backslash escapes the closing quote: the literal never ends
+    const simple = SIMPLE_ESCAPES[next];
+    if (simple !== undefined) {
+      out += simple;
+      i++;
+      continue;
+    }
+    const octal = /^[0-7]{1,3}/.exec(text.slice(i + 1))?.[0];
+    if (octal !== undefined) {
+      out += String.fromCodePoint(Number.parseInt(octal, 8));
+      i += octal.length;
+      continue;
+    }
+    const width = { x: 2, u: 4, U: 8 }[next];
+    if (width !== undefined) {
+      const hex = text.slice(i + 2, i + 2 + width);
+      if (!new RegExp(`^[0-9A-Fa-f]{${width}}$`).test(hex)) return undefined;
+      const code = Number.parseInt(hex, 16);
+      if (code > 0x10ffff) return undefined;
+      out += String.fromCodePoint(code);
+      i += 1 + width;
+      continue;
+    }
+    if (next === 'N') return undefined;
+    // Any other backslash stays as written (Python warns, and keeps it).
+    out += c;
+  }
+  return out;
+}
 
 /** A recursive-descent parser of PEP 508's `marker` rule. */
 class Parser {
@@ -150,7 +213,8 @@ class Parser {
     if (quote === '"' || quote === "'") {
       const end = this.text.indexOf(quote, this.pos + 1);
       if (end === -1) this.fail(`a closing ${quote}`);
-      const value = this.text.slice(this.pos + 1, end);
+      const value = decodePythonString(this.text.slice(this.pos + 1, end));
+      if (value === undefined) this.fail(`a valid quoted string (no line break, no NUL, Python escapes only)`);
       this.pos = end + 1;
       return { kind: 'string', value };
     }
@@ -187,8 +251,9 @@ class Parser {
     return true;
   }
 
+  /** PEP 508's whitespace: spaces and tabs (packaging's WS token), not line breaks. */
   private space(): void {
-    while (this.pos < this.text.length && /\s/.test(this.text.charAt(this.pos))) this.pos++;
+    while (this.text[this.pos] === ' ' || this.text[this.pos] === '\t') this.pos++;
   }
 
   private fail(expected: string): never {
@@ -200,71 +265,96 @@ export function parseMarker(text: string): Marker {
   return new Parser(text).parse();
 }
 
-/** PEP 503 normalization, which packaging applies to both sides of an `extra` comparison. */
+
+/** A comparison packaging refuses to evaluate (its UndefinedComparison / UndefinedEnvironmentName). */
+export class MarkerEvaluationError extends MarkerError {
+  constructor(
+    readonly comparison: string,
+    readonly reason: string,
+  ) {
+    super(`${comparison}: ${reason}`);
+  }
+}
+
+/** PEP 503 normalization, which packaging applies to both sides of an `extra`, `extras` or `dependency_groups` comparison. */
 function normalizeName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
-function compareStrings(left: string, op: Operator, right: string): boolean {
+function showOperand(operand: Operand): string {
+  return operand.kind === 'variable' ? operand.name : JSON.stringify(operand.value);
+}
+
+/** String comparison, packaging's fallback when no version comparison applies; undefined where packaging raises. */
+function compareStrings(left: string, op: Operator, right: string): boolean | undefined {
   switch (op) {
     case '==':
-    case '===':
+    case '<=':
+    case '>=':
       return left === right;
     case '!=':
       return left !== right;
     case '<':
-      return left < right;
-    case '<=':
-      return left <= right;
     case '>':
-      return left > right;
-    case '>=':
-      return left >= right;
+      return false;
     case 'in':
       return right.includes(left);
     case 'not in':
       return !right.includes(left);
     case '~=':
-      return false;
+    case '===':
+      return undefined;
   }
 }
 
 function evaluateCompare(marker: Extract<Marker, { kind: 'compare' }>, env: MarkerEnvironment, context: MarkerContext): boolean {
   const { left, op, right } = marker;
-  // `extra == "x"`: true when x is requested (pip evaluates a dependency's marker once per requested extra).
-  if (left.kind === 'variable' && left.name === 'extra' && right.kind === 'string' && (op === '==' || op === '!=')) {
-    const requested = [...context.extras].some((e) => normalizeName(e) === normalizeName(right.value));
-    return op === '==' ? requested : !requested;
-  }
-  // PEP 751: `"dev" in dependency_groups`, `"cli" not in extras`.
-  if (right.kind === 'variable' && (right.name === 'extras' || right.name === 'dependency_groups') && left.kind === 'string' && (op === 'in' || op === 'not in')) {
-    const set = right.name === 'extras' ? context.extras : context.dependencyGroups;
-    const found = [...set].some((e) => normalizeName(e) === normalizeName(left.value));
-    return op === 'in' ? found : !found;
-  }
-  const value = (operand: Operand): string => {
-    if (operand.kind === 'string') return operand.value;
-    if (operand.name === 'extra' || operand.name === 'extras' || operand.name === 'dependency_groups') return '';
-    return env[operand.name];
+  const comparison = `${showOperand(left)} ${op} ${showOperand(right)}`;
+  const refuse = (reason: string): never => {
+    throw new MarkerEvaluationError(comparison, reason);
   };
-  const lhs = value(left);
-  const rhs = value(right);
-  if (VERSION_OPERATORS.has(op) && op !== '===') {
-    const specifier = `${op}${rhs}`;
-    if (validRange(specifier)) {
-      try {
-        return satisfies(lhs, specifier, { prereleases: true });
-      } catch {
-        // An lhs that is no version: packaging falls back to comparing strings.
-      }
-    }
+  if (left.kind === right.kind) return refuse(left.kind === 'variable' ? 'two variables compared' : 'two strings compared; one side must be a marker variable');
+  const variable = (left.kind === 'variable' ? left.name : (right as { name: Variable }).name);
+  const raw = left.kind === 'string' ? left.value : (right as { value: string }).value;
+  const variableOnLeft = left.kind === 'variable';
+
+  // `"name" in extras`: sets of normalized names (PEP 751); a set never equals a string.
+  if (variable === 'extras' || variable === 'dependency_groups') {
+    if (variableOnLeft) return refuse(`${variable} is a set of names: write "name" in ${variable}`);
+    const set = variable === 'extras' ? context.extras : context.dependencyGroups;
+    const member = [...set].some((e) => normalizeName(e) === normalizeName(raw));
+    if (op === 'in') return member;
+    if (op === 'not in') return !member;
+    if (op === '!=') return true;
+    if (op === '~=' || op === '===') return refuse(`${op} does not compare a name with a set`);
+    return false;
   }
-  return compareStrings(lhs, op, rhs);
+
+  const literal = variable === 'extra' ? normalizeName(raw) : raw;
+  const compareOne = (value: string): boolean => {
+    const [lhs, rhs] = variableOnLeft ? [value, literal] : [literal, value];
+    if (VERSION_VARIABLES.has(variable)) {
+      const specifier = parseSpecifier(`${op}${rhs}`);
+      if (specifier !== undefined) return specifierContains(specifier, lhs);
+    }
+    const result = compareStrings(lhs, op, rhs);
+    if (result !== undefined) return result;
+    return refuse(VERSION_VARIABLES.has(variable) ? `${op}${rhs} is no PEP 440 version specifier` : `${op} compares versions, and ${variable} is no version`);
+  };
+
+  // `extra`: one comparison per requested extra (normalized; '' when none), any for a positive operator and
+  // all for a negative one, so that `extra == "a"` means a is requested and `extra != "a"` that it is not.
+  if (variable === 'extra') {
+    const results = (context.extras.size === 0 ? [''] : [...context.extras].map(normalizeName)).map(compareOne);
+    return op === '!=' || op === 'not in' ? results.every(Boolean) : results.some(Boolean);
+  }
+  return compareOne(env[variable]);
 }
 
 /**
  * Whether `marker` holds in `env` with the requested extras and groups. An absent or empty marker holds.
- * Throws MarkerSyntaxError for text that is not a marker.
+ * Throws MarkerSyntaxError for text that is not a marker and MarkerEvaluationError for a comparison packaging
+ * refuses (both are MarkerError).
  */
 export function evaluateMarker(marker: string | Marker | undefined, env: MarkerEnvironment, context: MarkerContext = NO_OPTIONAL_PARTS): boolean {
   if (marker === undefined) return true;
@@ -273,10 +363,15 @@ export function evaluateMarker(marker: string | Marker | undefined, env: MarkerE
     return evaluateMarker(parseMarker(marker), env, context);
   }
   switch (marker.kind) {
-    case 'and':
-      return evaluateMarker(marker.left, env, context) && evaluateMarker(marker.right, env, context);
-    case 'or':
-      return evaluateMarker(marker.left, env, context) || evaluateMarker(marker.right, env, context);
+    case 'and': {
+      // Both sides, as packaging evaluates every comparison before combining them.
+      const [l, r] = [evaluateMarker(marker.left, env, context), evaluateMarker(marker.right, env, context)];
+      return l && r;
+    }
+    case 'or': {
+      const [l, r] = [evaluateMarker(marker.left, env, context), evaluateMarker(marker.right, env, context)];
+      return l || r;
+    }
     case 'compare':
       return evaluateCompare(marker, env, context);
   }
