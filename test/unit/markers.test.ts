@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { evaluateMarker, MarkerEvaluationError, type MarkerContext, markerEnvironment, MarkerSyntaxError, parseMarker } from '../../src/lock/markers.js';
+import { evaluateMarker, MarkerError, MarkerEvaluationError, type MarkerContext, markerEnvironment, MarkerSyntaxError, parseMarker } from '../../src/lock/markers.js';
 import { packagingEvaluate, type ReferenceEnvironment, type ReferenceOutcome } from '../helpers/packaging-reference.js';
 
 const PY311 = markerEnvironment('3.11.9', 'amd64');
@@ -344,5 +344,38 @@ describe('markers: differential test against packaging', function () {
     expect(parsed, 'enough valid markers to mean something').to.be.greaterThan(500);
     expect(outcomes.get(true), 'markers that hold').to.be.greaterThan(1000);
     expect(outcomes.get(false), 'markers that do not').to.be.greaterThan(1000);
+  });
+});
+
+describe('markers: properties', () => {
+  it('any text ends in a boolean or a MarkerError, never another exception', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), marker, mutated), fc.constantFrom(...TARGETS), fc.constantFrom(...PARTS), (text, env, parts) => {
+        try {
+          expect(evaluateMarker(text, env, ctx(parts.extras, parts.groups))).to.be.a('boolean');
+        } catch (err) {
+          expect(err).to.be.instanceOf(MarkerError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a marker and its parenthesized form, and `a and b` and `b and a`, agree', () => {
+    fc.assert(
+      fc.property(marker, marker, fc.constantFrom(...TARGETS), fc.constantFrom(...PARTS), (a, b, env, parts) => {
+        const outcome = (text: string): boolean | string => {
+          try {
+            return evaluateMarker(text, env, ctx(parts.extras, parts.groups));
+          } catch (err) {
+            return (err as Error).constructor.name;
+          }
+        };
+        expect(outcome(`(${a})`)).to.equal(outcome(a));
+        expect(outcome(`(${a}) and (${b})`)).to.equal(outcome(`(${b}) and (${a})`));
+        expect(outcome(`(${a}) or (${b})`)).to.equal(outcome(`(${b}) or (${a})`));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
