@@ -161,7 +161,9 @@ export type LockCause =
    * A requested dependency group (BP_PYTHON_DEPENDENCY_GROUPS) or extra (BP_PYTHON_EXTRAS) the lock does not
    * know, as the tools refuse it (`uv export --group nosuch`); `name` as requested, `known` the ones it has.
    */
-  | { type: 'lock-unknown-selection'; file: string; kind: 'group' | 'extra'; name: string; known: string[] };
+  | { type: 'lock-unknown-selection'; file: string; kind: 'group' | 'extra'; name: string; known: string[] }
+  /** None of the lock's `environments` markers (PEP 751) holds for `target` (`CPython 3.12.7 on linux/arm64`). */
+  | { type: 'lock-environment-mismatch'; file: string; environments: string[]; target: string };
 
 /** Django (src/django.ts). */
 export type DjangoCause = { type: 'collectstatic-failed'; managePy: string; output: string };

@@ -453,6 +453,12 @@ export function renderCause(c: Cause): Message {
           steps(`Correct or remove ${shown(c.name)} in ${setting}.`, `Or, if the project should have it, declare the ${what} in the project, lock again and commit the lock.`),
       );
     }
+    case 'lock-environment-mismatch':
+      return user(
+        `${shown(c.file)} was locked for other environments`,
+        `The image runs ${c.target}, but ${shown(c.file)} was made only for the environments ${c.environments.map((e) => shown(e)).join(', ')} (its environments list, PEP 751).\n\n` +
+          steps(`Lock again for Linux on this architecture and Python (for example, run the locking tool on Linux, or name the target in its settings), and commit the file.`, 'Or choose a Python version the lock covers (BP_PYTHON_VERSION or .python-version).'),
+      );
 
     // ---- Django ---------------------------------------------------------------------------------------------
     case 'collectstatic-failed':

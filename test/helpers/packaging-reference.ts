@@ -87,3 +87,42 @@ export function packagingEvaluate(markers: string[], envs: ReferenceEnvironment[
   if (r.status !== 0) throw new Error(`the packaging reference failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
   return JSON.parse(r.stdout);
 }
+
+/** One question for packaging.pylock: a lock (as TOML text), a target environment and the requested optional parts. */
+export interface PylockQuestion {
+  toml: string;
+  environment: Record<string, string>;
+  extras: string[];
+  /** undefined: packaging's default (the lock's default-groups); else the groups (default-groups added by the caller). */
+  dependencyGroups: string[] | undefined;
+}
+
+/** packaging.pylock's answer: the selected packages (name, version, source kind), or the error class it raised. */
+export type PylockAnswer = { selected: Array<{ name: string; version: string | null; source: string }> } | { error: string; message: string };
+
+const PYLOCK_SCRIPT = `
+import json, sys, tomllib
+from packaging.pylock import Pylock, PackageVcs, PackageDirectory, PackageArchive, PackageWheel, PackageSdist
+from packaging.tags import Tag
+from packaging.utils import parse_wheel_filename
+answers = []
+for q in json.load(sys.stdin):
+    try:
+        lock = Pylock.from_dict(tomllib.loads(q["toml"]))
+        # Every wheel's own tags are "compatible": the question is which packages, not which file.
+        tags = [t for p in lock.packages for w in (p.wheels or []) for t in parse_wheel_filename(w.filename)[-1]]
+        chosen = lock.select(environment=q["environment"], tags=tags or [Tag("py3", "none", "any")], extras=q["extras"], dependency_groups=q["dependencyGroups"])
+        kinds = {PackageVcs: "vcs", PackageDirectory: "directory", PackageArchive: "archive", PackageWheel: "wheel", PackageSdist: "sdist"}
+        answers.append({"selected": [{"name": p.name, "version": str(p.version) if p.version else None, "source": kinds[type(s)]} for p, s in chosen]})
+    except Exception as e:
+        answers.append({"error": type(e).__name__, "message": str(e)})
+json.dump(answers, sys.stdout)
+`;
+
+/** packaging.pylock's Pylock.from_dict(...).select(...) for each question, in one Python process. */
+export function packagingPylockSelect(questions: PylockQuestion[]): PylockAnswer[] {
+  const python = referencePython();
+  const r = spawnSync(python, ['-c', PYLOCK_SCRIPT], { input: JSON.stringify(questions), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`the packaging pylock reference failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+}

@@ -78,6 +78,7 @@ const EVERY_CAUSE: Table<Cause> = {
   'lock-python-mismatch': { type: 'lock-python-mismatch', file: 'uv.lock', requiresPython: '>=3.12', python: '3.11.9', source: '.python-version' },
   'pipfile-without-lock': { type: 'pipfile-without-lock' },
   'lock-unknown-selection': { type: 'lock-unknown-selection', file: 'uv.lock', kind: 'group', name: 'tests', known: ['dev', 'docs'] },
+  'lock-environment-mismatch': { type: 'lock-environment-mismatch', file: 'pylock.toml', environments: ["sys_platform == 'darwin'", "sys_platform == 'win32'"], target: 'CPython 3.12.7 on linux/amd64' },
   'collectstatic-failed': { type: 'collectstatic-failed', managePy: 'manage.py', output: 'django.core.exceptions.ImproperlyConfigured: STATIC_ROOT is not set' },
   internal: { type: 'internal', what: 'An unexpected error occurred', detail: "Cannot read properties of null (reading 'x')" },
   'invalid-download-timeout': { type: 'invalid-download-timeout', value: '1e400', max: 600 },
