@@ -23,7 +23,7 @@
  */
 import { satisfies } from '@renovatebot/pep440';
 import { BuildpackError } from '../failure.js';
-import { evaluateMarker, type Marker, MarkerSyntaxError, markerEnvironment, type MarkerEnvironment, parseMarker } from './markers.js';
+import { evaluateMarker, type Marker, MarkerError, MarkerSyntaxError, markerEnvironment, type MarkerEnvironment, parseMarker } from './markers.js';
 
 /** `[package.metadata]` of a uv.lock package, as read. */
 export interface UvProjectMetadata {
@@ -242,7 +242,16 @@ export function sameMarker(a: Marker | undefined, b: Marker | undefined, require
       }
     });
     const context = { extras, dependencyGroups: groups };
-    if (evaluateMarker(a, env, context) !== evaluateMarker(b, env, context)) return false;
+    // A comparison packaging refuses (MarkerEvaluationError) is an outcome of its own: refused on both sides is the same.
+    const outcome = (m: Marker | undefined): boolean | 'refused' => {
+      try {
+        return evaluateMarker(m, env, context);
+      } catch (err) {
+        if (err instanceof MarkerError) return 'refused';
+        throw err;
+      }
+    };
+    if (outcome(a) !== outcome(b)) return false;
   }
   return true;
 }

@@ -27,7 +27,7 @@
 import path from 'node:path';
 import { BuildpackError } from '../failure.js';
 import { parseToml } from '../cnb/toml.js';
-import { evaluateMarker, type Marker, MarkerSyntaxError, parseMarker } from './markers.js';
+import { evaluateMarker, type Marker, MarkerError, MarkerSyntaxError, parseMarker } from './markers.js';
 import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
 import { checkUvLockFresh, type UvProjectMetadata, uvSourceNames } from './uv-stale.js';
 import fs from 'node:fs';
@@ -491,7 +491,13 @@ export function selectUv(lock: UvLockData, roots: UvRoots, request: SelectionReq
     if (marker === undefined) return true;
     const extras = new Set(encoded);
     if (scope !== undefined) for (const e of activeExtras.get(scope) ?? []) extras.add(e);
-    return evaluateMarker(marker, request.env, { extras, dependencyGroups: new Set() });
+    try {
+      return evaluateMarker(marker, request.env, { extras, dependencyGroups: new Set() });
+    } catch (err) {
+      // A comparison packaging refuses to evaluate (src/lock/markers.ts MarkerEvaluationError).
+      if (err instanceof MarkerError) throw new BuildpackError({ type: 'lock-malformed', file, tool: 'uv', entry: undefined, detail: `a marker cannot be evaluated: ${err.message}` });
+      throw err;
+    }
   };
 
   for (;;) {

@@ -431,6 +431,15 @@ describe('uv.lock: files uv would not read', () => {
   }
 });
 
+describe('uv.lock: a marker packaging refuses to evaluate', () => {
+  it("stops the selection as lock-malformed (src/lock/markers.ts MarkerEvaluationError), not as a crash", () => {
+    const text = read('lock-partial-git', 'uv.lock').replace(`{ name = "exceptiongroup", marker = "python_full_version != '3.11.*'" }`, `{ name = "exceptiongroup", marker = "os_name ~= 'posix'" }`);
+    const cause = thrownCause(() => selectUv(parseUvLock(text, 'uv.lock'), { project: 'project' }, request(env('3.10.4')), 'uv.lock'));
+    expect(cause).to.include({ type: 'lock-malformed', file: 'uv.lock', tool: 'uv' });
+    expect(cause.type === 'lock-malformed' && cause.detail).to.match(/a marker cannot be evaluated: os_name ~= "posix"/);
+  });
+});
+
 describe('uv.lock: properties', () => {
   const vectors = ['lock-project-extra-rev0', 'lock-distribution-uv0.2', 'lock-sdist-url-subdirectory', 'lock-conflict-markers', 'export-fork-by-platform-rev1', 'export-non-project-fork-rev2', 'lock-partial-git', 'lock-dev-group', 'peering-manager'];
   const targets = [env('3.10.4'), env('3.12.7'), env('3.12.7', 'win32'), env('3.13.1', 'darwin', 'arm64')];
