@@ -21,7 +21,9 @@ export type SettingsCause =
   /** BP_DOWNLOAD_TIMEOUT is not a number of seconds above 0 and at most `max` (src/settings.ts); `value` trimmed. */
   | { type: 'invalid-download-timeout'; value: string; max: number }
   /** GUNICORN_APP_MODULE and its alias APP_MODULE are both set, to different modules (src/settings.ts). */
-  | { type: 'conflicting-app-module'; gunicornAppModule: string; appModule: string };
+  | { type: 'conflicting-app-module'; gunicornAppModule: string; appModule: string }
+  /** BP_PIP_UNPINNED_MAX_AGE is not a duration with a unit (`24h`, `90m`) or 0 (src/settings.ts); `value` trimmed. */
+  | { type: 'invalid-unpinned-max-age'; value: string };
 
 /** Where a variable was set. */
 export type EnvOrigin = { kind: 'platform-env-file' } | { kind: 's2i-environment'; line: number | undefined } | { kind: 'build-env' };

@@ -6,9 +6,12 @@ import fs from 'node:fs';
 import { maskSecrets } from './secrets.js';
 
 export interface Clock {
+  /** Milliseconds on a monotonic clock, for durations. */
   now(): number;
+  /** Milliseconds since the Unix epoch (wall time), for ages that outlive one build. */
+  wallTime(): number;
 }
-export const systemClock: Clock = { now: () => performance.now() };
+export const systemClock: Clock = { now: () => performance.now(), wallTime: () => Date.now() };
 
 export interface LogSink {
   write(text: string): void;

@@ -98,6 +98,13 @@ export function renderCause(c: Cause): Message {
           `It is how long a download waits for a response, or for more data, before the attempt counts as failed.\n\n` +
           steps(`Set BP_DOWNLOAD_TIMEOUT to a number of seconds above 0 and at most ${c.max}, such as 60 or 2.5 (the default is 30), or unset it.`),
       );
+    case 'invalid-unpinned-max-age':
+      return user(
+        'Invalid BP_PIP_UNPINNED_MAX_AGE',
+        `BP_PIP_UNPINNED_MAX_AGE is ${c.value === '' ? 'set but empty' : `'${shown(c.value)}'`}, which is not a duration with its unit.\n` +
+          `It is how long dependencies installed from requirements that pin no exact version are reused before pip resolves them again.\n\n` +
+          steps('Set BP_PIP_UNPINNED_MAX_AGE to a number and a unit: s, m, h or d (such as 24h, 90m or 7d; the default is 24h), or 0 to resolve them at every build, or unset it.'),
+      );
 
     // ---- Python version -------------------------------------------------------------------------------------
     case 'conflicting-app-module':

@@ -31,6 +31,11 @@ export interface Settings {
   pipUpgrade: boolean;
   /** BP_PIP_REQUIREMENT: requirement files to install instead of requirements.txt, space separated. */
   pipRequirements: string[] | undefined;
+  /**
+   * BP_PIP_UNPINNED_MAX_AGE, in seconds: how long a pip-deps layer installed from requirements that pin nothing
+   * exactly (src/python/pinning.ts) is reused before pip resolves them again (default 24 hours; 0: every build).
+   */
+  unpinnedMaxAgeSeconds: number;
   /** Every PIP_* variable: passed to pip, and part of the pip-deps cache key. */
   pipVariables: Record<string, string>;
   /** APP_RUN: the start command, run through /bin/sh; overrides everything else. */
@@ -114,6 +119,7 @@ export function readSettings(env: UserEnv): Settings {
     download: { ...DEFAULT_DOWNLOAD_OPTIONS, timeoutSeconds: downloadTimeout(env) },
     pipUpgrade: env.flag('PIP_UPGRADE') || env.get('UPGRADE_PIP_TO_LATEST') !== undefined,
     pipRequirements: env.get('BP_PIP_REQUIREMENT')?.split(/\s+/).filter((f) => f !== ''),
+    unpinnedMaxAgeSeconds: unpinnedMaxAge(env),
     pipVariables: Object.fromEntries(
       Object.entries(env.entries())
         .filter(([k]) => k.startsWith('PIP_') && k !== 'PIP_UPGRADE')
@@ -147,6 +153,25 @@ function downloadTimeout(env: UserEnv): number {
   const seconds = /^(\d+(\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN;
   if (!(seconds > 0 && seconds <= MAX_DOWNLOAD_TIMEOUT_SECONDS)) throw new BuildpackError({ type: 'invalid-download-timeout', value, max: MAX_DOWNLOAD_TIMEOUT_SECONDS });
   return seconds;
+}
+
+/** BP_PIP_UNPINNED_MAX_AGE's default: one day, as Google's Python buildpack expires its dependency layer. */
+export const DEFAULT_UNPINNED_MAX_AGE_SECONDS = 24 * 60 * 60;
+
+const AGE_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/**
+ * BP_PIP_UNPINNED_MAX_AGE: a duration with its unit (`24h`, `90m`, `30s`, `7d`, `1.5h`) or `0`; unset, one day.
+ * Anything else (a bare number, whose unit a reader would have to guess, a sign, an unknown unit) stops the build.
+ */
+function unpinnedMaxAge(env: UserEnv): number {
+  const raw = env.raw('BP_PIP_UNPINNED_MAX_AGE');
+  if (raw === undefined) return DEFAULT_UNPINNED_MAX_AGE_SECONDS;
+  const value = raw.trim();
+  if (value === '0') return 0;
+  const m = /^(\d+(?:\.\d*)?|\.\d+)([smhd])$/.exec(value);
+  if (m === null) throw new BuildpackError({ type: 'invalid-unpinned-max-age', value });
+  return Number(m[1]) * (AGE_UNITS[m[2] as string] as number);
 }
 
 function gunicornAppModule(env: UserEnv): Settings['gunicornAppModule'] {

@@ -6,7 +6,8 @@
  *
  * Caching: the layer is keyed on everything the install depends on. Unchanged key: the layer is kept and
  * pip does not run at all. Changed key: a clean install (pip never uninstalls what a requirements file no
- * longer names), made fast by the pip-cache layer.
+ * longer names), made fast by the pip-cache layer. Requirements that pin no exact version (src/python/pinning.ts)
+ * are kept for BP_PIP_UNPINNED_MAX_AGE only, so that `flask` does not keep its first resolution forever.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -29,6 +30,7 @@ import type { Settings } from '../settings.js';
 import { cycloneDxJson, pypiPurl } from '../cyclonedx.js';
 import type { InstalledPython } from './python.js';
 import { hasHashPyc } from '../python/bytecode.js';
+import { formatAge, unpinnedExpiry, unpinnedInputs, type UnpinnedRequirement } from '../python/pinning.js';
 
 /** What pip installs: requirement files, or the app itself as a project. */
 export type InstallPlan =
@@ -127,11 +129,13 @@ export interface PipDepsLayerMetadata {
   pipSettings: string;
   arch: string;
   buildpackVersion: string;
+  /** When pip filled the layer (ISO 8601, UTC): the age of unpinned requirements. Not part of the key. */
+  installedAt?: string;
 }
 
 const sha = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
 
-type ScalarKey = Exclude<keyof PipDepsLayerMetadata, 'localInputs'>;
+type ScalarKey = Exclude<keyof PipDepsLayerMetadata, 'localInputs' | 'installedAt'>;
 
 const COMPARATORS: { [K in ScalarKey]: string } = {
   inputs: 'The requirements (or the files they include) have changed',
@@ -183,7 +187,8 @@ function parseMetadata(raw: TomlTable): PipDepsLayerMetadata | typeof CUSTOM_ASS
   if (!keys.every((k) => typeof raw[k] === 'string')) return undefined;
   const local = raw.localInputs;
   if (!isTable(local) || !Object.values(local).every((v) => typeof v === 'string')) return undefined;
-  return { ...(Object.fromEntries(keys.map((k) => [k, raw[k] as string])) as Record<ScalarKey, string>), localInputs: local as Record<string, string> };
+  const installedAt = typeof raw.installedAt === 'string' ? { installedAt: raw.installedAt } : {};
+  return { ...(Object.fromEntries(keys.map((k) => [k, raw[k] as string])) as Record<ScalarKey, string>), localInputs: local as Record<string, string>, ...installedAt };
 }
 
 /**
@@ -232,7 +237,7 @@ export async function installDependencies(
   python: InstalledPython,
   settings: Settings,
   pipCacheDir: string,
-  { log, exec }: Deps,
+  { log, exec, clock }: Deps,
   /**
    * `withinCustomAssemble`: called from the app's .s2i/bin/assemble, whose build already opened the layer and
    * may have installed into it before calling the default steps: add to it, never reset or reuse it.
@@ -245,6 +250,8 @@ export async function installDependencies(
     return undefined;
   }
   const next = layerKey(ctx, plan, python, settings);
+  const unpinned = opts.withinCustomAssemble ? [] : unpinnedInputs(ctx.appDir, plan, settings.pipVariables);
+  const now = clock.wallTime();
   const layer: LayerRef<string[]> = opts.withinCustomAssemble
     ? await ctx.layers.continuedLayer('pip-deps', { build: true, launch: true, cache: true })
     : await ctx.layers.cachedLayer('pip-deps', {
@@ -252,7 +259,10 @@ export async function installDependencies(
       launch: true,
       parseMetadata,
       onRestored: (cached) => {
-        const reasons = 'assemble' in cached ? [CUSTOM_ASSEMBLE_REASON] : cacheInvalidationReasons(cached, next);
+        if ('assemble' in cached) return { action: 'delete', cause: [CUSTOM_ASSEMBLE_REASON] };
+        const reasons = cacheInvalidationReasons(cached, next);
+        const expired = reasons.length === 0 && unpinned.length > 0 ? unpinnedExpiry(cached.installedAt, now, settings.unpinnedMaxAgeSeconds) : undefined;
+        if (expired !== undefined) reasons.push(expired);
         return reasons.length === 0 ? { action: 'keep', cause: reasons } : { action: 'delete', cause: reasons };
       },
     });
@@ -260,6 +270,7 @@ export async function installDependencies(
   const state = layer.state;
   if (state.kind === 'restored') {
     log.info('Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)');
+    if (unpinned.length > 0) logUnpinned(log, unpinned, `They are reused for up to ${formatAge(settings.unpinnedMaxAgeSeconds)} (BP_PIP_UNPINNED_MAX_AGE), then pip resolves again these requirements, which pin no exact version:`);
   } else {
     if (state.cause.kind === 'rejected') {
       log.info('Discarding cached dependencies since:');
@@ -290,11 +301,23 @@ export async function installDependencies(
     await layer.writeEnv(layerEnv);
     const dists = installedDistributions(layer.path);
     await layer.writeSbom('cdx.json', cycloneDxJson(dists.map((d) => ({ name: d.name, version: d.version, type: 'library', purl: pypiPurl(d.name, d.version) }))));
-    await layer.writeMetadata(opts.withinCustomAssemble ? CUSTOM_ASSEMBLE_METADATA : next);
+    await layer.writeMetadata(opts.withinCustomAssemble ? CUSTOM_ASSEMBLE_METADATA : { ...next, installedAt: new Date(now).toISOString() });
     log.detail(`${dists.length} distributions in the pip-deps layer`);
+    if (unpinned.length > 0) {
+      const when = settings.unpinnedMaxAgeSeconds === 0 ? 'at every build (BP_PIP_UNPINNED_MAX_AGE=0)' : `at the first build after ${formatAge(settings.unpinnedMaxAgeSeconds)} (BP_PIP_UNPINNED_MAX_AGE)`;
+      logUnpinned(log, unpinned, `These requirements pin no exact version, so pip resolves them again ${when}, even when nothing else changed:`);
+    }
   }
   Object.assign(env, (await layer.buildEnv(layerEnv)).apply('build', env));
   return layer.path;
+}
+
+/** The unpinned requirements (the first 10), and what makes an install repeatable instead. */
+function logUnpinned(log: Logger, unpinned: UnpinnedRequirement[], heading: string): void {
+  log.info(heading);
+  for (const u of unpinned.slice(0, 10)) log.detail(`- ${escapeControl(maskSecrets(u.line === undefined ? `${u.file}: ${u.text}` : `${u.file}:${u.line}: ${u.text}`))}`);
+  if (unpinned.length > 10) log.detail(`- and ${unpinned.length - 10} more`);
+  log.info('A lockfile (pylock.toml, uv.lock, poetry.lock, Pipfile.lock), or every requirement pinned with == or --hash, installs the same versions at every build and is reused until it changes');
 }
 
 /**

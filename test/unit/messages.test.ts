@@ -82,6 +82,7 @@ const EVERY_CAUSE: Table<Cause> = {
   'collectstatic-failed': { type: 'collectstatic-failed', managePy: 'manage.py', output: 'django.core.exceptions.ImproperlyConfigured: STATIC_ROOT is not set' },
   internal: { type: 'internal', what: 'An unexpected error occurred', detail: "Cannot read properties of null (reading 'x')" },
   'invalid-download-timeout': { type: 'invalid-download-timeout', value: '1e400', max: 600 },
+  'invalid-unpinned-max-age': { type: 'invalid-unpinned-max-age', value: '24' },
   'conflicting-app-module': { type: 'conflicting-app-module', gunicornAppModule: 'myproject.wsgi:application', appModule: 'wsgi' },
   'download-file-unreadable': { type: 'download-file-unreadable', url: 'file:///srv/pythons/cpython-3.6.15.tar.gz', file: '/srv/pythons/cpython-3.6.15.tar.gz', reason: 'permission-denied', detail: 'EACCES: permission denied', uid: 1000 },
   'archive-no-interpreter': { type: 'archive-no-interpreter', version: '3.11.9', versioned: 'bin/python3.11', binEntries: ['pip3.10', 'python3.10'], libDir: 'lib/python3.11', hasLibDir: false },

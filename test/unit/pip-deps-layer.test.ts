@@ -39,6 +39,8 @@ interface BuildInputs {
   ctx?: ContextOptions;
   python?: InstalledPython;
   withinCustomAssemble?: boolean;
+  /** Milliseconds after the fake clock's start at which this build runs. */
+  at?: number;
 }
 
 describe('pip-deps layer: cache decisions', () => {
@@ -51,6 +53,7 @@ describe('pip-deps layer: cache decisions', () => {
 
   async function build(inputs: BuildInputs = {}, script: ScriptStep[] = [pipOk()]): Promise<FakeDeps> {
     const f = fakeDeps(script);
+    f.clock.advance(inputs.at ?? 0);
     const ctx = b.context(inputs.ctx);
     await installDependencies(ctx, { PATH: '/usr/bin:/bin' }, inputs.python ?? PYTHON, readSettings(ctx.userEnv), PIP_CACHE, f.deps, {
       withinCustomAssemble: inputs.withinCustomAssemble,
@@ -160,6 +163,104 @@ describe('pip-deps layer: cache decisions', () => {
       expectReinstalled(f, undefined);
     });
   }
+});
+
+describe('pip-deps layer: requirements that pin no exact version are reused for BP_PIP_UNPINNED_MAX_AGE (issue 14, item 8)', () => {
+  let b: TempBuild;
+  beforeEach(() => {
+    b = new TempBuild();
+    b.writeApp({ 'requirements.txt': 'flask\n-r more.txt\n', 'more.txt': 'six==1.17.0\ngunicorn>=22\n' });
+  });
+  afterEach(() => b.cleanup());
+
+  const HOUR = 3600 * 1000;
+  async function build(at: number, processEnv: Record<string, string> = {}, script: ScriptStep[] = [pipOk()]): Promise<FakeDeps> {
+    const f = fakeDeps(script);
+    f.clock.advance(at);
+    const ctx = b.context({ processEnv });
+    await installDependencies(ctx, { PATH: '/usr/bin:/bin' }, PYTHON, readSettings(ctx.userEnv), PIP_CACHE, f.deps);
+    return f;
+  }
+  async function cached(at = 0, processEnv: Record<string, string> = {}): Promise<void> {
+    await build(at, processEnv);
+    restoreLayer(b.layersDir, 'pip-deps');
+  }
+
+  it('the install names the unpinned lines (includes followed), says when pip resolves them again, and records when it ran', async () => {
+    const f = await build(0);
+    const lines = f.log.lines;
+    const at = lines.indexOf('- These requirements pin no exact version, so pip resolves them again at the first build after 24h (BP_PIP_UNPINNED_MAX_AGE), even when nothing else changed:');
+    expect(at, lines.join('\n')).to.be.greaterThan(0);
+    expect(lines.slice(at + 1, at + 4)).to.deep.equal([
+      '  - requirements.txt:1: flask',
+      '  - more.txt:2: gunicorn>=22',
+      '- A lockfile (pylock.toml, uv.lock, poetry.lock, Pipfile.lock), or every requirement pinned with == or --hash, installs the same versions at every build and is reused until it changes',
+    ]);
+    expect(layerToml(b.layersDir, 'pip-deps')?.metadata).to.include({ installedAt: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('an unchanged layer is kept before the age (pip not run, the log says until when and why); after it, pip runs again, saying why', async () => {
+    await cached(0);
+    const kept = await build(23 * HOUR, {}, []);
+    expect(kept.exec.executions).to.deep.equal([]);
+    expect(kept.log.lines.slice(0, 4)).to.deep.equal([
+      '- Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)',
+      '- They are reused for up to 24h (BP_PIP_UNPINNED_MAX_AGE), then pip resolves again these requirements, which pin no exact version:',
+      '  - requirements.txt:1: flask',
+      '  - more.txt:2: gunicorn>=22',
+    ]);
+    restoreLayer(b.layersDir, 'pip-deps');
+    const again = await build(24 * HOUR + 1);
+    expect(again.exec.executions.map((e) => e.args.slice(0, 3))).to.deep.equal([['-m', 'pip', 'install']]);
+    expect(again.log.block('- Discarding cached')).to.deep.equal([
+      '- Discarding cached dependencies since:',
+      '  - Some requirements pin no exact version, and their dependencies were installed 24h ago, not less than BP_PIP_UNPINNED_MAX_AGE (24h): pip resolves them again',
+    ]);
+    expect(layerToml(b.layersDir, 'pip-deps')?.metadata).to.include({ installedAt: '2026-01-02T00:00:00.001Z' });
+  });
+
+  it('the age counts from the install, not from the last reuse', async () => {
+    await cached(0);
+    await build(20 * HOUR, {}, []);
+    restoreLayer(b.layersDir, 'pip-deps');
+    const f = await build(25 * HOUR);
+    expect(f.exec.executions).to.have.length(1);
+  });
+
+  it('BP_PIP_UNPINNED_MAX_AGE sets the age; 0 resolves at every build; changing it is no change of the key', async () => {
+    await cached(0, { BP_PIP_UNPINNED_MAX_AGE: '2h' });
+    expect((await build(HOUR, { BP_PIP_UNPINNED_MAX_AGE: '2h' }, [])).exec.executions).to.deep.equal([]);
+    restoreLayer(b.layersDir, 'pip-deps');
+    expect((await build(HOUR, { BP_PIP_UNPINNED_MAX_AGE: '30m' })).exec.executions).to.have.length(1);
+    restoreLayer(b.layersDir, 'pip-deps');
+    const f = await build(HOUR, { BP_PIP_UNPINNED_MAX_AGE: '0' });
+    expect(f.log.block('- Discarding cached')[1]).to.equal('  - Some requirements pin no exact version, and their dependencies were installed 0s ago, not less than BP_PIP_UNPINNED_MAX_AGE (0: every build): pip resolves them again');
+  });
+
+  it('fully pinned requirements (==, --hash, includes too) are kept however old the layer is, and the log says nothing of pinning', async () => {
+    b.writeApp({ 'requirements.txt': 'flask==3.0.0\n-r more.txt\n-c constraints.txt\n', 'more.txt': 'six==1.17.0 --hash=sha256:abc\nidna @ https://files.example/idna-3.10-py3-none-any.whl#sha256=00ff\n', 'constraints.txt': 'werkzeug>=3\n' });
+    await cached(0);
+    const f = await build(100 * 24 * HOUR, {}, []);
+    expect(f.exec.executions).to.deep.equal([]);
+    expect(f.log.lines).to.deep.equal(['- Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)']);
+  });
+
+  it('a layer from before this rule (no installedAt) with unpinned requirements is reinstalled', async () => {
+    await cached(0);
+    const toml = fs.readFileSync(b.tomlPath('pip-deps'), 'utf8');
+    fs.writeFileSync(b.tomlPath('pip-deps'), toml.replace(/^installedAt = .*\n/m, ''));
+    const f = await build(HOUR);
+    expect(f.log.block('- Discarding cached')[1]).to.equal('  - Some requirements pin no exact version, and when their dependencies were installed is unknown: pip resolves them again');
+  });
+
+  it('an app installed as a project (setup.py) counts as unpinned', async () => {
+    fs.rmSync(path.join(b.appDir, 'requirements.txt'));
+    b.writeApp({ 'setup.py': 'from setuptools import setup\nsetup(name="app", install_requires=["flask"])\n' });
+    await cached(0);
+    const f = await build(25 * HOUR);
+    expect(f.exec.executions).to.have.length(1);
+    expect(f.log.lines).to.include("  - setup.py: the app's own dependencies, which pip resolves from its metadata");
+  });
 });
 
 describe('pip-deps layer: a failed pip run leaves nothing behind', () => {

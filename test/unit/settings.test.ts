@@ -40,6 +40,7 @@ describe('settings', () => {
     download: DEFAULT_DOWNLOAD_OPTIONS,
     pipUpgrade: false,
     pipRequirements: undefined,
+    unpinnedMaxAgeSeconds: 86400,
     pipVariables: {},
     appRun: undefined,
     gunicornAppModule: undefined,
@@ -70,6 +71,7 @@ describe('settings', () => {
       BP_DOWNLOAD_TIMEOUT: '90\n',
       PIP_UPGRADE: 'TRUE\n',
       BP_PIP_REQUIREMENT: 'requirements/base.txt requirements/prod.txt\n',
+      BP_PIP_UNPINNED_MAX_AGE: '90m\n',
       PIP_INDEX_URL: 'https://pypi.internal/simple\n',
       PIP_EXTRA_INDEX_URL: 'https://a.internal/simple https://b.internal/simple\n',
       APP_RUN: 'python server.py --port $PORT\n',
@@ -94,6 +96,7 @@ describe('settings', () => {
       download: { ...DEFAULT_DOWNLOAD_OPTIONS, timeoutSeconds: 90 },
       pipUpgrade: true,
       pipRequirements: ['requirements/base.txt', 'requirements/prod.txt'],
+      unpinnedMaxAgeSeconds: 5400,
       pipVariables: { PIP_INDEX_URL: 'https://pypi.internal/simple', PIP_EXTRA_INDEX_URL: 'https://a.internal/simple https://b.internal/simple' },
       appRun: 'python server.py --port $PORT',
       gunicornAppModule: { name: 'GUNICORN_APP_MODULE', value: 'myproject.wsgi:app' },
@@ -185,6 +188,28 @@ describe('settings', () => {
         expect(m.title).to.equal('Invalid BP_DOWNLOAD_TIMEOUT');
         expect(m.body).to.contain(value.trim() === '' ? 'BP_DOWNLOAD_TIMEOUT is set but empty' : `BP_DOWNLOAD_TIMEOUT is '${value.slice(0, 100)}`); // long values are cut
         expect(m.body).to.contain('not a number of seconds above 0 and at most 600');
+      }
+    });
+  });
+
+  describe('BP_PIP_UNPINNED_MAX_AGE (issue 14, item 8)', () => {
+    const age = (v: string): number => settings({ platform: { BP_PIP_UNPINNED_MAX_AGE: v } }).unpinnedMaxAgeSeconds;
+
+    it('a number and a unit (s, m, h, d), decimals too, or 0 (unset: one day, see the defaults)', () => {
+      expect(age('30s')).to.equal(30);
+      expect(age('90m\n')).to.equal(5400);
+      expect(age(' 24h ')).to.equal(86400);
+      expect(age('1.5h')).to.equal(5400);
+      expect(age('7d')).to.equal(604800);
+      expect(age('0')).to.equal(0);
+      expect(age('0s')).to.equal(0);
+    });
+
+    it('anything else stops the build, naming the variable and the value', () => {
+      for (const value of ['24', '1e3h', '-1h', '+1h', '1 h', '1H', '1w', 'h', '', 'forever', '24hours']) {
+        const cause = thrownCause(() => age(value));
+        expect(cause, JSON.stringify(value)).to.deep.equal({ type: 'invalid-unpinned-max-age', value: value.trim() });
+        expect(renderCause(cause).title).to.equal('Invalid BP_PIP_UNPINNED_MAX_AGE');
       }
     });
   });
