@@ -226,6 +226,46 @@ describe('e2e: the pip-deps layer', function () {
       await expectImports(e2e, edited, ['six', 'blinker']);
     });
 
+    it('requirements that pin no exact version: reused within BP_PIP_UNPINNED_MAX_AGE (no pip, the log names the line); past it, pip runs again saying why (issue 14, item 8)', async () => {
+      const app = await e2e.app({ 'requirements.txt': 'six\nblinker==1.9.0\n', 'app.py': 'print("app")\n' });
+      const env = await e2e.env();
+      const first = await e2e.platform.buildOk(app, { platformEnv: env });
+      const firstLog = plainLog(first.output);
+      expect(firstLog).to.contain('These requirements pin no exact version, so pip resolves them again at the first build after 24h (BP_PIP_UNPINNED_MAX_AGE), even when nothing else changed:\n  - requirements.txt:1: six\n- A lockfile (pylock.toml');
+
+      // Before the age (the default, 24 hours): kept, pip not run, the index not asked.
+      e2e.index.clearRequests();
+      const before = await e2e.platform.buildOk(app, { platformEnv: env });
+      const beforeLog = plainLog(before.output);
+      expect(beforeLog).to.contain(NOT_RUN);
+      expect(beforeLog).to.contain('They are reused for up to 24h (BP_PIP_UNPINNED_MAX_AGE), then pip resolves again these requirements, which pin no exact version:\n  - requirements.txt:1: six');
+      expect(e2e.index.requests.map((r) => r.path)).to.deep.equal([]);
+      expect(before.reused).to.include('pip-deps');
+
+      // Past the age (1 second, whose passing the first build already took): pip resolves again, from the index.
+      e2e.index.clearRequests();
+      const after = await e2e.platform.buildOk(app, { platformEnv: { ...env, BP_PIP_UNPINNED_MAX_AGE: '1s' } });
+      const afterLog = plainLog(after.output);
+      // plainLog writes a duration in parentheses as <time>.
+      expect(afterLog).to.match(/Discarding cached dependencies since:\n {2}- Some requirements pin no exact version, and their dependencies were installed \d+s ago, not less than BP_PIP_UNPINNED_MAX_AGE \((1s|<time>)\): pip resolves them again/);
+      expect(afterLog).to.contain("Running 'python -m pip install --user -r requirements.txt'");
+      expect(e2e.index.requestsFor('/simple/six/')).to.have.length(1);
+      // The same versions again: pip refilled the layer byte for byte as before (the install is reproducible).
+      expect(after.layers['pip-deps']?.digest).to.equal(first.layers['pip-deps']?.digest);
+      await expectImports(e2e, after, ['six', 'blinker']);
+    });
+
+    it('fully pinned requirements are reused however short BP_PIP_UNPINNED_MAX_AGE is (issue 14, item 8)', async () => {
+      const app = await e2e.app({ 'requirements.txt': 'six==1.17.0\n', 'app.py': 'print("app")\n' });
+      const env = { ...(await e2e.env()), BP_PIP_UNPINNED_MAX_AGE: '1s' };
+      await e2e.platform.buildOk(app, { platformEnv: env });
+      e2e.index.clearRequests();
+      const again = await e2e.platform.buildOk(app, { platformEnv: env });
+      expect(plainLog(again.output)).to.contain(NOT_RUN);
+      expect(plainLog(again.output)).not.to.contain('pin no exact version');
+      expect(e2e.index.requests.map((r) => r.path)).to.deep.equal([]);
+    });
+
     it('BP_PIP_REQUIREMENT names another file; its -r include and -e . line install; editing the included file reinstalls', async () => {
       const app = await e2e.app('pip-requirement-files');
       const env = await e2e.env(undefined, { BP_PIP_REQUIREMENT: 'requirements/prod.txt' });
