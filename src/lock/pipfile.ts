@@ -22,7 +22,7 @@ import path from 'node:path';
 import type { LockCause } from '../causes.js';
 import { BuildpackError } from '../failure.js';
 import { validRange } from '@renovatebot/pep440';
-import { evaluateMarker, MarkerSyntaxError, parseMarker } from './markers.js';
+import { evaluateMarker, MarkerError, MarkerSyntaxError, parseMarker } from './markers.js';
 import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
 import { pep503Name, pipfileHashes } from './pipfile-hash.js';
 
@@ -80,19 +80,19 @@ export function readPipfileLock(appDir: string, file: string): Lockfile {
     indexes: sources.map((s) => s.url),
     select: (request) => {
       checkRequested(file, categories, request);
-      return select(categories, request);
+      return select(categories, request, file);
     },
   };
 }
 
-function select(categories: Map<string, Map<string, PipenvEntry>>, request: SelectionRequest): LockedPackage[] {
+function select(categories: Map<string, Map<string, PipenvEntry>>, request: SelectionRequest, file: string): LockedPackage[] {
   const order = [...new Set(request.groups.map((g) => categoryName(categories, g)).filter((c) => c !== 'default')), 'default'];
   const chosen = new Map<string, PipenvEntry>();
   for (const category of order) {
     for (const [name, entry] of categories.get(category) ?? []) chosen.set(name, entry);
   }
   return [...chosen.values()]
-    .filter((e) => e.markers.every((m) => evaluateMarker(m, request.env)))
+    .filter((e) => e.markers.every((m) => holds(m, request, file, e.name)))
     .map((e) => ({ name: e.name, version: e.version, source: e.source, artifacts: e.artifacts }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -113,6 +113,16 @@ function checkRequested(file: string, categories: Map<string, unknown>, request:
     if (!categories.has(categoryName(categories, group))) throw new BuildpackError({ type: 'lock-unknown-selection', file, kind: 'group', name: group, known });
   }
   for (const extra of request.extras) throw new BuildpackError({ type: 'lock-unknown-selection', file, kind: 'extra', name: extra, known: [] });
+}
+
+/** A marker of `name`'s entry; one packaging refuses to evaluate (MarkerEvaluationError) makes the lock malformed. */
+function holds(marker: Parameters<typeof evaluateMarker>[0], request: SelectionRequest, file: string, name: string): boolean {
+  try {
+    return evaluateMarker(marker, request.env);
+  } catch (err) {
+    if (err instanceof MarkerError) throw malformed(file, `the entry of ${name}`, `a marker cannot be evaluated: ${err.message}`);
+    throw err;
+  }
 }
 
 /** The lock's category for a requested group name (see the header). */

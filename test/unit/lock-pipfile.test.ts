@@ -252,6 +252,12 @@ describe('Pipfile.lock entries', () => {
     expect(one({ version: '==1.0', markers: "python_version >= '3.8'", os_markers: "os_name == 'posix'" })).to.have.length(1);
   });
 
+  it('a marker packaging refuses to evaluate (MarkerEvaluationError) makes the lock malformed, naming the entry', () => {
+    const cause = thrownCause(() => one({ version: '==1.0', markers: "os_name ~= 'posix'" }));
+    expect(cause).to.include({ type: 'lock-malformed', tool: 'pipenv', entry: 'the entry of pkg' });
+    expect(cause.type === 'lock-malformed' && cause.detail).to.match(/a marker cannot be evaluated: os_name ~= "posix"/);
+  });
+
   it('a git URL with git+, @ref and #egg= / #subdirectory= keeps the repository, the commit and the subdirectory', () => {
     const commit = 'a'.repeat(40);
     expect(one({ git: `git+https://user@example.com/r.git@${commit}#egg=pkg&subdirectory=lib` })[0]?.source).to.deep.equal({ kind: 'git', url: 'https://user@example.com/r.git', commit, subdirectory: 'lib' });
