@@ -3,7 +3,10 @@
  * into the lock model, with the selection the specification's "Installation" section prescribes:
  *
  * 1. `extras` is the set of requested extras; `dependency_groups` is `default-groups` plus the requested groups
- *    (the specification: "dependency_groups SHOULD be the set created from default-groups by default").
+ *    (the specification: "dependency_groups SHOULD be the set created from default-groups by default"). A
+ *    requested extra the lock's `extras` does not list, or group neither `dependency-groups` nor
+ *    `default-groups` lists, stops the build (lock-unknown-selection), as uv refuses `--group nosuch`: the lists
+ *    are what the lock supports, and a single-use lock (pip's, uv's export) lists none.
  * 2. `lock-version` must be 1.x ("If a tool doesn't support a major version, it MUST raise an error").
  * 3. `requires-python` is checked by the install before selection (src/python: the lock is a Python version
  *    source, and a chosen Python outside it stops the build as lock-python-mismatch).
@@ -301,7 +304,8 @@ export function readPylock(appDir: string, file: string): Lockfile {
   const environments = top.strings(doc, 'environments').map((e) => ({ text: e, marker: top.at('environments').marker(e, 'environment') }));
   const requiresPython = top.string(doc, 'requires-python');
   if (requiresPython !== undefined) top.specifierSet(requiresPython, 'requires-python');
-  for (const key of ['extras', 'dependency-groups'] as const) top.strings(doc, key);
+  const lockExtras = top.strings(doc, 'extras');
+  const lockGroups = top.strings(doc, 'dependency-groups');
   const defaultGroups = top.strings(doc, 'default-groups');
   const rawPackages = doc.packages;
   if (rawPackages === undefined) top.fail('[[packages]] is missing');
@@ -310,6 +314,12 @@ export function readPylock(appDir: string, file: string): Lockfile {
   const indexes = [...new Set(entries.flatMap((e) => (e.source.kind === 'index' && e.source.url !== undefined ? [e.source.url] : [])))];
 
   const select = (request: SelectionRequest): LockedPackage[] => {
+    const known = { extra: lockExtras.map(normalize), group: [...lockGroups, ...defaultGroups].map(normalize) };
+    for (const [kind, names] of [['extra', request.extras], ['group', request.groups]] as const) {
+      for (const name of names) {
+        if (!known[kind].includes(normalize(name))) throw new BuildpackError({ type: 'lock-unknown-selection', file, kind, name, known: [...new Set(kind === 'extra' ? lockExtras : lockGroups)].sort() });
+      }
+    }
     const context = { extras: new Set(request.extras), dependencyGroups: new Set([...defaultGroups, ...request.groups]) };
     const evaluate = (marker: Marker, where: string | undefined, ctx = context): boolean => {
       try {

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Cause } from '../../src/causes.js';
+import { parseToml } from '../../src/cnb/toml.js';
 import { BuildpackError } from '../../src/failure.js';
 import { evaluateMarker, markerEnvironment } from '../../src/lock/markers.js';
 import type { LockedPackage, SelectionRequest } from '../../src/lock/model.js';
@@ -253,6 +254,13 @@ describe('pylock.toml: extras and dependency groups', () => {
     expect(names([], ['dev'])).to.deep.equal(['app', 'core', 'pytest']);
     expect(names(['CLI'], ['Dev'])).to.deep.equal(['app', 'click', 'core', 'pytest']);
   });
+  it('a requested extra or group the lock does not list stops the build naming the ones it has (lock-unknown-selection)', () => {
+    expect(readCause(MULTI, request('3.12.1', 'amd64', ['nope']))).to.deep.equal({ type: 'lock-unknown-selection', file: 'pylock.toml', kind: 'extra', name: 'nope', known: ['cli'] });
+    expect(readCause(MULTI, request('3.12.1', 'amd64', [], ['tests']))).to.deep.equal({ type: 'lock-unknown-selection', file: 'pylock.toml', kind: 'group', name: 'tests', known: ['dev'] });
+    expect(names([], ['main'])).to.deep.equal(['app', 'core'], 'a default group may be named');
+    expect(readCause(PIP_FLASK, request('3.11.7', 'amd64', [], ['dev']))).to.deep.equal({ type: 'lock-unknown-selection', file: 'pylock.toml', kind: 'group', name: 'dev', known: [] });
+  });
+
   it('the lock\'s own folder is the app; another folder is a path', () => {
     expect(select(MULTI, request('3.12.1')).find((p) => p.name === 'app')?.source).to.deep.equal({ kind: 'app', path: '.', editable: true });
     const nested = select(MULTI, request('3.12.1'), 'pylock.toml');
@@ -356,7 +364,14 @@ describe('pylock.toml: differential test against packaging.pylock', function () 
       // The top-level requires-python is the install's check (src/python), which packaging makes in select: keep only locks every request meets.
       .map((t) => t.replace(/^requires-python = .*$/m, ''));
     const locks = [...vectorLocks, ...fc.sample(generatedLock, { numRuns: 250, seed: 751 })];
-    const cases = locks.flatMap((toml) => requests.map(({ req }) => ({ toml, req })));
+    // Only the extras and groups each lock lists (the buildpack refuses others, lock-unknown-selection; packaging ignores them).
+    const known = (toml: string, key: string): string[] => (parseToml(toml)[key] as string[] | undefined) ?? [];
+    const cases = locks.flatMap((toml) =>
+      requests.map(({ req }) => ({
+        toml,
+        req: { ...req, extras: req.extras.filter((e) => known(toml, 'extras').includes(e)), groups: req.groups.filter((g) => [...known(toml, 'dependency-groups'), ...known(toml, 'default-groups')].includes(g)) },
+      })),
+    );
     const questions: PylockQuestion[] = cases.map(({ toml, req }) => ({
       toml,
       environment: { ...req.env },
