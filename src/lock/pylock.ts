@@ -241,7 +241,12 @@ function readEntry(top: Reader, raw: unknown, index: number, lockFile: string): 
     const subdirectory = r.string(archive, 'subdirectory');
     const { path: archivePath, ...artifact } = file;
     if (archivePath !== undefined && !file.url) return { index, name, version, marker, requiresPython, source: { kind: 'path', path: appPath(r, lockFile, archivePath, 'archive.path'), editable: false }, artifacts: [artifact] };
-    return { index, name, version, marker, requiresPython, source: { kind: 'url', url: file.url as string, ...(subdirectory ? { subdirectory } : {}) }, artifacts: [artifact] };
+    // uv writes the subdirectory twice, as the key and as pip's `#subdirectory=` URL fragment: keep it once, in the model's field.
+    const fragment = /#(?:.*&)?subdirectory=([^&]+)/.exec(file.url as string)?.[1];
+    if (fragment !== undefined && subdirectory !== undefined && decodeURIComponent(fragment) !== subdirectory) r.fail(`archive.url names the subdirectory ${JSON.stringify(fragment)} and archive.subdirectory ${JSON.stringify(subdirectory)}`);
+    const url = fragment === undefined ? (file.url as string) : (file.url as string).replace(/#.*$/, '');
+    const sub = subdirectory ?? (fragment === undefined ? undefined : decodeURIComponent(fragment));
+    return { index, name, version, marker, requiresPython, source: { kind: 'url', url, ...(sub ? { subdirectory: sub } : {}) }, artifacts: [{ ...artifact, url }] };
   }
   const artifacts: LockedArtifact[] = [];
   wheels.forEach((wheel, i) => {

@@ -118,6 +118,19 @@ describe('pylock.toml: locks written by the real tools', () => {
     });
   }
 
+  it('uv-sources: git at the locked commit, a direct wheel URL, an archive with its subdirectory once, the project not editable', () => {
+    const sel = (file: string): Record<string, LockedPackage> => Object.fromEntries(readPylock(path.join(VECTORS, 'uv-sources'), file).select(request('3.12.7')).map((p) => [p.name, p]));
+    expect(Object.keys(sel('pylock.git.toml'))).to.deep.equal(['uv-public-pypackage']);
+    expect(sel('pylock.git.toml')['uv-public-pypackage']?.source).to.deep.equal({ kind: 'git', url: 'https://github.com/astral-test/uv-public-pypackage', commit: 'b270df1a2fb5d012294e9aaf05e7e0bab1e6a389' });
+    const wheel = sel('pylock.wheel-url.toml').anyio;
+    expect(wheel?.source).to.deep.equal({ kind: 'url', url: 'https://files.pythonhosted.org/packages/14/fd/2f20c40b45e4fb4324834aea24bd4afdf1143390242c0b33774da0e2e34f/anyio-4.3.0-py3-none-any.whl' });
+    expect(wheel?.artifacts).to.deep.equal([{ filename: 'anyio-4.3.0-py3-none-any.whl', url: 'https://files.pythonhosted.org/packages/14/fd/2f20c40b45e4fb4324834aea24bd4afdf1143390242c0b33774da0e2e34f/anyio-4.3.0-py3-none-any.whl', hashes: { sha256: '048e05d0f6caeed70d731f3db756d35dcc1f35747c8c403364a8332c630441b8' } }]);
+    const root = sel('pylock.sdist-url-subdirectory.toml').root;
+    expect(root?.source).to.deep.equal({ kind: 'url', url: 'https://github.com/user-attachments/files/18216295/subdirectory-test.tar.gz', subdirectory: 'packages/root' });
+    expect(root?.artifacts[0]).to.include({ filename: 'subdirectory-test.tar.gz', url: 'https://github.com/user-attachments/files/18216295/subdirectory-test.tar.gz' });
+    expect(sel('pylock.no-editable.toml').project?.source).to.deep.equal({ kind: 'app', path: '.', editable: false });
+  });
+
   it('every artifact keeps its URL and file name; index packages name the index', () => {
     const flask = readPylock(path.join(VECTORS, 'uv-dependency-extra'), 'pylock.toml').select(request('3.12.7')).find((p) => p.name === 'jinja2');
     expect(flask?.source).to.deep.equal({ kind: 'index', url: 'https://pypi.org/simple' });
@@ -360,7 +373,7 @@ describe('pylock.toml: differential test against packaging.pylock', function () 
     ];
     const vectorLocks = ['pip-flask', 'pip-extra', 'pip-marker-py310', 'pip-marker-py313', 'pip-app', 'uv-dependency-extra']
       .map((d) => fs.readFileSync(path.join(VECTORS, d, 'pylock.toml'), 'utf8'))
-      .concat(fs.readdirSync(path.join(VECTORS, 'uv-project-extra')).filter((f) => f.endsWith('.toml') && f.startsWith('pylock')).map((f) => fs.readFileSync(path.join(VECTORS, 'uv-project-extra', f), 'utf8')))
+      .concat(['uv-project-extra', 'uv-sources'].flatMap((d) => fs.readdirSync(path.join(VECTORS, d)).filter((f) => f.endsWith('.toml') && f.startsWith('pylock')).map((f) => fs.readFileSync(path.join(VECTORS, d, f), 'utf8'))))
       // The top-level requires-python is the install's check (src/python), which packaging makes in select: keep only locks every request meets.
       .map((t) => t.replace(/^requires-python = .*$/m, ''));
     const locks = [...vectorLocks, ...fc.sample(generatedLock, { numRuns: 250, seed: 751 })];
