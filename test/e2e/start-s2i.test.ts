@@ -2,8 +2,8 @@
  * Issue 15, end to end through the local platform: the rest of OpenShift's s2i run contract (APP_HOME, a
  * gunicorn.conf.py naming wsgi_app) and Django projects laid out as `django-admin startproject` writes them,
  * with no wsgi.py at the top: served by Gunicorn, by runserver without Gunicorn, and migrated by the `migrate`
- * process against SQLite. Each app serves HTTP 200 and stops within 10 s of SIGTERM. The django-startproject*
- * fixtures are what `django-admin startproject mysite <dir>` (Django 5.2.17, from the wheelhouse) wrote, plus a
+ * process against SQLite. Each app serves HTTP 200 and stops within 10 s of SIGTERM. The django-startproject
+ * fixture is what `django-admin startproject mysite <dir>` (Django 5.2.17, from the wheelhouse) wrote, plus a
  * requirements.txt.
  */
 import fs from 'node:fs';
@@ -25,11 +25,16 @@ describe('e2e: s2i run contract and Django projects (issue 15)', function () {
   const running: LaunchedProcess[] = [];
 
   /** Builds `fixture` (with extra platform env) once; later calls reuse the result. */
-  function built(fixture: string, extra: Record<string, string> = {}): Promise<BuildResult> {
-    const key = `${fixture} ${JSON.stringify(extra)}`;
+  /** `requirements`, when given, replaces the fixture's requirements.txt (one generated project serves both). */
+  function built(fixture: string, extra: Record<string, string> = {}, requirements?: string): Promise<BuildResult> {
+    const key = `${fixture} ${JSON.stringify(extra)} ${requirements}`;
     let b = builds.get(key);
     if (!b) {
-      b = (async () => e2e.platform.buildOk(await e2e.app(fixture), { platformEnv: await e2e.env(undefined, extra) }))();
+      b = (async () => {
+        const app = await e2e.app(fixture);
+        if (requirements !== undefined) await app.writeFile('requirements.txt', requirements);
+        return e2e.platform.buildOk(app, { platformEnv: await e2e.env(undefined, extra) });
+      })();
       builds.set(key, b);
     }
     return b;
@@ -217,7 +222,7 @@ describe('e2e: s2i run contract and Django projects (issue 15)', function () {
 
     it('without Gunicorn: runserver on 0.0.0.0:$PORT, with a warning naming the fix; stops on SIGTERM (ENABLE_INIT_WRAPPER and DISABLE_MIGRATE accepted, the log says why they have nothing to do)', async () => {
       // The s2i builder's README suggests ENABLE_INIT_WRAPPER for runserver: here the launcher already makes it PID 1.
-      const res = await built('django-startproject-runserver', { ...NO_COLLECTSTATIC, ENABLE_INIT_WRAPPER: 'true', DISABLE_MIGRATE: '1' });
+      const res = await built('django-startproject', { ...NO_COLLECTSTATIC, ENABLE_INIT_WRAPPER: 'true', DISABLE_MIGRATE: '1' }, 'django\n');
       const log = plainLog(res.output);
       expect(log).to.contain('ENABLE_INIT_WRAPPER is set: nothing to do; the launcher starts every process as PID 1 of the container');
       expect(log).to.contain('DISABLE_MIGRATE is set: nothing to turn off, since migrations run at start only with BP_DJANGO_MIGRATE_AT_START');
