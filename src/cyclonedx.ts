@@ -4,6 +4,7 @@
  * same bytes.
  */
 import * as CDX from '@cyclonedx/cyclonedx-library';
+import { normalizeName } from './python/package-name.js';
 
 export interface SbomComponent {
   name: string;
@@ -35,5 +36,5 @@ export function cycloneDxJson(components: SbomComponent[]): string {
 
 /** pkg:pypi purl: the name normalised as PEP 503 and the purl spec ask (lowercase, runs of -_. become -). */
 export function pypiPurl(name: string, version: string): string {
-  return `pkg:pypi/${name.toLowerCase().replace(/[-_.]+/g, '-')}@${encodeURIComponent(version)}`;
+  return `pkg:pypi/${normalizeName(name)}@${encodeURIComponent(version)}`;
 }

@@ -22,6 +22,8 @@
  *   not need it.
  */
 import { parseSpecifier, specifierContains } from './version-specifier.js';
+// packaging normalizes both sides of an `extra`, `extras` or `dependency_groups` comparison this way.
+import { normalizeName } from '../python/package-name.js';
 
 /** The values PEP 508 defines, for the Python and target the image runs on. */
 export interface MarkerEnvironment {
@@ -276,10 +278,6 @@ export class MarkerEvaluationError extends MarkerError {
   }
 }
 
-/** PEP 503 normalization, which packaging applies to both sides of an `extra`, `extras` or `dependency_groups` comparison. */
-function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 
 function showOperand(operand: Operand): string {
   return operand.kind === 'variable' ? operand.name : JSON.stringify(operand.value);

@@ -20,6 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseToml, type TomlTable } from '../cnb/toml.js';
+import { normalizeName } from '../python/package-name.js';
 
 /** plette's PIPFILE_SECTIONS plus the names get_hash skips: every other top-level table is a package category. */
 const NOT_CATEGORIES = new Set(['source', 'packages', 'dev-packages', 'requires', 'scripts', 'pipfile', 'pipenv', 'default', 'develop']);
@@ -30,13 +31,9 @@ const DEFAULT_SOURCES = [{ name: 'pypi', url: 'https://pypi.org/simple', verify_
 /** The hashes Pipenv versions write for this Pipfile text: plette's (2022.10 and later) and 2026.4's. Throws on bad TOML. */
 export function pipfileHashes(pipfileText: string): { plette: string; normalizedNames: string } {
   const pipfile = parseToml(pipfileText);
-  return { plette: sha256(hashInput(pipfile, (n) => n)), normalizedNames: sha256(hashInput(pipfile, pep503Name)) };
+  return { plette: sha256(hashInput(pipfile, (n) => n)), normalizedNames: sha256(hashInput(pipfile, normalizeName)) };
 }
 
-/** PEP 503 normalization (packaging's canonicalize_name): runs of `-`, `_`, `.` become `-`, lower case. */
-export function pep503Name(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 
 function hashInput(pipfile: TomlTable, name: (n: string) => string): Record<string, unknown> {
   const section = (key: string): unknown => {

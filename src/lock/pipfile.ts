@@ -24,7 +24,8 @@ import { BuildpackError } from '../failure.js';
 import { validRange } from '@renovatebot/pep440';
 import { evaluateMarker, MarkerError, MarkerSyntaxError, parseMarker } from './markers.js';
 import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
-import { pep503Name, pipfileHashes } from './pipfile-hash.js';
+import { pipfileHashes } from './pipfile-hash.js';
+import { normalizeName } from '../python/package-name.js';
 
 /** The only pipfile-spec Pipenv has written since 2018 (pipenv/project.py PIPFILE_SPEC_CURRENT). */
 const PIPFILE_SPEC = 6;
@@ -185,7 +186,7 @@ function readRequires(file: string, value: unknown): string | undefined {
 const OTHER_VCS = { hg: 'Mercurial', svn: 'Subversion', bzr: 'Bazaar' } as const;
 
 function readEntry(file: string, where: string, key: string, value: unknown, sources: PipenvSource[]): PipenvEntry {
-  const name = pep503Name(key);
+  const name = normalizeName(key);
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name)) throw malformed(file, where, `${JSON.stringify(key)} is not a package name`);
   // Old locks may give a bare version string, as `pipenv requirements` still accepts (`"==1.2"` or `"*"`).
   const entry: Record<string, unknown> = typeof value === 'string' ? { version: value } : isObject(value) ? value : {};

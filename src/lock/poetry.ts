@@ -19,6 +19,7 @@ import { evaluateMarker, type Marker, type MarkerEnvironment, MarkerSyntaxError,
 import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
 import { acceptedContentHashes, generatorVersion } from './poetry-content-hash.js';
 import { allows, allowsPython, type Constraint, ConstraintSyntaxError, parsePoetryConstraint, toPep440 } from './poetry-constraint.js';
+import { normalizeName } from '../python/package-name.js';
 
 const SUPPORTED = ['1.1', '2.0', '2.1'];
 /** The hash algorithms pip's --require-hashes accepts (and the export plugin keeps). */
@@ -27,10 +28,6 @@ const HASH_ALGORITHMS = new Set(['sha256', 'sha384', 'sha512']);
 type Table = Record<string, unknown>;
 const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
-/** PEP 503 normalized name (packaging.utils.canonicalize_name). */
-export function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 
 /** One edge of the graph: a dependency as pyproject.toml or [package.dependencies] states it. */
 interface Requirement {

@@ -33,6 +33,7 @@ import { BuildpackError } from '../failure.js';
 import { evaluateMarker, type Marker, MarkerError, type MarkerEnvironment, parseMarker } from './markers.js';
 import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
 import { parseSpecifier, specifierContains } from './version-specifier.js';
+import { normalizeName } from '../python/package-name.js';
 
 /** `pylock.toml` or `pylock.<name>.toml` with a name without dots (the specification's "File Name"). */
 export const PYLOCK_FILE_NAME = /^pylock\.([^.]+\.)?toml$/;
@@ -146,7 +147,7 @@ function lastComponent(url: string | undefined, filePath: string | undefined): s
   }
 }
 
-const normalize = (name: string): string => name.toLowerCase().replace(/[-_.]+/g, '-');
+const normalize = normalizeName;
 
 /** Name and version of a wheel file name (PEP 427: `{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`). */
 function wheelNameVersion(filename: string): [string, string] | undefined {

@@ -24,6 +24,7 @@
 import { satisfies } from '@renovatebot/pep440';
 import { BuildpackError } from '../failure.js';
 import { evaluateMarker, type Marker, MarkerError, MarkerSyntaxError, markerEnvironment, type MarkerEnvironment, parseMarker } from './markers.js';
+import { normalizeName } from '../python/package-name.js';
 
 /** `[package.metadata]` of a uv.lock package, as read. */
 export interface UvProjectMetadata {
@@ -53,7 +54,6 @@ interface Requirement {
   text: string;
 }
 
-const normalizeName = (name: string): string => name.toLowerCase().replace(/[-_.]+/g, '-');
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -31,13 +31,10 @@ import { evaluateMarker, type Marker, MarkerError, MarkerSyntaxError, parseMarke
 import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
 import { checkUvLockFresh, type UvProjectMetadata, uvSourceNames } from './uv-stale.js';
 import fs from 'node:fs';
+import { normalizeName } from '../python/package-name.js';
 
 const SUPPORTED = 'version 1 with requires-python, revisions 0 (no revision field) to 3';
 
-/** PEP 503 normalization; uv writes names, extras and groups this way (uv-normalize). */
-export function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 
 /** One edge of uv's graph, its target resolved. */
 interface UvEdge {

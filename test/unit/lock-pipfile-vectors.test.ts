@@ -9,7 +9,8 @@ import path from 'node:path';
 import { evaluateMarker, markerEnvironment } from '../../src/lock/markers.js';
 import type { LockedPackage } from '../../src/lock/model.js';
 import { readPipfileLock } from '../../src/lock/pipfile.js';
-import { pep503Name, pipfileHashes } from '../../src/lock/pipfile-hash.js';
+import { pipfileHashes } from '../../src/lock/pipfile-hash.js';
+import { normalizeName } from '../../src/python/package-name.js';
 import { thrownCause } from '../fakes/thrown.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../fixtures/lock-vectors/pipenv');
@@ -72,7 +73,7 @@ function asExport(p: LockedPackage): Omit<ExportLine, 'marker'> {
 /** An export line as the selected set shows it: the name part of `name[extras]==1.2` normalized. */
 function normalizedLine(l: ExportLine): Omit<ExportLine, 'marker'> {
   const m = /^([A-Za-z0-9._-]+)(\[[^\]]*\])?==(\S+)$/.exec(l.spec);
-  return { spec: m ? `${pep503Name(m[1] ?? '')}==${m[3]}` : l.spec, editable: l.editable, hashes: l.hashes };
+  return { spec: m ? `${normalizeName(m[1] ?? '')}==${m[3]}` : l.spec, editable: l.editable, hashes: l.hashes };
 }
 
 /** `pip freeze` output as normalized `name==version` (direct references by name only). */
@@ -83,9 +84,9 @@ function frozen(file: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((l) => {
       const pinned = /^([A-Za-z0-9._-]+)==(\S+)$/.exec(l);
-      if (pinned) return `${pep503Name(pinned[1] ?? '')}==${pinned[2]}`;
+      if (pinned) return `${normalizeName(pinned[1] ?? '')}==${pinned[2]}`;
       const direct = /^([A-Za-z0-9._-]+) @ /.exec(l);
-      if (direct) return pep503Name(direct[1] ?? '');
+      if (direct) return normalizeName(direct[1] ?? '');
       return l;
     })
     .sort();
