@@ -100,7 +100,8 @@ export type PipCause =
 
 /** Choosing how the app starts (src/start/). */
 export type StartCause =
-  | { type: 'dont-know-how-to-run'; hasGunicorn: boolean }
+  /** `asgiApp`: an ASGI app found in main.py or asgi.py (`main.py (app = FastAPI(...))`) that no installed server can serve. */
+  | { type: 'dont-know-how-to-run'; hasGunicorn: boolean; asgiApp?: string }
   /** `home`: APP_HOME, when set: the path is relative to that folder, as in s2i's run script. */
   | { type: 'missing-gunicorn-config'; name: string; value: string; home?: string }
   /**
@@ -191,6 +192,11 @@ export type BuildWarning =
    * A Django project is served by Django's development server (`manage.py runserver`), OpenShift s2i's last
    * resort: Gunicorn is not installed (`gunicorn: false`), or no WSGI module was found for it.
    */
-  | { type: 'django-runserver'; gunicorn: boolean; managePy: string };
+  | { type: 'django-runserver'; gunicorn: boolean; managePy: string }
+  /**
+   * app.py defines an ASGI app (`found`, as read) and has no `__main__` block, so `python app.py` exits at once,
+   * and uvicorn, which would serve it, is not installed.
+   */
+  | { type: 'asgi-app-without-server'; file: string; callable: string; found: string; hasGunicorn: boolean };
 
 export type Cause = SettingsCause | VersionCause | DownloadCause | ArchiveCause | PipCause | StartCause | S2iCause | LockCause | DjangoCause | InternalCause;

@@ -272,9 +272,11 @@ export function renderCause(c: Cause): Message {
     case 'dont-know-how-to-run':
       return user(
         "don't know how to run your application",
-        `The buildpack looks for, in order: APP_RUN, a Procfile with a web type, .s2i/bin/run, APP_SCRIPT, APP_FILE, a WSGI module for Gunicorn${c.hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, app.py, for Gunicorn the wsgi_app of your Gunicorn config, a WSGI app in main.py or a Django project's WSGI module, app.sh, and a Django project (manage.py) for its development server.\n` +
-          `None of them was found.\n\n` +
+        `The buildpack looks for, in order: APP_RUN, a Procfile with a web type, .s2i/bin/run, APP_SCRIPT, APP_FILE, a WSGI module for Gunicorn${c.hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, app.py, for Gunicorn the wsgi_app of your Gunicorn config, a WSGI app in main.py for Gunicorn or an ASGI app in main.py for uvicorn, a Django project's WSGI module for Gunicorn, an ASGI app in asgi.py for uvicorn, app.sh, and a Django project (manage.py) for its development server.\n` +
+          (c.asgiApp ? `${shown(c.asgiApp)} is an ASGI app, but uvicorn, which would serve it, is not in your requirements.\n` : `None of them was found.\n`) +
+          `\n` +
           steps(
+            ...(c.asgiApp ? ['Add uvicorn to your requirements: the buildpack then serves the app with uvicorn (under Gunicorn when gunicorn is there too).'] : []),
             "Set APP_RUN to your start command, for example APP_RUN='python server.py', or add a Procfile with a line 'web: python server.py'.",
             'Or add gunicorn to your requirements and set GUNICORN_APP_MODULE (for example myproject.wsgi:application), or add a wsgi.py file.',
             'Or add an app.py file that starts your app.',
@@ -765,6 +767,17 @@ export function renderWarning(w: BuildWarning): { title: string; body: string } 
           ),
       };
     }
+    case 'asgi-app-without-server':
+      return {
+        title: `${shown(w.file)} defines an ASGI app that nothing serves`,
+        body:
+          `${shown(w.file)} defines an ASGI app (${shown(w.found)}) and has no if __name__ == '__main__': block, so 'python ${shown(w.file)}' defines the app and exits at once.\n` +
+          `uvicorn, which the buildpack would serve it with, is not in your requirements. The build continues.\n\n` +
+          steps(
+            `Add uvicorn to your requirements: web then serves the app with uvicorn${w.hasGunicorn ? " (as Gunicorn's worker, since gunicorn is there too)" : ''}.`,
+            `Or, for another ASGI server (Hypercorn, say), add it to your requirements and set APP_RUN to its command, for example APP_RUN='hypercorn ${shown(w.file.replace(/\.py$/, ''))}:${shown(w.callable)} --bind 0.0.0.0:$PORT'.`,
+          ),
+      };
     case 's2i-run-interpreter-missing':
       return {
         title: `.s2i/bin/run needs ${shown(w.interpreter)}`,

@@ -43,6 +43,15 @@ export function asgiWorkerConfigured(cmdArgs: string | undefined, configText: st
   return !/^(['"])[^'"]*\1$/.test(value);
 }
 
+/**
+ * Whether the app's own Gunicorn settings choose the worker class: `-k`/`--worker-class` in GUNICORN_CMD_ARGS
+ * (as the build sees it), or `worker_class = ...` in its config. The buildpack then adds none of its own.
+ */
+export function workerClassNamed(cmdArgs: string | undefined, configText: string | undefined): boolean {
+  if (cmdArgs && /(?:^|\s)(?:-k|--worker-class)(?:=|\s|$)/.test(cmdArgs)) return true;
+  return configText !== undefined && /^worker_class[ \t]*=/m.test(withoutComments(configText));
+}
+
 function withoutComments(text: string): string {
   return text.replace(/^[ \t]*#.*$/gm, '');
 }

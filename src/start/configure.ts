@@ -11,11 +11,11 @@ import { warn } from '../messages.js';
 import type { Analysis } from '../analysis.js';
 import { findManagePy } from '../django.js';
 import type { InstalledPython } from '../layers/python.js';
-import { installedDistributions } from '../python/installed.js';
+import { installedDistributions, sitePackagesDirs } from '../python/installed.js';
 import { contributeGunicornConfig } from '../layers/gunicorn-config.js';
 import { contributeS2iRun } from '../layers/s2i-run.js';
 import { describeMiss, findModule, splitAppModule } from './app-module.js';
-import { asgiEvidence, asgiWorkerConfigured } from './asgi.js';
+import { asgiEvidence, asgiWorkerConfigured, workerClassNamed } from './asgi.js';
 import { userGunicornConfig } from './user-config.js';
 import { readProcfile } from './procfile.js';
 import { planStart, type StartPlan } from './web-process.js';
@@ -31,14 +31,18 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
   if (startsElsewhere(ctx.appDir, dir)) log.info(`APP_HOME is set: the processes start in ${escapeControl(shownDir(ctx.appDir, dir))}, with the app's top folder on PYTHONPATH`);
   const userConfig = userGunicornConfig(ctx.appDir, a.settings.gunicornConfig, dir);
   const gunicornConfig = await contributeGunicornConfig(ctx, LayerEnv.concat(launchEnv, appHomeLaunchEnv(ctx.appDir, dir)));
-  const installed = installedDistributions(path.join(ctx.layers.dir, 'pip-deps'));
+  const pipDeps = path.join(ctx.layers.dir, 'pip-deps');
+  const installed = installedDistributions(pipDeps);
   const versionOf = (name: string): string | undefined => installed.find((d) => d.name.toLowerCase() === name)?.version;
   const django = versionOf('django') !== undefined;
   if (django) hintAppHome(ctx.appDir, dir, log);
   const inputs = {
     appDir: ctx.appDir,
     appRun: a.settings.appRun,
-    gunicorn: gunicornScript(ctx.layers.dir),
+    gunicorn: consoleScript(pipDeps, 'gunicorn'),
+    uvicorn: consoleScript(pipDeps, 'uvicorn'),
+    uvicornWorker: uvicornWorkerClass(pipDeps),
+    workerClassSet: workerClassNamed(a.settings.gunicornCmdArgs, userConfig ? readText(userConfig) : undefined),
     appScript: a.settings.appScript,
     appFile: a.settings.appFile,
     gunicornAppModule: a.settings.gunicornAppModule?.value,
@@ -109,7 +113,7 @@ async function checkServedModule(ctx: BuildContext, a: Analysis, py: InstalledPy
   }
   const source = found.file ? readText(found.file) : undefined;
   const evidence = source === undefined ? undefined : asgiEvidence(source, callable);
-  if (evidence && !asgiWorkerConfigured(a.settings.gunicornCmdArgs, configText)) {
+  if (evidence && !served.workerClass && !asgiWorkerConfigured(a.settings.gunicornCmdArgs, configText)) {
     warn(log, { type: 'asgi-app-under-sync-worker', module: served.module, evidence, config: userConfig ? path.relative(ctx.appDir, userConfig) : undefined });
   }
 }
@@ -153,8 +157,20 @@ function hintAppHome(appDir: string, dir: string, log: Deps['log']): void {
   log.info(`manage.py is in ${escapeControl(folder)}, not where the processes start: set APP_HOME=${escapeControl(folder)} to serve the Django project from there`);
 }
 
-/** The gunicorn console script pip put in the pip-deps layer, when gunicorn is installed. */
-function gunicornScript(layersDir: string): string | undefined {
-  const file = path.join(layersDir, 'pip-deps', 'bin', 'gunicorn');
+/** A console script pip put in the pip-deps layer (`gunicorn`, `uvicorn`), when its package is installed. */
+function consoleScript(pipDeps: string, name: string): string | undefined {
+  const file = path.join(pipDeps, 'bin', name);
   return isFile(file) ? file : undefined;
+}
+
+/**
+ * The Gunicorn worker class for ASGI apps that the app's packages provide: the uvicorn-worker package's
+ * (uvicorn_worker.UvicornWorker), which uvicorn 0.30+ points to since it deprecated its own, else uvicorn's
+ * own uvicorn.workers.UvicornWorker while uvicorn still ships it.
+ */
+function uvicornWorkerClass(pipDeps: string): string | undefined {
+  const sites = sitePackagesDirs(pipDeps);
+  if (sites.some((d) => isFile(path.join(d, 'uvicorn_worker', '__init__.py')))) return 'uvicorn_worker.UvicornWorker';
+  if (sites.some((d) => isFile(path.join(d, 'uvicorn', 'workers.py')))) return 'uvicorn.workers.UvicornWorker';
+  return undefined;
 }

@@ -9,6 +9,8 @@ import { process_, type Process } from '../cnb/launch.js';
 import type { BuildWarning } from '../causes.js';
 import { BuildpackError } from '../failure.js';
 import { asgiEvidence } from './asgi.js';
+import { appModuleSource, asgiApp, hasMainBlock, readSource, uvicornRunObject, type AsgiApp } from './asgi-app.js';
+import { splitAppModule } from './app-module.js';
 import type { ProcfileEntry } from './procfile.js';
 import { locateAppFile } from './app-file.js';
 import { shownDir, startsElsewhere } from './app-home.js';
@@ -51,17 +53,26 @@ export interface StartInputs {
   migrateAtStart?: boolean;
   /** DISABLE_MIGRATE (OpenShift s2i): migrations never run at start, whatever BP_DJANGO_MIGRATE_AT_START says. */
   disableMigrate?: boolean;
+  /** The uvicorn console script in pip-deps, when uvicorn is installed. */
+  uvicorn?: string;
+  /** The Gunicorn worker class that runs ASGI apps, when it is installed: uvicorn-worker's, else uvicorn's own. */
+  uvicornWorker?: string;
+  /** GUNICORN_CMD_ARGS (as the build sees it) or the app's Gunicorn config names a worker class: none is added. */
+  workerClassSet?: boolean;
 }
 
-export type WebRule = 'APP_RUN' | 'Procfile' | '.s2i/bin/run' | 'APP_SCRIPT' | 'APP_FILE' | 'gunicorn' | 'app.py' | 'app.sh' | 'django-runserver';
+export type WebRule = 'APP_RUN' | 'Procfile' | '.s2i/bin/run' | 'APP_SCRIPT' | 'APP_FILE' | 'gunicorn' | 'uvicorn' | 'app.py' | 'app.sh' | 'django-runserver';
 
 export interface StartPlan {
   processes: Process[];
   rule: WebRule;
   /** A sentence for the log: what runs and why. */
   reason: string;
-  /** The module web serves under Gunicorn (rule 'gunicorn'), and where its name came from. */
-  served?: { module: string; source: string };
+  /**
+   * The module web serves under Gunicorn (rule 'gunicorn'), where its name came from, and the worker class
+   * the buildpack gives Gunicorn for an ASGI app.
+   */
+  served?: { module: string; source: string; workerClass?: string };
   /** More sentences for the log: settings and Procfile types that replace or lose to others. */
   notes: string[];
   /** The script web runs directly (APP_SCRIPT, app.sh), which must be executable. */
@@ -195,32 +206,142 @@ export function appRunShellLine(appRun: string): string {
   return `${appRun.slice(0, command.start)}exec ${appRun.slice(command.start)}`;
 }
 
+/** A word for a shell line: as it is when it needs no quoting, else in single quotes. */
+export function shellWord(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The shell line web runs for an ASGI app under uvicorn without Gunicorn (uvicorn's options:
+ * https://www.uvicorn.org/settings/). `exec` makes uvicorn PID 1, so it gets SIGTERM and shuts down
+ * gracefully (with workers, its supervisor stops them). Every value is read at start, like the fallback
+ * Gunicorn config: `$PORT` on all interfaces, `WEB_CONCURRENCY` worker processes (exported by exec.d; 2, as
+ * in the fallback config, when unset), `FORWARDED_ALLOW_IPS` (uvicorn's own default trusts only localhost,
+ * the fallback config's trusts the load balancer: `*`), and requests get 25 s to finish after SIGTERM, as
+ * in the fallback config.
+ */
+export function uvicornShellLine(uvicorn: string, target: string): string {
+  return (
+    `exec ${shellWord(uvicorn)} ${shellWord(target)} --host 0.0.0.0 --port "\${PORT:-8080}" --workers "\${WEB_CONCURRENCY:-2}"` +
+    ` --forwarded-allow-ips "\${FORWARDED_ALLOW_IPS:-*}" --timeout-graceful-shutdown 25`
+  );
+}
+
+/** A module named in full: what an ASGI server is given. */
+interface Target extends GunicornTarget {
+  module: string;
+}
+
+/** How a target is served: the command for a process of any type, the rule, and the sentence for the log. */
+interface Serving {
+  target: GunicornTarget;
+  rule: 'gunicorn' | 'uvicorn';
+  make: (type: string, isDefault: boolean) => Process;
+  reason: string;
+  workerClass?: string;
+}
+
+/**
+ * The ASGI app a module the server names (`MODULE[:CALLABLE]`) defines, read from its file in the app: where
+ * the processes start (APP_HOME), then the app's top folder, which is on PYTHONPATH then.
+ */
+function moduleAsgiApp(appDir: string, dir: string, value: string): AsgiApp | undefined {
+  const { module, callable } = splitAppModule(value);
+  const source = appModuleSource(appDir, module, startsElsewhere(appDir, dir) ? [dir, appDir] : [appDir]);
+  return source === undefined ? undefined : asgiApp(source, callable);
+}
+
 export function planStart(i: StartInputs): StartPlan {
   const processes: Process[] = [];
   const dir = i.startDir ?? i.appDir;
   const warnings: BuildWarning[] = [];
   const notes: string[] = [];
+  const config = i.userGunicornConfig ?? i.fallbackGunicornConfig;
+  const configName = i.userGunicornConfig ? `the app's config ${path.relative(i.appDir, i.userGunicornConfig) || i.userGunicornConfig}` : 'the buildpack\'s fallback config';
+  const gunicornServing = (t: GunicornTarget): Serving | undefined =>
+    i.gunicorn
+      ? {
+          target: t,
+          rule: 'gunicorn',
+          make: (type, isDefault) => process_(type, [i.gunicorn as string, '--config', config], { args: t.fromConfig ? [] : [t.module as string], default: isDefault }),
+          reason: `gunicorn is installed: web serves ${t.module === undefined ? 'the app that wsgi_app names' : `'${t.module}'`} (from ${t.source}) with ${configName}`,
+        }
+      : undefined;
+  /**
+   * An ASGI app: Gunicorn with uvicorn's worker class when both are installed (Gunicorn manages the workers),
+   * else uvicorn alone; undefined when neither can serve it.
+   */
+  const asgiServing = (t: Target, app: AsgiApp): Serving | undefined => {
+    const what = `from ${t.source}, an ASGI app: ${app.found}`;
+    if (i.gunicorn && i.uvicornWorker) {
+      // On the command line, so that it wins over the fallback config (which names none); a worker class the
+      // app's own settings name is left to them.
+      const workerClass = i.workerClassSet ? undefined : i.uvicornWorker;
+      return {
+        target: t,
+        rule: 'gunicorn',
+        make: (type, isDefault) => process_(type, [i.gunicorn as string, '--config', config, ...(workerClass ? ['--worker-class', workerClass] : [])], { args: [t.module], default: isDefault }),
+        reason: `gunicorn and uvicorn are installed: web serves '${t.module}' (${what}) with ${workerClass ? `uvicorn's worker class ${workerClass}` : "the worker class your Gunicorn settings name"} and ${configName}`,
+        ...(workerClass ? { workerClass } : {}),
+      };
+    }
+    if (i.uvicorn) {
+      // uvicorn needs MODULE:CALLABLE; Gunicorn's default callable is `application`.
+      const { module, callable } = splitAppModule(t.module);
+      const target = `${module}:${callable}`;
+      return {
+        target: { ...t, module: target },
+        rule: 'uvicorn',
+        make: (type, isDefault) => process_(type, ['/bin/sh', '-c', uvicornShellLine(i.uvicorn as string, target)], { default: isDefault }),
+        reason: `uvicorn is installed${i.gunicorn ? " (and gunicorn, but not uvicorn's Gunicorn worker)" : ''}: web serves '${target}' (${what}) with uvicorn, WEB_CONCURRENCY workers on $PORT`,
+      };
+    }
+    return undefined;
+  };
+
+  // Rule 6: the module named by GUNICORN_APP_MODULE/APP_MODULE, wsgi.py (where the processes start) or
+  // setup.py. WSGI under Gunicorn unless its source shows an ASGI app and an ASGI server is installed.
   const seedModule = gunicornModule(i.appDir, i.gunicornAppModule, i.gunicornAppModuleName, dir);
-  // Module sources the seed did not have come after app.py (below): the seed ran `python app.py` for an app
-  // with app.py and any of them. First the app's config naming its app, then main.py, then a Django project.
+  const seedAsgi = seedModule ? moduleAsgiApp(i.appDir, dir, seedModule.module) : undefined;
+  const seed = seedModule ? ((seedAsgi && asgiServing(seedModule, seedAsgi)) ?? gunicornServing(seedModule)) : undefined;
+
+  // Rule 7, app.py, for an ASGI app with no `__main__` block: `python app.py` would define the app and exit at once.
+  const appPyFile = path.join(dir, 'app.py');
+  const appPySource = fs.existsSync(appPyFile) ? (readSource(appPyFile) ?? '') : undefined;
+  const appPyAsgi = appPySource === undefined ? undefined : asgiApp(appPySource);
+  const appPyServed = appPySource !== undefined && appPyAsgi && !hasMainBlock(appPySource) ? asgiServing({ module: `app:${appPyAsgi.callable}`, source: 'app.py' }, appPyAsgi) : undefined;
+
+  // Rule 8: module sources the seed did not have come after app.py (the seed ran `python app.py` for an app
+  // with app.py and any of them): the app's Gunicorn config naming its app, main.py (WSGI under Gunicorn, else
+  // ASGI), a Django project's WSGI module, then asgi.py (ASGI). A Django project is served as WSGI, as before
+  // ASGI apps were read: its asgi.py sits beside wsgi.py in the project package, where only an explicit
+  // APP_MODULE (rule 6) reaches it.
   const configSets = i.gunicorn ? wsgiAppOfConfig(i) : undefined;
-  const configApp = seedModule ? undefined : configSets?.target;
-  if (seedModule && configSets) notes.push(`The wsgi_app your Gunicorn config sets is not used: Gunicorn serves '${seedModule.module}' (from ${seedModule.source}), which comes first`);
+  const configApp = seed ? undefined : configSets?.target;
+  if (seed && configSets) notes.push(`The wsgi_app your Gunicorn config sets is not used: ${seed.rule === 'gunicorn' ? 'Gunicorn' : 'uvicorn'} serves '${seed.target.module}' (from ${seed.target.source}), which comes first`);
   else if (configSets?.tooOld !== undefined) warnings.push({ type: 'gunicorn-too-old-for-wsgi-app', config: configSets.config, version: configSets.tooOld });
   const manage = i.django ? managePyIn(i.appDir, dir) : undefined;
-  const laterModule: GunicornTarget | undefined =
-    i.gunicorn && !seedModule ? (configApp ?? mainPyModule(dir) ?? (manage ? djangoWsgiModule(i.appDir, dir) : undefined)) : undefined;
-  const module: GunicornTarget | undefined = seedModule ?? laterModule;
-  const gunicornProcess = (type: string, isDefault: boolean): Process | undefined =>
-    i.gunicorn && module
-      ? process_(type, [i.gunicorn, '--config', i.userGunicornConfig ?? i.fallbackGunicornConfig], { args: module.fromConfig ? [] : [module.module as string], default: isDefault })
-      : undefined;
-  const gunicornReason = (m: GunicornTarget): string => {
-    const config = i.userGunicornConfig ? `the app's config ${path.relative(i.appDir, i.userGunicornConfig) || i.userGunicornConfig}` : 'the buildpack\'s fallback config';
-    const what = m.module === undefined ? 'the app that wsgi_app names' : `'${m.module}'`;
-    return `gunicorn is installed: web serves ${what} (from ${m.source}) with ${config}`;
+  const asgiEntry = (name: 'main' | 'asgi'): { target: Target; app: AsgiApp } | undefined => {
+    const source = readSource(path.join(dir, `${name}.py`));
+    const app = source === undefined ? undefined : asgiApp(source);
+    return app ? { target: { module: `${name}:${app.callable}`, source: `${name}.py` }, app } : undefined;
   };
-  const hasAppPy = fs.existsSync(path.join(dir, 'app.py'));
+  const mainAsgi = asgiEntry('main');
+  const asgiPy = asgiEntry('asgi');
+  const entryAsgi = mainAsgi ?? asgiPy;
+  const laterServing = (): Serving | undefined => {
+    const mainWsgi = mainPyModule(dir);
+    const djangoWsgi = manage ? djangoWsgiModule(i.appDir, dir) : undefined;
+    return (
+      (configApp && gunicornServing(configApp)) ??
+      (mainWsgi && gunicornServing(mainWsgi)) ??
+      (mainAsgi && asgiServing(mainAsgi.target, mainAsgi.app)) ??
+      (djangoWsgi && gunicornServing(djangoWsgi)) ??
+      (asgiPy && asgiServing(asgiPy.target, asgiPy.app))
+    );
+  };
+  const entry = seed ? undefined : laterServing();
+  const named = seed ?? entry;
   const hasAppSh = appSh(i.appDir, dir);
 
   const procfileWeb = i.procfile?.find((e) => e.type === 'web');
@@ -228,6 +349,22 @@ export function planStart(i: StartInputs): StartPlan {
   let rule: WebRule;
   let reason: string;
   let script: string | undefined;
+  let served: Serving | undefined;
+  /** `python <file>`; without WEB_CONCURRENCY when the file passes an app object to uvicorn.run() (see below). */
+  const pythonFile = (file: string, source: string | undefined): Process => {
+    const object = source === undefined ? undefined : uvicornRunObject(source);
+    if (!object) return process_('web', [i.python, file], { default: true });
+    // uvicorn.run() reads WEB_CONCURRENCY as its worker count when not given `workers` (uvicorn/config.py), and
+    // with more than one worker it exits unless the app is an import string ("You must pass the application as
+    // an import string to enable 'reload' or 'workers'"). exec.d exports WEB_CONCURRENCY for every process
+    // and cannot unset it, so this process drops it: one uvicorn process serves the app, as it would on a
+    // machine without WEB_CONCURRENCY. Every other process (and Gunicorn) keeps it.
+    const hint = file === 'app.py' && appPyAsgi ? `; to serve it with WEB_CONCURRENCY workers instead, set APP_MODULE=app:${appPyAsgi.callable}` : '';
+    notes.push(
+      `${file} passes an app object to uvicorn.run() (${object}), which cannot start workers: it runs without WEB_CONCURRENCY, which uvicorn would take as its worker count and exit${hint}`,
+    );
+    return process_('web', ['/bin/sh', '-c', `unset WEB_CONCURRENCY; exec ${shellWord(i.python)} ${shellWord(file)}`], { default: true });
+  };
   if (i.appRun) {
     web = process_('web', ['/bin/sh', '-c', appRunShellLine(i.appRun)], { default: true });
     rule = 'APP_RUN';
@@ -250,24 +387,35 @@ export function planStart(i: StartInputs): StartPlan {
     reason = `APP_SCRIPT is set: web runs '${shownScript(i.appScript)}'`;
     if (i.appFile) notes.push(`APP_FILE ('${i.appFile}') is not used: APP_SCRIPT comes first`);
   } else if (i.appFile) {
-    startFile(i.appDir, 'APP_FILE', i.appFile, dir);
-    web = process_('web', [i.python, i.appFile], { default: true });
+    const file = startFile(i.appDir, 'APP_FILE', i.appFile, dir);
+    web = pythonFile(i.appFile, readSource(file));
     rule = 'APP_FILE';
     reason = `APP_FILE is set: web runs 'python ${i.appFile}'`;
-  } else if (i.gunicorn && seedModule) {
-    web = gunicornProcess('web', true) as Process;
-    rule = 'gunicorn';
-    reason = gunicornReason(seedModule);
-  } else if (hasAppPy) {
-    web = process_('web', [i.python, 'app.py'], { default: true });
+  } else if (seed) {
+    served = seed;
+    web = seed.make('web', true);
+    rule = seed.rule;
+    reason = seed.reason;
+    const other = appPyServed ? { target: appPyServed.target, found: appPyAsgi?.found } : entryAsgi ? { target: entryAsgi.target, found: entryAsgi.app.found } : undefined;
+    if (other && !seedAsgi) notes.push(`${other.target.source}'s ASGI app (${other.found}) is not used: '${seed.target.module}' (from ${seed.target.source}) comes first`);
+  } else if (appPyServed) {
+    served = appPyServed;
+    web = appPyServed.make('web', true);
+    rule = appPyServed.rule;
+    reason = `app.py defines an ASGI app and has no if __name__ == '__main__': block, so 'python app.py' would exit at once; ${appPyServed.reason}`;
+  } else if (appPySource !== undefined) {
+    web = pythonFile('app.py', appPySource);
     rule = 'app.py';
-    reason = laterModule
-      ? `web runs 'python app.py' (app.py comes before ${laterModule.source}; /cnb/process/gunicorn serves ${laterModule.module === undefined ? 'it' : `'${laterModule.module}'`})`
+    const gunicornServes = entry?.rule === 'gunicorn' ? `; /cnb/process/gunicorn serves ${entry.target.module === undefined ? 'it' : `'${entry.target.module}'`}` : '';
+    reason = entry
+      ? `web runs 'python app.py' (app.py comes before ${entry.target.source}${gunicornServes})`
       : i.gunicorn ? 'gunicorn is installed but no WSGI module was found; web runs \'python app.py\'' : 'web runs \'python app.py\'';
-  } else if (laterModule) {
-    web = gunicornProcess('web', true) as Process;
-    rule = 'gunicorn';
-    reason = gunicornReason(laterModule);
+    if (appPyAsgi && !hasMainBlock(appPySource)) warnings.push({ type: 'asgi-app-without-server', file: 'app.py', callable: appPyAsgi.callable, found: appPyAsgi.found, hasGunicorn: Boolean(i.gunicorn) });
+  } else if (entry) {
+    served = entry;
+    web = entry.make('web', true);
+    rule = entry.rule;
+    reason = entry.reason;
   } else if (hasAppSh) {
     // The s2i builder's default APP_SCRIPT, here after every rule the seed had, so no app it served changes.
     script = hasAppSh;
@@ -281,22 +429,20 @@ export function planStart(i: StartInputs): StartPlan {
     reason = 'Django is installed and nothing else can serve the project: web runs \'python manage.py runserver 0.0.0.0:$PORT\'';
     warnings.push({ type: 'django-runserver', gunicorn: Boolean(i.gunicorn), managePy: path.relative(i.appDir, manage) });
   } else {
-    throw new BuildpackError({ type: 'dont-know-how-to-run', hasGunicorn: Boolean(i.gunicorn) });
+    throw new BuildpackError({ type: 'dont-know-how-to-run', hasGunicorn: Boolean(i.gunicorn), ...(entryAsgi ? { asgiApp: `${entryAsgi.target.source} (${entryAsgi.app.found})` } : {}) });
   }
   for (const name of ['APP_SCRIPT', 'APP_FILE'] as const) {
     const value = name === 'APP_SCRIPT' ? i.appScript : i.appFile;
     if (value && (rule === 'APP_RUN' || rule === 'Procfile' || rule === '.s2i/bin/run')) notes.push(`${name} ('${value}') is not used: ${rule === 'Procfile' ? 'the Procfile\'s web' : rule} comes first`);
   }
-  if (configApp && module === configApp && rule !== 'gunicorn' && rule !== 'app.py') {
-    // (For app.py, the reason says it.)
-    notes.push(`web does not serve the wsgi_app your Gunicorn config sets: ${rule} comes first (/cnb/process/gunicorn serves it)`);
+  if (configApp && entry?.target === configApp && served !== entry && rule !== 'app.py') {
+    // (For `python app.py`, the reason says it.)
+    notes.push(`web does not serve the wsgi_app your Gunicorn config sets: ${served !== undefined && served === appPyServed ? "app.py's ASGI app" : rule} comes first (/cnb/process/gunicorn serves it)`);
   }
   web = withMigrations(i, web, rule, manage, notes);
   processes.push(web);
-  if (rule !== 'gunicorn') {
-    const g = gunicornProcess('gunicorn', false);
-    if (g) processes.push(g);
-  }
+  // `gunicorn`: the app under Gunicorn as in rule 6 or 8, when web is something else.
+  if (named?.rule === 'gunicorn' && rule !== 'gunicorn') processes.push(named.make('gunicorn', false));
   processes.push(process_('python', [i.python]));
   if (manage) processes.push(migrateProcess(i.python));
   // The Procfile's other types; one named like ours (`gunicorn`, `python`) is the app's choice and replaces ours.
@@ -314,8 +460,11 @@ export function planStart(i: StartInputs): StartPlan {
   // APP_HOME: every process starts there, but the app's own .s2i/bin/run, which starts at the top as in s2i
   // (where the builder's run script, which it replaces, is what changes to APP_HOME).
   const placed = startsElsewhere(i.appDir, dir) ? processes.map((p) => (rule === '.s2i/bin/run' && p === web ? p : { ...p, workingDir: dir })) : processes;
-  const served = rule === 'gunicorn' && module?.module !== undefined ? { served: { module: module.module, source: module.source } } : {};
-  return { processes: placed, rule, reason, notes, warnings, ...(script ? { script } : {}), ...served };
+  const servedModule =
+    served?.rule === 'gunicorn' && served.target.module !== undefined
+      ? { served: { module: served.target.module, source: served.target.source, ...(served.workerClass ? { workerClass: served.workerClass } : {}) } }
+      : {};
+  return { processes: placed, rule, reason, notes, warnings, ...(script ? { script } : {}), ...servedModule };
 }
 
 /**
@@ -338,8 +487,8 @@ function wsgiAppOfConfig(i: StartInputs): { config: string; target?: GunicornTar
 }
 
 /**
- * BP_DJANGO_MIGRATE_AT_START: web migrates first when it serves the Django project (Gunicorn or runserver), as
- * s2i's run script does before those two; DISABLE_MIGRATE turns it off. Any other web is the app's own
+ * BP_DJANGO_MIGRATE_AT_START: web migrates first when it serves the Django project (Gunicorn, uvicorn for an
+ * ASGI module, or runserver), as s2i's run script does before Gunicorn and runserver; DISABLE_MIGRATE turns it off. Any other web is the app's own
  * command, which the log says to extend instead.
  */
 function withMigrations(i: StartInputs, web: Process, rule: WebRule, manage: string | undefined, notes: string[]): Process {
@@ -355,7 +504,7 @@ function withMigrations(i: StartInputs, web: Process, rule: WebRule, manage: str
     notes.push(`BP_DJANGO_MIGRATE_AT_START is set, but ${i.django ? 'there is no manage.py where the processes start' : 'Django is not installed'}: nothing to migrate`);
     return web;
   }
-  if (rule !== 'gunicorn' && rule !== 'django-runserver') {
+  if (rule !== 'gunicorn' && rule !== 'uvicorn' && rule !== 'django-runserver') {
     notes.push(`BP_DJANGO_MIGRATE_AT_START is set, but web runs ${rule}: run 'python manage.py migrate --noinput' from your own start command`);
     return web;
   }

@@ -100,6 +100,7 @@ const EVERY_WARNING: Table<BuildWarning> = {
   's2i-run-interpreter-missing': { type: 's2i-run-interpreter-missing', interpreter: '/bin/zsh' },
   'gunicorn-too-old-for-wsgi-app': { type: 'gunicorn-too-old-for-wsgi-app', config: 'gunicorn.conf.py', version: '20.0.4' },
   'django-runserver': { type: 'django-runserver', gunicorn: false, managePy: 'manage.py' },
+  'asgi-app-without-server': { type: 'asgi-app-without-server', file: 'app.py', callable: 'app', found: 'app = FastAPI(...)', hasGunicorn: false },
 };
 
 /** Causes no user input explains; every other cause must be a user error with steps to fix it. */
