@@ -478,6 +478,141 @@ describe('e2e: starting the app (issue 5)', function () {
     });
   });
 
+  describe('ASGI apps (issue 15)', () => {
+    const UVICORN_LINE = /^exec \S+\/pip-deps\/bin\/uvicorn (\S+) --host 0\.0\.0\.0 --port "\$\{PORT:-8080\}" --workers "\$\{WEB_CONCURRENCY:-2\}" --forwarded-allow-ips "\$\{FORWARDED_ALLOW_IPS:-\*\}" --timeout-graceful-shutdown 25$/;
+
+    /** The processes below `pid` (its children, theirs, ...), from /proc, with their command lines. */
+    function descendants(pid: number): Array<{ pid: number; cmdline: string }> {
+      const parentOf = new Map<number, number>();
+      for (const entry of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+          const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+          parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+        } catch {
+          // gone meanwhile
+        }
+      }
+      const found: Array<{ pid: number; cmdline: string }> = [];
+      const walk = (p: number): void => {
+        for (const [child, parent] of parentOf) {
+          if (parent !== p) continue;
+          let cmdline = '';
+          try {
+            cmdline = fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ');
+          } catch {
+            // gone meanwhile
+          }
+          found.push({ pid: child, cmdline });
+          walk(child);
+        }
+      };
+      walk(pid);
+      return found;
+    }
+
+    it('app.py with a FastAPI app and no __main__ block: served by uvicorn (not `python app.py`, which would exit at once), as PID 1; stops on SIGTERM', async () => {
+      const res = await built('start-asgi-app-py');
+      expect(plainLog(res.output)).to.contain(
+        "app.py defines an ASGI app and has no if __name__ == '__main__': block, so 'python app.py' would exit at once; " +
+          "uvicorn is installed: web serves 'app:app' (from app.py, an ASGI app: app = FastAPI(...)) with uvicorn, WEB_CONCURRENCY workers on $PORT",
+      );
+      const web = processOf(res, 'web');
+      expect(web.command.slice(0, 2)).to.deep.equal(['/bin/sh', '-c']);
+      expect(UVICORN_LINE.exec(web.command[2] ?? '')?.[1], web.command[2]).to.equal('app:app');
+      const { proc, status, body } = await e2e.serve(res, { env: { WEB_CONCURRENCY: '1' } });
+      running.push(proc);
+      expect(status, proc.output()).to.equal(200);
+      expect(body).to.equal('Hello from FastAPI in app.py');
+      expect(proc.output()).to.contain('Started server process [1]'); // exec: uvicorn, not /bin/sh, is PID 1
+      await stopsCleanly(proc);
+      expect(proc.output()).to.contain('Finished server process [1]');
+    });
+
+    it("a FastAPI app in main.py with gunicorn and uvicorn: Gunicorn with uvicorn's worker class, WEB_CONCURRENCY workers; stops on SIGTERM", async () => {
+      const res = await built('start-asgi-gunicorn');
+      expect(plainLog(res.output)).to.contain(
+        "gunicorn and uvicorn are installed: web serves 'main:app' (from main.py, an ASGI app: app = FastAPI(...)) with uvicorn's worker class uvicorn.workers.UvicornWorker and the buildpack's fallback config",
+      );
+      expect(plainLog(res.output)).not.to.contain('[Warning: ASGI app served by a WSGI worker]');
+      const web = processOf(res, 'web');
+      expect(web.command.slice(1)).to.deep.equal(['--config', path.join(res.app.layersDir, 'ausnimbus_python', 'gunicorn-config', 'gunicorn.conf.py'), '--worker-class', 'uvicorn.workers.UvicornWorker']);
+      expect(web.args).to.deep.equal(['main:app']);
+      const { proc, status, body } = await e2e.serve(res, { env: { WEB_CONCURRENCY: '2' } });
+      running.push(proc);
+      expect(status, proc.output()).to.equal(200);
+      expect(body).to.equal('Hello from FastAPI under Gunicorn');
+      expect(proc.output()).to.contain('Using worker: uvicorn.workers.UvicornWorker');
+      await waitForCount(proc, /Booting worker with pid/, 2);
+      await workersSettled(proc);
+      expect(countMatches(proc.output(), /Booting worker with pid/)).to.equal(2);
+      await stopsCleanly(proc);
+    });
+
+    it('a FastAPI app in main.py with uvicorn alone: WEB_CONCURRENCY=3 gives 3 uvicorn worker processes; stops on SIGTERM within 10 s', async () => {
+      const res = await built('start-asgi-uvicorn');
+      expect(plainLog(res.output)).to.contain("uvicorn is installed: web serves 'main:app' (from main.py, an ASGI app: app = FastAPI(...)) with uvicorn, WEB_CONCURRENCY workers on $PORT");
+      expect(res.processes.map((p) => p.type)).to.deep.equal(['web', 'python']);
+      expect(UVICORN_LINE.exec(processOf(res, 'web').command[2] ?? '')?.[1]).to.equal('main:app');
+      const { proc, status, body, port } = await e2e.serve(res, { env: { WEB_CONCURRENCY: '3' } });
+      running.push(proc);
+      expect(status, proc.output()).to.equal(200);
+      expect(body).to.equal('Hello from FastAPI under uvicorn');
+      await waitForCount(proc, /Started server process \[\d+\]/, 3, 30_000);
+      await new Promise((r) => setTimeout(r, 500));
+      const started = [...proc.output().matchAll(/Started server process \[(\d+)\]/g)].map((m) => m[1]);
+      expect(new Set(started).size, proc.output()).to.equal(3);
+      expect(proc.output()).to.contain('Started parent process [1]'); // uvicorn's supervisor is PID 1
+      // The worker processes themselves: uvicorn spawns each with multiprocessing (spawn_main).
+      const workers = descendants(proc.pid).filter((d) => d.cmdline.includes('spawn_main'));
+      expect(workers.length, JSON.stringify(descendants(proc.pid), null, 1)).to.equal(3);
+      expect((await proc.waitForHttp(`http://127.0.0.1:${port}/env/WEB_CONCURRENCY`)).body).to.equal('3');
+      // The supervisor (the launched process): trusted proxies from FORWARDED_ALLOW_IPS (default *), as in the fallback Gunicorn config.
+      const supervisor = fs.readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0');
+      expect(supervisor.slice(-9), supervisor.join(' ')).to.deep.equal(['--port', String(port), '--workers', '3', '--forwarded-allow-ips', '*', '--timeout-graceful-shutdown', '25', '']);
+      await stopsCleanly(proc);
+      expect(proc.output()).to.contain('Received SIGTERM, exiting.');
+      expect(countMatches(proc.output(), /Finished server process \[\d+\]/)).to.equal(3);
+    });
+
+    it('app.py calling uvicorn.run(app) with the app object: starts (without WEB_CONCURRENCY, which uvicorn would take as workers and exit), other processes keep WEB_CONCURRENCY', async () => {
+      const res = await built('start-asgi-uvicorn-run');
+      const log = plainLog(res.output);
+      expect(log).to.contain("web runs 'python app.py'");
+      expect(log).to.contain(
+        'app.py passes an app object to uvicorn.run() (app), which cannot start workers: it runs without WEB_CONCURRENCY, which uvicorn would take as its worker count and exit; to serve it with WEB_CONCURRENCY workers instead, set APP_MODULE=app:app',
+      );
+      const web = processOf(res, 'web');
+      expect(web.command).to.deep.equal(['/bin/sh', '-c', `unset WEB_CONCURRENCY; exec ${processOf(res, 'python').command[0]} app.py`]);
+      // exec.d exports 4 here: the value uvicorn.run() would have refused.
+      const machine = fakeMachine(machines, 'uvicorn-run-768m', { cgroup: 'v2', limit: 768 * MiB, machine: 16 * GiB });
+      const { proc, status, body, port } = await e2e.serve(res, { env: machine });
+      running.push(proc);
+      expect(status, proc.output()).to.equal(200);
+      expect(body).to.equal('Hello from uvicorn.run(app) in app.py (pid 1)');
+      expect((await proc.waitForHttp(`http://127.0.0.1:${port}/env/WEB_CONCURRENCY`)).body).to.equal('<unset>');
+      expect(proc.output()).not.to.contain('You must pass the application as an import string');
+      await stopsCleanly(proc);
+      expect(await webConcurrencySeen(res, machine)).to.equal('4');
+    });
+
+    it('an ASGI app with an explicit WSGI module (APP_MODULE): the explicit module wins, under the sync worker, and the log says the ASGI app is not used', async () => {
+      const res = await built('start-asgi-explicit-wsgi');
+      const log = plainLog(res.output);
+      expect(log).to.contain("gunicorn is installed: web serves 'legacy:app' (from APP_MODULE) with the buildpack's fallback config");
+      expect(log).to.contain("main.py's ASGI app (app = FastAPI(...)) is not used: 'legacy:app' (from APP_MODULE) comes first");
+      const web = processOf(res, 'web');
+      expect(web.command).not.to.include('--worker-class');
+      expect(web.args).to.deep.equal(['legacy:app']);
+      const { proc, status, body } = await e2e.serve(res, { env: { WEB_CONCURRENCY: '2' } });
+      running.push(proc);
+      expect(status, proc.output()).to.equal(200);
+      expect(body).to.equal('Hello from the Flask app APP_MODULE names');
+      expect(proc.output()).to.contain('Using worker: sync');
+      await stopsCleanly(proc);
+    });
+  });
+
   describe('exec.d: WEB_CONCURRENCY at every start', () => {
     const tiers: Array<[string, number | 'none', string]> = [
       ['256 MiB', 256 * MiB, '2'],
