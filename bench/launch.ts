@@ -1,21 +1,25 @@
-// Launch benchmark for issue 5 ("Starting the app"), on the Flask fixture (test/fixtures/flask-wsgi) built
-// through the local platform. Run: npx tsx bench/launch.ts [N] [ROUNDS] [WORKERS]
+// Launch benchmark for issue 5 ("Starting the app"), on the Flask fixture (test/fixtures/flask-wsgi), and for
+// issue 15 on the FastAPI fixture served by uvicorn (test/fixtures/start-asgi-uvicorn), built through the local
+// platform. Run: npx tsx bench/launch.ts [N] [ROUNDS] [WORKERS] [APP]
 //   N        start-up runs per column (default 7, at least 5)
 //   ROUNDS   load runs per side (default 6)
-//   WORKERS  gunicorn workers for the load runs, on both sides (default 2: the Small tier)
+//   WORKERS  workers for the load runs, on both sides (default 2: the Small tier)
+//   APP      flask (default): gunicorn with the fallback config, beside the same gunicorn by hand;
+//            asgi: uvicorn with WEB_CONCURRENCY workers, beside a hand-run `uvicorn main:app --host 0.0.0.0
+//            --port P --workers N` (what a user would type), same interpreter, packages and env
 // Needs `npm run build` (the platform runs the compiled bin/build) and the local wheelhouse; wrk if installed
 // (`apt-get install -y wrk`), else autocannon from node_modules.
 //
 // 1. Start-up: wall time from the launch call (launcher env, exec.d, exec) to the first HTTP 200 on `/`,
 //    polled every 10 ms. Columns, run in alternating order so machine load hits each alike:
 //    - built, Small: the image's web process, exec.d seeing a fake 512 MiB cgroup (2 workers);
-//    - hand-run, 2 workers: the same gunicorn by hand (below), WEB_CONCURRENCY=2;
+//    - hand-run, 2 workers: the same gunicorn by hand (below), WEB_CONCURRENCY=2 (asgi: uvicorn by hand);
 //    - built, this machine: exec.d seeing this machine's real limit or memory (its worker count is shown);
 //    - hand-run, same workers as the previous column.
 //    Goal: built median 1.0 s or less.
-// 2. Load: wrk (or autocannon) for ~10 s against the image's web process and against a hand-run gunicorn:
-//    the same interpreter (the python layer), the same packages (PYTHONUSERBASE = the pip-deps layer), the
-//    same config file (the layer's fallback gunicorn.conf.py), the same WEB_CONCURRENCY, the same env as
+// 2. Load: wrk (or autocannon) for ~10 s against the image's web process and against a hand-run gunicorn
+//    (asgi: uvicorn): the same interpreter (the python layer), the same packages (PYTHONUSERBASE = the pip-deps
+//    layer), the same config file (flask: the layer's fallback gunicorn.conf.py), the same workers, the same env as
 //    the launcher gave the app, the same user, output to a file like the platform's capture. Both run
 //    side by side for the whole phase (after a 2 s warm-up each) and the runs alternate (built, hand, hand,
 //    built, ...), so each pair shares the machine's load of the moment. Goal: throughput ratio (built / hand,
@@ -36,6 +40,26 @@ const CONNECTIONS = 16;
 if (!Number.isInteger(N) || N < 5) throw new Error(`N must be an integer >= 5, got ${process.argv[2]}`);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`ROUNDS must be a positive integer, got ${process.argv[3]}`);
 if (!Number.isInteger(LOAD_WORKERS) || LOAD_WORKERS < 1) throw new Error(`WORKERS must be a positive integer, got ${process.argv[4]}`);
+
+/** The app under test and its hand-run baseline (argv for a port and a worker count, given the web process's argv). */
+interface BenchApp {
+  fixture: string;
+  server: string;
+  handArgv: (web: { argv: string[]; pipDepsBin: string }, port: number, workers: number) => string[];
+}
+const APPS: Record<string, BenchApp> = {
+  // The web process's own argv: PORT and WEB_CONCURRENCY reach it through the env.
+  flask: { fixture: 'flask-wsgi', server: 'gunicorn', handArgv: (web) => web.argv },
+  asgi: {
+    fixture: 'start-asgi-uvicorn',
+    server: 'uvicorn',
+    handArgv: (web, port, workers) => [path.join(web.pipDepsBin, 'uvicorn'), 'main:app', '--host', '0.0.0.0', '--port', String(port), '--workers', String(workers)],
+  },
+};
+const APP_NAME = process.argv[5] ?? 'flask';
+const APP: BenchApp = APPS[APP_NAME] ?? (() => {
+  throw new Error(`APP must be one of ${Object.keys(APPS).join(', ')}, got ${APP_NAME}`);
+})();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const load1 = (): string => os.loadavg()[0]?.toFixed(1) ?? '?';
@@ -139,8 +163,8 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-launch-'));
   const small = smallMachine(path.join(tmp, 'small'));
   try {
-    console.log(`Building test/fixtures/flask-wsgi through the local platform (Python 3.11, local wheelhouse)...`);
-    const res: BuildResult = await e2e.platform.buildOk(await e2e.app('flask-wsgi'), { platformEnv: await e2e.env() });
+    console.log(`Building test/fixtures/${APP.fixture} through the local platform (Python 3.11, local wheelhouse)...`);
+    const res: BuildResult = await e2e.platform.buildOk(await e2e.app(APP.fixture), { platformEnv: await e2e.env() });
     await res.app.materialize();
     const { launchUser } = e2e.platform;
 
@@ -153,6 +177,7 @@ async function main(): Promise<void> {
     const web = res.processes.find((p) => p.type === 'web');
     if (!web) throw new Error('no web process');
     const argv = [...web.command, ...web.args];
+    const pipDepsBin = path.join(res.app.layersDir, 'ausnimbus_python', 'pip-deps', 'bin');
     const cwd = probe.details.cwd;
     await probe.stop('SIGTERM', 30_000);
     delete launchEnv.WEB_CONCURRENCY;
@@ -170,7 +195,7 @@ async function main(): Promise<void> {
     async function startHand(workers: number): Promise<{ ms: number; stop: () => Promise<void>; port: number }> {
       const port = await freePort();
       const t0 = performance.now();
-      const h = new HandRun(argv, handEnv(port, workers), cwd, path.join(tmp, 'hand.log'), launchUser.uid, launchUser.gid);
+      const h = new HandRun(APP.handArgv({ argv, pipDepsBin }, port, workers), handEnv(port, workers), cwd, path.join(tmp, 'hand.log'), launchUser.uid, launchUser.gid);
       const ms = await firstOk(`http://127.0.0.1:${port}/`, t0, () => h.alive);
       return { ms, port, stop: () => h.stop() };
     }
@@ -178,9 +203,9 @@ async function main(): Promise<void> {
     // ---- 1. start-up -------------------------------------------------------------------------------------
     const columns: Array<{ name: string; workers: number; start: () => Promise<{ ms: number; stop: () => Promise<void> }> }> = [
       { name: 'built, Small (512 MiB)', workers: 2, start: () => startBuilt(small) },
-      { name: 'hand-run gunicorn', workers: 2, start: () => startHand(2) },
+      { name: `hand-run ${APP.server}`, workers: 2, start: () => startHand(2) },
       { name: 'built, this machine', workers: machineWorkers, start: () => startBuilt({}) },
-      { name: 'hand-run gunicorn', workers: machineWorkers, start: () => startHand(machineWorkers) },
+      { name: `hand-run ${APP.server}`, workers: machineWorkers, start: () => startHand(machineWorkers) },
     ];
     const samples = columns.map(() => [] as number[]);
     const loads = columns.map(() => [] as number[]);
