@@ -8,8 +8,9 @@
  *   fine, and so is an annotation, `app: FastAPI = FastAPI()`), or `async def NAME(scope, receive, send)`.
  *   Only unindented statements count: an app made inside a function or an `if` is not seen, and the kind
  *   then stays unknown, which means WSGI.
- * - `hasMainBlock`: an unindented `if __name__ == "__main__":`, so that `python file.py` does more than define
- *   the app.
+ * - `runsItself`: an unindented `if __name__ == "__main__":`, or an unindented call that starts a server or an
+ *   event loop (`uvicorn.run(app)`, `app.run()`, `asyncio.run(main())`), so that `python file.py` does more
+ *   than define the app (and importing it would start a server of its own).
  * - `uvicornRunObject`: a call of `uvicorn.run()` whose app is an object rather than an import string.
  *
  * Comments and the text of triple-quoted strings (docstrings) are left out first, so `# app = FastAPI()` or an
@@ -51,9 +52,18 @@ export function asgiApp(source: string, callable?: string): AsgiApp | undefined 
   return app ? { callable: app.callable, found: app.found } : undefined;
 }
 
-/** Whether the file has a top-level `if __name__ == '__main__':` block (either operand order, parentheses allowed). */
-export function hasMainBlock(source: string): boolean {
-  return /^if[ \t(]+(?:__name__[ \t]*==[ \t]*(['"])__main__\1|(['"])__main__\2[ \t]*==[ \t]*__name__)[ \t)]*:/m.test(pythonCode(source));
+/**
+ * Whether running the file does more than define its app: a top-level `if __name__ == '__main__':` block
+ * (either operand order, parentheses allowed), or a top-level call of something named `run`, `run_app`,
+ * `run_simple` or `serve` (`uvicorn.run(app)`, `app.run()`, `asyncio.run(main())`, `web.run_app(app)`), which
+ * would also run if a server imported the file. Such a file is run, as the seed ran it, not served.
+ */
+export function runsItself(source: string): boolean {
+  const code = pythonCode(source);
+  return (
+    /^if[ \t(]+(?:__name__[ \t]*==[ \t]*(['"])__main__\1|(['"])__main__\2[ \t]*==[ \t]*__name__)[ \t)]*:/m.test(code) ||
+    /^(?:[A-Za-z_][A-Za-z0-9_]*[ \t]*\.[ \t]*)*(?:run|run_app|run_simple|serve)[ \t]*\(/m.test(code)
+  );
 }
 
 /**

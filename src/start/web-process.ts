@@ -9,7 +9,7 @@ import { process_, type Process } from '../cnb/launch.js';
 import type { BuildWarning } from '../causes.js';
 import { BuildpackError } from '../failure.js';
 import { asgiEvidence } from './asgi.js';
-import { appModuleSource, asgiApp, hasMainBlock, readSource, uvicornRunObject, type AsgiApp } from './asgi-app.js';
+import { appModuleSource, asgiApp, runsItself, readSource, uvicornRunObject, type AsgiApp } from './asgi-app.js';
 import { splitAppModule } from './app-module.js';
 import type { ProcfileEntry } from './procfile.js';
 import { locateAppFile } from './app-file.js';
@@ -305,11 +305,12 @@ export function planStart(i: StartInputs): StartPlan {
   const seedAsgi = seedModule ? moduleAsgiApp(i.appDir, dir, seedModule.module) : undefined;
   const seed = seedModule ? ((seedAsgi && asgiServing(seedModule, seedAsgi)) ?? gunicornServing(seedModule)) : undefined;
 
-  // Rule 7, app.py, for an ASGI app with no `__main__` block: `python app.py` would define the app and exit at once.
+  // Rule 7, app.py, for an ASGI app with no `__main__` block (nor a server started at the top level):
+  // `python app.py` would define the app and exit at once.
   const appPyFile = path.join(dir, 'app.py');
   const appPySource = fs.existsSync(appPyFile) ? (readSource(appPyFile) ?? '') : undefined;
   const appPyAsgi = appPySource === undefined ? undefined : asgiApp(appPySource);
-  const appPyServed = appPySource !== undefined && appPyAsgi && !hasMainBlock(appPySource) ? asgiServing({ module: `app:${appPyAsgi.callable}`, source: 'app.py' }, appPyAsgi) : undefined;
+  const appPyServed = appPySource !== undefined && appPyAsgi && !runsItself(appPySource) ? asgiServing({ module: `app:${appPyAsgi.callable}`, source: 'app.py' }, appPyAsgi) : undefined;
 
   // Rule 8: module sources the seed did not have come after app.py (the seed ran `python app.py` for an app
   // with app.py and any of them): the app's Gunicorn config naming its app, main.py (WSGI under Gunicorn, else
@@ -410,7 +411,7 @@ export function planStart(i: StartInputs): StartPlan {
     reason = entry
       ? `web runs 'python app.py' (app.py comes before ${entry.target.source}${gunicornServes})`
       : i.gunicorn ? 'gunicorn is installed but no WSGI module was found; web runs \'python app.py\'' : 'web runs \'python app.py\'';
-    if (appPyAsgi && !hasMainBlock(appPySource)) warnings.push({ type: 'asgi-app-without-server', file: 'app.py', callable: appPyAsgi.callable, found: appPyAsgi.found, hasGunicorn: Boolean(i.gunicorn) });
+    if (appPyAsgi && !runsItself(appPySource)) warnings.push({ type: 'asgi-app-without-server', file: 'app.py', callable: appPyAsgi.callable, found: appPyAsgi.found, hasGunicorn: Boolean(i.gunicorn) });
   } else if (entry) {
     served = entry;
     web = entry.make('web', true);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { asgiApp, hasMainBlock, pythonCode, uvicornRunObject } from '../../src/start/asgi-app.js';
+import { asgiApp, pythonCode, runsItself, uvicornRunObject } from '../../src/start/asgi-app.js';
 import { workerClassNamed } from '../../src/start/asgi.js';
 import { planStart, uvicornShellLine, type StartInputs } from '../../src/start/web-process.js';
 import { renderCause } from '../../src/messages.js';
@@ -96,9 +96,32 @@ describe('ASGI apps: reading the source (issue 15)', () => {
     expect(pythonCode('s = "unterminated\nx = 1\n')).to.equal('s = "unterminated\nx = 1\n');
   });
 
-  it('sees a top-level __main__ block, in either order and with parentheses, but not in a comment or a function', () => {
-    for (const s of ['if __name__ == "__main__":\n    run()\n', "if __name__=='__main__':\n    run()\n", 'if "__main__" == __name__:\n    run()\n', 'if (__name__ == "__main__"):\n    run()\n']) expect(hasMainBlock(s), s).to.equal(true);
-    for (const s of ['# if __name__ == "__main__":\n', 'def f():\n    if __name__ == "__main__":\n        pass\n', 'x = 1\n', 'if __name__ == "main":\n    pass\n']) expect(hasMainBlock(s), s).to.equal(false);
+  it('sees a file that runs itself: a top-level __main__ block (either order, parentheses) or a server started at the top level', () => {
+    for (const s of [
+      'if __name__ == "__main__":\n    go()\n',
+      "if __name__=='__main__':\n    go()\n",
+      'if "__main__" == __name__:\n    go()\n',
+      'if (__name__ == "__main__"):\n    go()\n',
+      'uvicorn.run(app, port=8000)\n',
+      'app.run(host="0.0.0.0")\n',
+      'asyncio.run(main())\n',
+      'web.run_app(app)\n',
+      'run(app)\n',
+    ]) {
+      expect(runsItself(s), s).to.equal(true);
+    }
+    for (const s of [
+      '# if __name__ == "__main__":\n',
+      'def f():\n    if __name__ == "__main__":\n        pass\n',
+      'x = 1\n',
+      'if __name__ == "main":\n    pass\n',
+      'def start():\n    uvicorn.run(app)\n',
+      '# uvicorn.run(app)\n',
+      'runner = make_runner()\n',
+      FASTAPI,
+    ]) {
+      expect(runsItself(s), s).to.equal(false);
+    }
   });
 
   it('sees uvicorn.run() given an app object, however uvicorn or run was imported; an import string is left alone', () => {
@@ -232,6 +255,10 @@ describe('ASGI apps: the web process (issue 15)', () => {
     const script = planStart(base(appWith({ 'app.py': `${FASTAPI}\nif __name__ == "__main__":\n    print("serving")\n` }), { uvicorn: U }));
     expect(script.rule).to.equal('app.py');
     expect(script.processes[0]?.command).to.deep.equal(['/layers/p/bin/python', 'app.py']);
+    // A server started at the top level, with no __main__ guard: importing the file would start it too, so it runs.
+    const unguarded = planStart(base(appWith({ 'app.py': `${FASTAPI}\nimport hypercorn.asyncio, asyncio\nasyncio.run(hypercorn.asyncio.serve(app, cfg))\n` }), BOTH));
+    expect(unguarded.rule).to.equal('app.py');
+    expect(unguarded.warnings).to.deep.equal([]);
   });
 
   it('app.py with an ASGI app, no __main__ block and no uvicorn: python app.py as before, with a warning saying what to add', () => {
