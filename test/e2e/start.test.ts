@@ -611,6 +611,21 @@ describe('e2e: starting the app (issue 5)', function () {
       expect(proc.output()).to.contain('Using worker: sync');
       await stopsCleanly(proc);
     });
+
+    it("APP_HOME=service: the ASGI app in service/main.py is found there and served by uvicorn started there, the app's top folder importable; stops on SIGTERM", async () => {
+      const res = await built('start-asgi-app-home');
+      const log = plainLog(res.output);
+      expect(log).to.contain("APP_HOME is set: the processes start in service, with the app's top folder on PYTHONPATH");
+      expect(log).to.contain("uvicorn is installed: web serves 'main:app' (from main.py, an ASGI app: app = FastAPI(...)) with uvicorn, WEB_CONCURRENCY workers on $PORT");
+      const home = path.join(res.app.appDir, 'service');
+      expect(res.processes.map((p) => [p.type, p.workingDir])).to.deep.equal([['web', home], ['python', home]]);
+      expect(UVICORN_LINE.exec(processOf(res, 'web').command[2] ?? '')?.[1]).to.equal('main:app');
+      const { proc, status, body } = await e2e.serve(res, { env: { WEB_CONCURRENCY: '1' } });
+      running.push(proc);
+      expect(status, proc.output()).to.equal(200);
+      expect(body).to.equal('Hello from FastAPI in service/main.py (cwd service)');
+      await stopsCleanly(proc);
+    });
   });
 
   describe('exec.d: WEB_CONCURRENCY at every start', () => {

@@ -315,3 +315,78 @@ describe('ASGI apps: the web process (issue 15)', () => {
     expect(planStart(base(app, { ...BOTH, appFile: 'run.py' })).rule).to.equal('APP_FILE');
   });
 });
+
+describe('ASGI apps with APP_HOME and Django projects (issue 15)', () => {
+  const DJANGO_ASGI = 'import os\nfrom django.core.asgi import get_asgi_application\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")\napplication = get_asgi_application()\n';
+  const DJANGO_WSGI = 'import os\nfrom django.core.wsgi import get_wsgi_application\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")\napplication = get_wsgi_application()\n';
+  /** What `django-admin startproject mysite .` writes, cut to what the start rules read: both wsgi.py and asgi.py. */
+  const STARTPROJECT = {
+    'manage.py': "import os\nimport sys\n\n\ndef main():\n    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n\n\nif __name__ == '__main__':\n    main()\n",
+    'mysite/__init__.py': '',
+    'mysite/settings.py': '',
+    'mysite/wsgi.py': DJANGO_WSGI,
+    'mysite/asgi.py': DJANGO_ASGI,
+  };
+
+  it('app.py, main.py and asgi.py are read where the processes start (APP_HOME), as the other start files are', () => {
+    const app = appWith({ 'project/app.py': FASTAPI, 'project/main.py': FASTAPI, 'project/asgi.py': DJANGO_ASGI, 'app.py': FLASK });
+    const home = path.join(app, 'project');
+    const appPy = planStart(base(app, { startDir: home, uvicorn: U }));
+    expect(appPy.rule).to.equal('uvicorn');
+    expect(appPy.processes[0]).to.deep.include({ command: ['/bin/sh', '-c', uvicornShellLine(U, 'app:app')], workingDir: home });
+    fs.rmSync(path.join(home, 'app.py'));
+    expect(planStart(base(app, { startDir: home, ...BOTH })).processes[0]).to.deep.include({ args: ['main:app'], workingDir: home });
+    fs.rmSync(path.join(home, 'main.py'));
+    expect(planStart(base(app, { startDir: home, ...BOTH })).served).to.deep.equal({ module: 'asgi:application', source: 'asgi.py', workerClass: 'uvicorn.workers.UvicornWorker' });
+    // An ASGI app at the top is not where the processes start: not a start file (as s2i looks there only).
+    const top = appWith({ 'main.py': FASTAPI, 'project/readme': '' });
+    expect(thrownCause(() => planStart(base(top, { startDir: path.join(top, 'project'), uvicorn: U })))).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: false });
+  });
+
+  it("a named module's kind is read where Python finds it: APP_HOME first, then the app's top folder (on PYTHONPATH)", () => {
+    const app = appWith({ 'project/api.py': FASTAPI, 'project/legacy.py': FLASK, 'legacy.py': FASTAPI, 'shared/__init__.py': '', 'shared/web.py': FASTAPI });
+    const home = path.join(app, 'project');
+    const named = (module: string) => planStart(base(app, { startDir: home, ...BOTH, gunicornAppModule: module, gunicornAppModuleName: 'APP_MODULE' })).processes[0];
+    expect(named('api:app')).to.deep.include({ command: [G, '--config', CONFIG, '--worker-class', 'uvicorn.workers.UvicornWorker'], args: ['api:app'], workingDir: home });
+    expect(named('shared.web:app')?.command).to.include('--worker-class');
+    // project/legacy.py shadows the top folder's legacy.py, as on sys.path: WSGI, no worker class.
+    expect(named('legacy:app')).to.deep.include({ command: [G, '--config', CONFIG], args: ['legacy:app'] });
+  });
+
+  it("a startproject layout (mysite/wsgi.py and mysite/asgi.py) stays WSGI under Gunicorn, whatever ASGI server is installed", () => {
+    const app = appWith(STARTPROJECT);
+    const plan = planStart(base(app, { ...BOTH, django: true }));
+    expect(plan.rule).to.equal('gunicorn');
+    expect(plan.processes[0]).to.deep.include({ command: [G, '--config', CONFIG], args: ['mysite.wsgi'] });
+    expect(plan.served).to.deep.equal({ module: 'mysite.wsgi', source: "DJANGO_SETTINGS_MODULE 'mysite.settings' in manage.py" });
+    expect(plan.processes.map((p) => p.type)).to.deep.equal(['web', 'python', 'migrate']);
+    // uvicorn alone does not serve the project's asgi.py unasked: Django's development server, as before.
+    const runserver = planStart(base(app, { uvicorn: U, django: true }));
+    expect(runserver.rule).to.equal('django-runserver');
+    expect(runserver.warnings).to.deep.equal([{ type: 'django-runserver', gunicorn: false, managePy: 'manage.py' }]);
+  });
+
+  it('APP_MODULE naming the asgi module serves it as ASGI: Gunicorn with the worker class, or uvicorn alone, migrating first when asked', () => {
+    const app = appWith(STARTPROJECT);
+    const asgi = { django: true, gunicornAppModule: 'mysite.asgi:application', gunicornAppModuleName: 'APP_MODULE' as const };
+    const g = planStart(base(app, { ...BOTH, ...asgi }));
+    expect(g.processes[0]).to.deep.include({ command: [G, '--config', CONFIG, '--worker-class', 'uvicorn.workers.UvicornWorker'], args: ['mysite.asgi:application'] });
+    const u = planStart(base(app, { uvicorn: U, ...asgi }));
+    expect(u.rule).to.equal('uvicorn');
+    expect(u.processes.map((p) => p.type)).to.deep.equal(['web', 'python', 'migrate']);
+    // BP_DJANGO_MIGRATE_AT_START: uvicorn serves the project, so web migrates first, as it does before Gunicorn.
+    const migrating = planStart(base(app, { uvicorn: U, ...asgi, migrateAtStart: true }));
+    expect(migrating.processes[0]?.command).to.deep.equal([
+      '/bin/sh', '-c', '"$1" manage.py migrate --noinput || exit; shift; exec "$@"', 'sh', '/layers/p/bin/python', '/bin/sh', '-c', uvicornShellLine(U, 'mysite.asgi:application'),
+    ]);
+    expect(migrating.notes).to.include("BP_DJANGO_MIGRATE_AT_START is set: web runs 'python manage.py migrate --noinput' first, then the server");
+  });
+
+  it("a Django project's WSGI module comes before a top-level asgi.py; asgi.py still comes before runserver", () => {
+    const app = appWith({ ...STARTPROJECT, 'asgi.py': DJANGO_ASGI });
+    expect(planStart(base(app, { ...BOTH, django: true })).processes[0]).to.deep.include({ command: [G, '--config', CONFIG], args: ['mysite.wsgi'] });
+    const u = planStart(base(app, { uvicorn: U, django: true }));
+    expect(u.rule).to.equal('uvicorn');
+    expect(u.processes[0]?.command).to.deep.equal(['/bin/sh', '-c', uvicornShellLine(U, 'asgi:application')]);
+  });
+});
