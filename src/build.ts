@@ -12,14 +12,15 @@ import { installedDistributions } from './python/installed.js';
 import { installPython, type InstalledPython } from './layers/python.js';
 import { preparePipCache } from './layers/pip-cache.js';
 import { installDependencies } from './layers/pip-deps.js';
+import { chooseDependencyInput, type DependencyInput } from './lock/input.js';
 import { launchDefaults } from './s2i/launch-defaults.js';
 import { findS2iScripts } from './s2i/scripts.js';
 import { runAppAssemble } from './s2i/assemble.js';
 import { configureStart } from './start/configure.js';
 
-async function python(ctx: BuildContext, a: Analysis, deps: Deps): Promise<InstalledPython> {
+async function python(ctx: BuildContext, a: Analysis, input: DependencyInput, deps: Deps): Promise<InstalledPython> {
   deps.log.header('Determining Python version');
-  const dist = await choosePython(ctx, a.settings, deps.log);
+  const dist = await choosePython(ctx, a.settings, deps.log, input.kind === 'lock' ? input.lock : undefined);
   deps.log.header('Installing Python');
   return installPython(ctx, a.env, dist, deps, { mirror: a.settings.dependencyMirror, download: a.settings.download });
 }
@@ -28,10 +29,10 @@ async function python(ctx: BuildContext, a: Analysis, deps: Deps): Promise<Insta
  * The default build steps after Python: the app's packages, then Django's static files. `withinCustomAssemble`:
  * run from the app's .s2i/bin/assemble, which may already have installed packages into pip-deps.
  */
-async function defaultSteps(ctx: BuildContext, a: Analysis, py: InstalledPython, deps: Deps, withinCustomAssemble = false): Promise<void> {
+async function defaultSteps(ctx: BuildContext, a: Analysis, input: DependencyInput, py: InstalledPython, deps: Deps, withinCustomAssemble = false): Promise<void> {
   deps.log.header('Installing dependencies');
   const pipCache = await preparePipCache(ctx, deps.log);
-  const pipDeps = await installDependencies(ctx, a.env, py, a.settings, pipCache, deps, { withinCustomAssemble });
+  const pipDeps = await installDependencies(ctx, a.env, py, a.settings, pipCache, deps, { withinCustomAssemble, input });
   await collectstatic({
     appDir: ctx.appDir,
     startDir: a.startDir,
@@ -55,10 +56,13 @@ export async function build(ctx: BuildContext, deps: Deps): Promise<void> {
   if (Object.keys(a.appEnv).length > 0) log.info(`Read ${Object.keys(a.appEnv).join(', ')} from .s2i/environment`);
   const launchEnv = launchDefaults(a.appEnv, a.userEnv, log);
   const scripts = findS2iScripts(ctx.appDir, a.settings.appRun, log);
-  const py = await python(ctx, a, deps);
+  // The dependency input is read before any layer: a malformed, stale or ambiguous lock stops the build here,
+  // and the lock's requires-python is a version source.
+  const input = chooseDependencyInput(ctx.appDir, a.settings);
+  const py = await python(ctx, a, input, deps);
 
   if (scripts.assemble) await runAppAssemble(ctx, a, scripts.assemble, deps);
-  else await defaultSteps(ctx, a, py, deps);
+  else await defaultSteps(ctx, a, input, py, deps);
 
   await configureStart(ctx, a, py, launchEnv, scripts.run, deps);
   log.info(`Build finished in ${log.elapsedSince(started)}`);
@@ -67,6 +71,7 @@ export async function build(ctx: BuildContext, deps: Deps): Promise<void> {
 /** `ausnimbus-python s2i-assemble`: the default steps, called from an app's .s2i/bin/assemble. */
 export async function defaultAssemble(ctx: BuildContext, deps: Deps): Promise<void> {
   const a = analyse(ctx, true);
-  const py = await python(ctx, a, deps);
-  await defaultSteps(ctx, a, py, deps, true);
+  const input = chooseDependencyInput(ctx.appDir, a.settings);
+  const py = await python(ctx, a, input, deps);
+  await defaultSteps(ctx, a, input, py, deps, true);
 }

@@ -23,7 +23,12 @@ export type SettingsCause =
   /** GUNICORN_APP_MODULE and its alias APP_MODULE are both set, to different modules (src/settings.ts). */
   | { type: 'conflicting-app-module'; gunicornAppModule: string; appModule: string }
   /** BP_PIP_UNPINNED_MAX_AGE is not a duration with a unit (`24h`, `90m`) or 0 (src/settings.ts); `value` trimmed. */
-  | { type: 'invalid-unpinned-max-age'; value: string };
+  | { type: 'invalid-unpinned-max-age'; value: string }
+  /**
+   * Two settings that each choose what gets installed are both set: BP_PYTHON_DEPENDENCY_FILE and
+   * BP_PIP_REQUIREMENT, or s2i's ENABLE_PIPENV and ENABLE_MICROPIPENV (src/settings.ts).
+   */
+  | { type: 'conflicting-dependency-settings'; names: [string, string] };
 
 /** Where a variable was set. */
 export type EnvOrigin = { kind: 'platform-env-file' } | { kind: 's2i-environment'; line: number | undefined } | { kind: 'build-env' };
@@ -166,7 +171,14 @@ export type LockCause =
    */
   | { type: 'lock-unknown-selection'; file: string; kind: 'group' | 'extra'; name: string; known: string[] }
   /** None of the lock's `environments` markers (PEP 751) holds for `target` (`CPython 3.12.7 on linux/arm64`). */
-  | { type: 'lock-environment-mismatch'; file: string; environments: string[]; target: string };
+  | { type: 'lock-environment-mismatch'; file: string; environments: string[]; target: string }
+  /**
+   * BP_PYTHON_DEPENDENCY_FILE names a lockfile that is not in the app (`problem: 'missing'`), or a lockfile
+   * beside other files (`'not-alone'`): one lock is the whole input.
+   */
+  | { type: 'dependency-file-unusable'; value: string; file: string; problem: 'missing' | 'not-alone' }
+  /** pip refused a downloaded file of `package` whose sha256 is not one the lock gives: the file changed since locking. */
+  | { type: 'lock-hash-mismatch'; file: string; package: string; expected: string[]; got: string };
 
 /** Django (src/django.ts). */
 export type DjangoCause = { type: 'collectstatic-failed'; managePy: string; output: string };

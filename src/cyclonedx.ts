@@ -14,6 +14,25 @@ export interface SbomComponent {
   sha256?: string;
   licenses?: string[];
   cpe?: string;
+  /** Files the component may come from (a lock's artifacts): URL and hashes by algorithm (`sha256` → hex). */
+  distributions?: Array<{ url: string; hashes: Record<string, string> }>;
+  /** Properties by name (`ausnimbus:lockfile`). */
+  properties?: Record<string, string>;
+}
+
+const HASH_ALGORITHMS: Record<string, CDX.Enums.HashAlgorithm> = {
+  sha256: CDX.Enums.HashAlgorithm['SHA-256'],
+  sha384: CDX.Enums.HashAlgorithm['SHA-384'],
+  sha512: CDX.Enums.HashAlgorithm['SHA-512'],
+};
+
+function hashDictionary(hashes: Record<string, string>): CDX.Models.HashDictionary {
+  const dict = new CDX.Models.HashDictionary();
+  for (const [alg, hex] of Object.entries(hashes)) {
+    const known = HASH_ALGORITHMS[alg];
+    if (known !== undefined) dict.set(known, hex);
+  }
+  return dict;
 }
 
 export function cycloneDxJson(components: SbomComponent[]): string {
@@ -28,6 +47,9 @@ export function cycloneDxJson(components: SbomComponent[]): string {
     if (c.cpe) comp.cpe = c.cpe;
     if (c.sha256) comp.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], c.sha256);
     for (const l of c.licenses ?? []) comp.licenses.add(new CDX.Models.SpdxLicense(l));
+    // CycloneDX 1.5 externalReferences carry hashes: each locked file with the hashes the lock pins it by.
+    for (const d of c.distributions ?? []) comp.externalReferences.add(new CDX.Models.ExternalReference(d.url, CDX.Enums.ExternalReferenceType.Distribution, { hashes: hashDictionary(d.hashes) }));
+    for (const [name, value] of Object.entries(c.properties ?? {})) comp.properties.add(new CDX.Models.Property(name, value));
     bom.components.add(comp);
   }
   const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot5));

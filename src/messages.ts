@@ -114,6 +114,14 @@ export function renderCause(c: Cause): Message {
           `(APP_MODULE is the name OpenShift's s2i Python builder reads), so the build cannot tell which one you mean.\n\n` +
           steps('Unset one of them (or set both to the same module).'),
       );
+    case 'conflicting-dependency-settings': {
+      const [a, b] = c.names;
+      const why = a === 'ENABLE_PIPENV'
+        ? "Both ask OpenShift's s2i Python builder for a different tool (it stops the same way); the buildpack installs Pipfile.lock for either."
+        : `Both name the files to install (${b} is the older name, for requirement files only), so the build cannot tell which one you mean.`;
+      const step = `Unset one of them${a === 'ENABLE_PIPENV' ? '' : ` (${a} takes requirement files too, space separated)`}.`;
+      return user(`${a} and ${b} are both set`, `${why}\n\n${steps(step)}`);
+    }
     case 'bad-python-version-file':
       return user(
         'Invalid .python-version file',
@@ -467,6 +475,21 @@ export function renderCause(c: Cause): Message {
         `${shown(c.file)} was locked for other environments`,
         `The image runs ${c.target}, but ${shown(c.file)} was made only for the environments ${c.environments.map((e) => shown(e)).join(', ')} (its environments list, PEP 751).\n\n` +
           steps(`Lock again for Linux on this architecture and Python (for example, run the locking tool on Linux, or name the target in its settings), and commit the file.`, 'Or choose a Python version the lock covers (BP_PYTHON_VERSION or .python-version).'),
+      );
+    case 'dependency-file-unusable':
+      return user(
+        c.problem === 'missing' ? `${shown(c.file)} is not in the app` : `${DEPENDENCY_FILE_SETTING} names a lockfile beside other files`,
+        (c.problem === 'missing'
+          ? `${DEPENDENCY_FILE_SETTING} is '${shown(c.value)}', but the app has no ${shown(c.file)}.\n\n`
+          : `${DEPENDENCY_FILE_SETTING} is '${shown(c.value)}': a lockfile (${shown(c.file)}) is the whole list of what to install, and cannot be combined with other files.\n\n`) +
+          steps(c.problem === 'missing' ? `Commit ${shown(c.file)}, or set ${DEPENDENCY_FILE_SETTING} to a file the app has.` : `Set ${DEPENDENCY_FILE_SETTING} to the lockfile alone, or to requirement files alone.`),
+      );
+    case 'lock-hash-mismatch':
+      return user(
+        `A file of ${shown(c.package)} does not match ${shown(c.file)}`,
+        `pip downloaded a file of ${shown(c.package)} whose sha256 is ${shown(c.got)}, but ${shown(c.file)} allows only ${c.expected.map((h) => shown(h)).join(', ')}.\n` +
+          `The file on the index is not the one that was locked: it was replaced, or the lock was edited.\n\n` +
+          steps(`If you changed ${shown(c.file)} by hand, restore it (or lock again with the tool) and commit it.`, 'If not, check the package index: a file that changes after release is a warning sign.'),
       );
 
     // ---- Django ---------------------------------------------------------------------------------------------

@@ -36,6 +36,20 @@ export interface Settings {
    * exactly (src/python/pinning.ts) is reused before pip resolves them again (default 24 hours; 0: every build).
    */
   unpinnedMaxAgeSeconds: number;
+  /**
+   * BP_PYTHON_DEPENDENCY_FILE: the dependency input, named explicitly: one lockfile (pylock.toml, uv.lock,
+   * poetry.lock, Pipfile.lock) or requirement files, space separated (src/lock/input.ts reads it).
+   */
+  dependencyFile: string[] | undefined;
+  /** BP_PYTHON_DEPENDENCY_GROUPS: the lock's dependency groups to install beside the production set (comma or space separated). */
+  dependencyGroups: string[];
+  /** BP_PYTHON_EXTRAS: extras of the app's own package to install from the lock (comma or space separated). */
+  extras: string[];
+  /**
+   * ENABLE_PIPENV or ENABLE_MICROPIPENV (OpenShift s2i's assemble; set = non-empty, as there): install
+   * Pipfile.lock even beside a requirements.txt. Both set stops the build, as s2i does.
+   */
+  pipenvAlias: 'ENABLE_PIPENV' | 'ENABLE_MICROPIPENV' | undefined;
   /** Every PIP_* variable: passed to pip, and part of the pip-deps cache key. */
   pipVariables: Record<string, string>;
   /** APP_RUN: the start command, run through /bin/sh; overrides everything else. */
@@ -96,7 +110,7 @@ const OPENSHIFT_BUILD_SETTINGS = ['UPGRADE_PIP_TO_LATEST', 'DISABLE_SETUP_PY_PRO
 /**
  * Variables only the build reads: the buildpack's BP_* settings (the CNB convention for build-time
  * configuration), pip's PIP_* settings (PIP_UPGRADE among them), DISABLE_COLLECTSTATIC and OpenShift's build
- * settings above: every setting in
+ * settings above (and s2i's ENABLE_PIPENV and ENABLE_MICROPIPENV): every setting in
  * Settings above but the start settings. Set in .s2i/environment, they configure the build and stay out of the
  * image (src/s2i/launch-defaults.ts): nothing at launch reads them, and PIP_INDEX_URL and its kin often carry
  * an index token. The start settings (APP_RUN, GUNICORN_APP_MODULE, APP_MODULE, APP_SCRIPT, APP_FILE,
@@ -105,7 +119,7 @@ const OPENSHIFT_BUILD_SETTINGS = ['UPGRADE_PIP_TO_LATEST', 'DISABLE_SETUP_PY_PRO
  * the start, but only through the web command written at build: like every BP_ variable it stays out.
  */
 const BUILD_ONLY_PREFIXES = ['BP_', 'PIP_'];
-const BUILD_ONLY_NAMES = new Set(['DISABLE_COLLECTSTATIC', ...OPENSHIFT_BUILD_SETTINGS]);
+const BUILD_ONLY_NAMES = new Set(['DISABLE_COLLECTSTATIC', 'ENABLE_PIPENV', 'ENABLE_MICROPIPENV', ...OPENSHIFT_BUILD_SETTINGS]);
 
 export function isBuildOnly(name: string): boolean {
   return BUILD_ONLY_NAMES.has(name) || BUILD_ONLY_PREFIXES.some((p) => name.startsWith(p));
@@ -120,6 +134,10 @@ export function readSettings(env: UserEnv): Settings {
     pipUpgrade: env.flag('PIP_UPGRADE') || env.get('UPGRADE_PIP_TO_LATEST') !== undefined,
     pipRequirements: env.get('BP_PIP_REQUIREMENT')?.split(/\s+/).filter((f) => f !== ''),
     unpinnedMaxAgeSeconds: unpinnedMaxAge(env),
+    dependencyFile: dependencyFile(env),
+    dependencyGroups: nameList(env.get('BP_PYTHON_DEPENDENCY_GROUPS')),
+    extras: nameList(env.get('BP_PYTHON_EXTRAS')),
+    pipenvAlias: pipenvAlias(env),
     pipVariables: Object.fromEntries(
       Object.entries(env.entries())
         .filter(([k]) => k.startsWith('PIP_') && k !== 'PIP_UPGRADE')
@@ -190,5 +208,32 @@ function gunicornConfig(env: UserEnv): Settings['gunicornConfig'] {
     const value = env.get(name);
     if (value !== undefined) return { name, value };
   }
+  return undefined;
+}
+
+/** A list of group or extra names, comma or space separated (`dev,test` and `dev test` alike). */
+function nameList(value: string | undefined): string[] {
+  return (value ?? '').split(/[\s,]+/).filter((n) => n !== '');
+}
+
+/** BP_PYTHON_DEPENDENCY_FILE; beside BP_PIP_REQUIREMENT it would leave two answers to one question. */
+function dependencyFile(env: UserEnv): string[] | undefined {
+  const value = env.get('BP_PYTHON_DEPENDENCY_FILE');
+  if (value === undefined) return undefined;
+  if (env.get('BP_PIP_REQUIREMENT') !== undefined) throw new BuildpackError({ type: 'conflicting-dependency-settings', names: ['BP_PYTHON_DEPENDENCY_FILE', 'BP_PIP_REQUIREMENT'] });
+  return value.split(/\s+/).filter((f) => f !== '');
+}
+
+/**
+ * s2i's assemble tests `-z "$ENABLE_PIPENV"`: any non-empty value enables it, "false" too, and both enabled
+ * exits with an error (sclorg/s2i-python-container, s2i/bin/assemble). The buildpack reads them the same way.
+ */
+function pipenvAlias(env: UserEnv): Settings['pipenvAlias'] {
+  // Blank counts as unset, as for every other setting (a platform env file holding only a newline).
+  const pipenv = env.get('ENABLE_PIPENV') ?? '';
+  const micro = env.get('ENABLE_MICROPIPENV') ?? '';
+  if (pipenv !== '' && micro !== '') throw new BuildpackError({ type: 'conflicting-dependency-settings', names: ['ENABLE_PIPENV', 'ENABLE_MICROPIPENV'] });
+  if (pipenv !== '') return 'ENABLE_PIPENV';
+  if (micro !== '') return 'ENABLE_MICROPIPENV';
   return undefined;
 }

@@ -11,6 +11,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { BuildContext } from '../cnb/context.js';
 import type { LayerRef } from '../cnb/layers.js';
@@ -27,98 +28,21 @@ import { maskDirectUrls } from '../python/direct-url.js';
 import { maskSecrets } from '../secrets.js';
 import { escapeControl } from '../escape-control.js';
 import type { Settings } from '../settings.js';
-import { cycloneDxJson, pypiPurl } from '../cyclonedx.js';
+import { cycloneDxJson, pypiPurl, type SbomComponent } from '../cyclonedx.js';
 import type { InstalledPython } from './python.js';
 import { hasHashPyc } from '../python/bytecode.js';
 import { formatAge, unpinnedExpiry, unpinnedInputs, type UnpinnedRequirement } from '../python/pinning.js';
+import { nothingToInstall, pipArgs, type InstallPlan } from '../python/install-plan.js';
+import type { Cause } from '../causes.js';
+import { chooseDependencyInput, type DependencyInput } from '../lock/input.js';
+import { markerEnvironment } from '../lock/markers.js';
+import type { LockedPackage, Lockfile } from '../lock/model.js';
+import { linksPage, localArgument, pipInputs, type PipInputs } from '../lock/pip-inputs.js';
+import { selectedSetChanges, selectedSetEntries, selectedSetKey } from '../lock/selected-set.js';
+import { artifactFits, describeTarget, type WheelTarget } from '../lock/wheel-tags.js';
+import { applyMirror } from '../python/archives.js';
 
-/** What pip installs: requirement files, or the app itself as a project. */
-export type InstallPlan =
-  | { kind: 'requirements'; files: string[] }
-  | { kind: 'project'; editable: boolean; marker: string }
-  /** `configOnly`: files that declare no package; `skipped`: project files a setting says not to install. */
-  | { kind: 'none'; configOnly: string[]; skipped: SkippedProject[] };
-
-/** A project file that would install the app, and the OpenShift s2i setting that says not to. */
-export interface SkippedProject {
-  file: 'setup.py' | 'setup.cfg' | 'pyproject.toml';
-  setting: 'DISABLE_SETUP_PY_PROCESSING' | 'DISABLE_PYPROJECT_TOML_PROCESSING';
-}
-
-/**
- * OpenShift's s2i assemble installs the app with `pip install .` when it has setup.py or setup.cfg unless
- * DISABLE_SETUP_PY_PROCESSING is set, and when it has pyproject.toml unless DISABLE_PYPROJECT_TOML_PROCESSING
- * is set (two separate steps: a project with both files needs both settings to stay uninstalled).
- */
-export interface ProjectProcessing {
-  setupPy: boolean;
-  pyprojectToml: boolean;
-}
-
-const PROCESS_ALL: ProjectProcessing = { setupPy: true, pyprojectToml: true };
-
-/**
- * Whether setup.cfg or pyproject.toml describes a package. Both often hold only tool settings (flake8, pytest,
- * black): pip cannot install such an app (setup.cfg alone: "neither 'setup.py' nor 'pyproject.toml' found";
- * pyproject.toml alone: setuptools' discovery of an unnamed package), and it has nothing to install anyway.
- */
-function declaresPackage(appDir: string, marker: 'setup.cfg' | 'pyproject.toml'): boolean {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(appDir, marker), 'utf8');
-  } catch {
-    return false;
-  }
-  // [ \t]*, not \s*: with the m flag, \s* would run across line breaks from every line start (quadratic on a
-  // file of blank lines).
-  return (marker === 'setup.cfg' ? /^[ \t]*\[(metadata|options)\]/m : /^[ \t]*\[(project|build-system)\]/m).test(text);
-}
-
-export function planInstall(appDir: string, requested: string[] | undefined, processing: ProjectProcessing = PROCESS_ALL): InstallPlan {
-  if (requested !== undefined) {
-    if (requested.length === 0) throw new BuildpackError({ type: 'nothing-to-install' });
-    return { kind: 'requirements', files: requested };
-  }
-  const has = (f: string): boolean => fs.existsSync(path.join(appDir, f));
-  if (has('requirements.txt')) return { kind: 'requirements', files: ['requirements.txt'] };
-  const skipped: SkippedProject[] = [];
-  const configOnly: string[] = [];
-  // The seed ran `python setup.py develop`; `pip install -e .` is its modern form.
-  if (has('setup.py')) {
-    if (processing.setupPy) return { kind: 'project', editable: true, marker: 'setup.py' };
-    skipped.push({ file: 'setup.py', setting: 'DISABLE_SETUP_PY_PROCESSING' });
-  }
-  if (has('setup.cfg')) {
-    if (!declaresPackage(appDir, 'setup.cfg')) configOnly.push('setup.cfg');
-    else if (processing.setupPy) return { kind: 'project', editable: true, marker: 'setup.cfg' };
-    else if (!has('setup.py')) skipped.push({ file: 'setup.cfg', setting: 'DISABLE_SETUP_PY_PROCESSING' });
-  }
-  if (has('pyproject.toml')) {
-    if (!declaresPackage(appDir, 'pyproject.toml')) configOnly.push('pyproject.toml');
-    else if (processing.pyprojectToml) return { kind: 'project', editable: false, marker: 'pyproject.toml' };
-    else skipped.push({ file: 'pyproject.toml', setting: 'DISABLE_PYPROJECT_TOML_PROCESSING' });
-  }
-  return { kind: 'none', configOnly, skipped };
-}
-
-/** The log line for a plan that installs nothing. */
-export function nothingToInstall(plan: Extract<InstallPlan, { kind: 'none' }>): string {
-  const c = plan.configOnly;
-  const parts = [
-    ...plan.skipped.map((s) => `${s.file} is not installed (${s.setting} is set)`),
-    ...(c.length === 0 ? [] : [`${c.join(' and ')} ${c.length > 1 ? 'declare' : 'declares'} no package (only tool settings)`]),
-  ];
-  if (parts.length === 0) return 'No requirements.txt, setup.py, setup.cfg or pyproject.toml: no dependencies to install';
-  return `No requirements.txt${plan.skipped.length === 0 ? ' or setup.py' : ''}, and ${parts.join(', and ')}: no dependencies to install`;
-}
-
-export function pipArgs(plan: InstallPlan): string[] {
-  switch (plan.kind) {
-    case 'requirements': return plan.files.flatMap((f) => ['-r', f]);
-    case 'project': return plan.editable ? ['-e', '.'] : ['.'];
-    case 'none': return [];
-  }
-}
+export { nothingToInstall, planInstall, pipArgs, type InstallPlan, type ProjectProcessing, type SkippedProject } from '../python/install-plan.js';
 
 export interface PipDepsLayerMetadata {
   /** The requirement and constraint files. */
@@ -131,11 +55,16 @@ export interface PipDepsLayerMetadata {
   buildpackVersion: string;
   /** When pip filled the layer (ISO 8601, UTC): the age of unpinned requirements. Not part of the key. */
   installedAt?: string;
+  /**
+   * Locked installs only: the selected set, name → `<version> <digest of source and hashes>`
+   * (src/lock/selected-set.ts), for the log's added / removed / changed lines. `inputs` is its key.
+   */
+  locked?: Record<string, string>;
 }
 
 const sha = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
 
-type ScalarKey = Exclude<keyof PipDepsLayerMetadata, 'localInputs' | 'installedAt'>;
+type ScalarKey = Exclude<keyof PipDepsLayerMetadata, 'localInputs' | 'installedAt' | 'locked'>;
 
 const COMPARATORS: { [K in ScalarKey]: string } = {
   inputs: 'The requirements (or the files they include) have changed',
@@ -146,8 +75,18 @@ const COMPARATORS: { [K in ScalarKey]: string } = {
 };
 
 export function cacheInvalidationReasons(cached: PipDepsLayerMetadata, next: PipDepsLayerMetadata): string[] {
-  const scalar = (Object.keys(COMPARATORS) as ScalarKey[]).filter((k) => cached[k] !== next[k]).map((k) => COMPARATORS[k]);
+  const scalar = (Object.keys(COMPARATORS) as ScalarKey[]).filter((k) => cached[k] !== next[k]).flatMap((k) => (k === 'inputs' ? inputReasons(cached, next) : [COMPARATORS[k]]));
   return [...scalar, ...localInputReasons(cached.localInputs, next.localInputs)];
+}
+
+/** For locked installs, what changed in the selected set, by package (issue 14, item 7). */
+function inputReasons(cached: PipDepsLayerMetadata, next: PipDepsLayerMetadata): string[] {
+  if (cached.locked === undefined && next.locked === undefined) return [COMPARATORS.inputs];
+  if (cached.locked === undefined || next.locked === undefined) {
+    return [next.locked ? 'The dependencies now come from a lockfile' : 'The dependencies no longer come from a lockfile'];
+  }
+  const changes = selectedSetChanges(cached.locked, next.locked);
+  return changes.length === 0 ? ['The locked packages have changed'] : changes.map((c) => `Locked packages ${c}`);
 }
 
 /** Which local file or folder changed, by its `<kind>:<path>` label. */
@@ -188,7 +127,14 @@ function parseMetadata(raw: TomlTable): PipDepsLayerMetadata | typeof CUSTOM_ASS
   const local = raw.localInputs;
   if (!isTable(local) || !Object.values(local).every((v) => typeof v === 'string')) return undefined;
   const installedAt = typeof raw.installedAt === 'string' ? { installedAt: raw.installedAt } : {};
-  return { ...(Object.fromEntries(keys.map((k) => [k, raw[k] as string])) as Record<ScalarKey, string>), localInputs: local as Record<string, string>, ...installedAt };
+  const locked = raw.locked;
+  if (locked !== undefined && (!isTable(locked) || !Object.values(locked).every((v) => typeof v === 'string'))) return undefined;
+  return {
+    ...(Object.fromEntries(keys.map((k) => [k, raw[k] as string])) as Record<ScalarKey, string>),
+    localInputs: local as Record<string, string>,
+    ...installedAt,
+    ...(locked === undefined ? {} : { locked: locked as Record<string, string> }),
+  };
 }
 
 /**
@@ -210,6 +156,83 @@ export function layerKey(ctx: BuildContext, plan: InstallPlan, python: Installed
     pipSettings: sha(pipSettings),
     arch: ctx.target.arch,
     buildpackVersion: ctx.buildpack.version,
+  };
+}
+
+/** What a locked install needs: the lock, its selected set for this target and what pip gets from it. */
+export interface LockedPlan {
+  lock: Lockfile;
+  packages: LockedPackage[];
+  target: WheelTarget;
+  inputs: PipInputs;
+  /** `--index-url` / `--extra-index-url` arguments from the lock (none when PIP_INDEX_URL names the index). */
+  indexArgs: string[];
+  /** The app's own package, left out by DISABLE_SETUP_PY_PROCESSING / DISABLE_PYPROJECT_TOML_PROCESSING: the settings named. */
+  appSkippedBy: string[];
+}
+
+/**
+ * OpenShift s2i's DISABLE_SETUP_PY_PROCESSING and DISABLE_PYPROJECT_TOML_PROCESSING leave the app itself out of
+ * a locked install too: when every project file of the app's folder (setup.py or setup.cfg, pyproject.toml)
+ * has its setting set, as src/python/install-plan.ts decides for an app without a lock. The settings named.
+ */
+function appSkippedBy(appDir: string, appPath: string, settings: Settings): string[] {
+  const has = (f: string): boolean => fs.existsSync(path.join(appDir, appPath, f));
+  const steps = [
+    ...(has('setup.py') || has('setup.cfg') ? [{ on: settings.disableSetupPyProcessing, name: 'DISABLE_SETUP_PY_PROCESSING' }] : []),
+    ...(has('pyproject.toml') ? [{ on: settings.disablePyprojectTomlProcessing, name: 'DISABLE_PYPROJECT_TOML_PROCESSING' }] : []),
+  ];
+  return steps.length > 0 && steps.every((st) => st.on) ? steps.map((st) => st.name) : [];
+}
+
+/**
+ * Selects the lock's packages for this Python and target and checks them (src/lock/pip-inputs.ts). The index
+ * is the lock's (its first as --index-url, the others as --extra-index-url) unless PIP_INDEX_URL names one:
+ * pip's command-line options would override PIP_INDEX_URL (https://pip.pypa.io/en/stable/topics/configuration/),
+ * so none is passed then. BP_DEPENDENCY_MIRROR rewrites the lock's index and file URLs as it rewrites every
+ * download (scheme and host replaced, path kept: src/python/archives.ts applyMirror).
+ */
+export function planLockedInstall(ctx: BuildContext, lock: Lockfile, python: InstalledPython, settings: Settings): LockedPlan {
+  const target: WheelTarget = { python: python.version, arch: ctx.target.arch };
+  const selected = lock.select({ env: markerEnvironment(python.version, ctx.target.arch), groups: settings.dependencyGroups, extras: settings.extras });
+  const skippedBy = new Set<string>();
+  const packages = selected.filter((p) => {
+    if (p.source.kind !== 'app') return true;
+    const by = appSkippedBy(ctx.appDir, p.source.path, settings);
+    for (const b of by) skippedBy.add(b);
+    return by.length === 0;
+  });
+  const mirror = (url: string): string => (/^https?:/i.test(url) ? applyMirror(url, settings.dependencyMirror) : url);
+  const ownIndex = settings.pipVariables.PIP_INDEX_URL === undefined;
+  const inputs = pipInputs(lock, packages, target, mirror, ownIndex);
+  const indexes = [...new Set([...lock.indexes, ...packages.flatMap((p) => (p.source.kind === 'index' && p.source.url !== undefined ? [p.source.url] : []))])].map(mirror);
+  const indexArgs = ownIndex ? indexes.flatMap((u, i) => [i === 0 ? '--index-url' : '--extra-index-url', u]) : [];
+  return { lock, packages, target, inputs, indexArgs, appSkippedBy: [...skippedBy] };
+}
+
+/**
+ * The key of a locked install: the selected set (src/lock/selected-set.ts) in place of the requirement
+ * files' hash, the app and local paths by their contents, and the rest as for requirement files. The lock's
+ * index URLs and BP_DEPENDENCY_MIRROR join the pip settings, masked.
+ */
+export function lockedLayerKey(ctx: BuildContext, plan: LockedPlan, python: InstalledPython, settings: Settings): PipDepsLayerMetadata {
+  const locked = selectedSetEntries(plan.packages);
+  const local = collectRequirementInputs(ctx.appDir, [], settings.pipVariables).local;
+  const localInputs = localInputsKey(ctx.appDir, [...plan.inputs.local.map((l) => ({ kind: 'path' as const, path: l.path, editable: l.editable })), ...local]);
+  const pipSettings = JSON.stringify([
+    settings.pipUpgrade,
+    Object.entries(settings.pipVariables).map(([k, v]) => [k, maskSecrets(v)]).sort(),
+    plan.indexArgs.map(maskSecrets),
+    maskSecrets(settings.dependencyMirror ?? ''),
+  ]);
+  return {
+    inputs: selectedSetKey(locked),
+    localInputs,
+    python: sha(`${python.version}:${python.sha256}`),
+    pipSettings: sha(pipSettings),
+    arch: ctx.target.arch,
+    buildpackVersion: ctx.buildpack.version,
+    locked,
   };
 }
 
@@ -242,15 +265,26 @@ export async function installDependencies(
    * `withinCustomAssemble`: called from the app's .s2i/bin/assemble, whose build already opened the layer and
    * may have installed into it before calling the default steps: add to it, never reset or reuse it.
    */
-  opts: { withinCustomAssemble?: boolean } = {},
+  opts: { withinCustomAssemble?: boolean; input?: DependencyInput } = {},
 ): Promise<string | undefined> {
-  const plan = planInstall(ctx.appDir, settings.pipRequirements, { setupPy: !settings.disableSetupPyProcessing, pyprojectToml: !settings.disablePyprojectTomlProcessing });
-  if (plan.kind === 'none') {
+  const input = opts.input ?? chooseDependencyInput(ctx.appDir, settings);
+  for (const note of input.notes) log.info(escapeControl(note)); // file names from BP_PYTHON_DEPENDENCY_FILE
+  let locked: LockedPlan | undefined;
+  let plan: InstallPlan = { kind: 'none', configOnly: [], skipped: [] };
+  if (input.kind === 'lock') {
+    locked = planLockedInstall(ctx, input.lock, python, settings);
+    log.info(`Selected ${locked.packages.length} locked package${locked.packages.length === 1 ? '' : 's'} for ${describeTarget(locked.target)}${selectionDetails(settings)}`);
+    if (locked.appSkippedBy.length > 0) log.info(`The app itself is not installed (${locked.appSkippedBy.join(' and ')} ${locked.appSkippedBy.length > 1 ? 'are' : 'is'} set)`);
+  } else {
+    plan = input.plan;
+  }
+  if (plan.kind === 'none' && locked === undefined) {
     log.info(nothingToInstall(plan));
     return undefined;
   }
-  const next = layerKey(ctx, plan, python, settings);
-  const unpinned = opts.withinCustomAssemble ? [] : unpinnedInputs(ctx.appDir, plan, settings.pipVariables);
+  const next = locked ? lockedLayerKey(ctx, locked, python, settings) : layerKey(ctx, plan, python, settings);
+  // A lock pins every package exactly: only requirement files can leave something unpinned.
+  const unpinned = opts.withinCustomAssemble || locked ? [] : unpinnedInputs(ctx.appDir, plan, settings.pipVariables);
   const now = clock.wallTime();
   const layer: LayerRef<string[]> = opts.withinCustomAssemble
     ? await ctx.layers.continuedLayer('pip-deps', { build: true, launch: true, cache: true })
@@ -269,7 +303,9 @@ export async function installDependencies(
   const layerEnv = pipDepsLayerEnv(layer.path);
   const state = layer.state;
   if (state.kind === 'restored') {
-    log.info('Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)');
+    log.info(locked
+      ? `Using cached dependencies: the locked packages, Python and pip settings are unchanged (pip was not run)`
+      : 'Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)');
     if (unpinned.length > 0) logUnpinned(log, unpinned, `They are reused for up to ${formatAge(settings.unpinnedMaxAgeSeconds)} (BP_PIP_UNPINNED_MAX_AGE), then pip resolves again these requirements, which pin no exact version:`);
   } else {
     if (state.cause.kind === 'rejected') {
@@ -292,7 +328,8 @@ export async function installDependencies(
       if (settings.pipUpgrade) {
         await runPip(ctx, exec, log, python, pipEnv, [...common, '--upgrade', 'pip', 'setuptools', 'wheel'], `Upgraded pip, setuptools and wheel (${settings.pipUpgradeVariable ?? 'PIP_UPGRADE'})`, true);
       }
-      await runPip(ctx, exec, log, python, pipEnv, [...common, ...pipArgs(plan)], 'Installed dependencies', false);
+      if (locked) await installLocked(ctx, exec, log, python, pipEnv, common, locked);
+      else await runPip(ctx, exec, log, python, pipEnv, [...common, ...pipArgs(plan)], 'Installed dependencies', false);
       maskRecordedUrls(layer.path, log);
     } catch (err) {
       await ctx.layers.reset(layer.name); // nothing half-installed survives
@@ -300,7 +337,7 @@ export async function installDependencies(
     }
     await layer.writeEnv(layerEnv);
     const dists = installedDistributions(layer.path);
-    await layer.writeSbom('cdx.json', cycloneDxJson(dists.map((d) => ({ name: d.name, version: d.version, type: 'library', purl: pypiPurl(d.name, d.version) }))));
+    await layer.writeSbom('cdx.json', cycloneDxJson(locked ? lockedSbomComponents(locked, dists) : dists.map((d) => ({ name: d.name, version: d.version, type: 'library', purl: pypiPurl(d.name, d.version) }))));
     await layer.writeMetadata(opts.withinCustomAssemble ? CUSTOM_ASSEMBLE_METADATA : { ...next, installedAt: new Date(now).toISOString() });
     log.detail(`${dists.length} distributions in the pip-deps layer`);
     if (unpinned.length > 0) {
@@ -334,8 +371,100 @@ export function maskRecordedUrls(layerPath: string, log: Logger): void {
   if (masked > 0) log.info(`Masked the URL credentials pip recorded in ${masked} direct_url.json file${masked === 1 ? '' : 's'} (PEP 610), so none reaches the image`);
 }
 
+/** `, with groups dev, test and extras postgres`, when any were asked for. */
+function selectionDetails(settings: Settings): string {
+  const parts = [
+    settings.dependencyGroups.length > 0 ? `groups ${settings.dependencyGroups.join(', ')} (BP_PYTHON_DEPENDENCY_GROUPS)` : '',
+    settings.extras.length > 0 ? `extras ${settings.extras.join(', ')} (BP_PYTHON_EXTRAS)` : '',
+  ].filter((p) => p !== '');
+  return parts.length === 0 ? '' : `, with ${escapeControl(parts.join(' and '))}`;
+}
+
+/**
+ * The three pip runs of a locked install (src/lock/pip-inputs.ts): the hash-checked requirements file, the
+ * git packages at their commits, then the local paths and the app. Every run is --no-deps: the lock is the
+ * whole set, and pip resolving again could only add what the lock left out. The requirements file (and the
+ * find-links page) go to a temporary folder outside the layer, removed afterwards.
+ */
+async function installLocked(ctx: BuildContext, exec: Executor, log: Logger, python: InstalledPython, env: Env, common: string[], plan: LockedPlan): Promise<void> {
+  const { inputs, indexArgs, lock } = plan;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ausnimbus-lock-'));
+  try {
+    if (inputs.hashed.length > 0) {
+      const reqFile = path.join(tmp, 'locked-requirements.txt');
+      fs.writeFileSync(reqFile, `${inputs.hashed.join('\n')}\n`, { mode: 0o600 });
+      const links: string[] = [];
+      if (inputs.links.length > 0) {
+        const page = path.join(tmp, 'locked-files.html');
+        fs.writeFileSync(page, linksPage(inputs.links), { mode: 0o600 });
+        links.push('--find-links', page);
+      }
+      const args = [...common, '--no-deps', '--require-hashes', ...indexArgs, ...links, '-r', reqFile];
+      await runPip(ctx, exec, log, python, env, args, `Installed ${inputs.hashed.length} locked packages, hash-checked`, false, (output) => hashMismatch(output, lock));
+    }
+    if (inputs.git.length > 0) {
+      log.info(`Git packages are pinned by commit, not by hash: ${inputs.git.map((g) => g.name).join(', ')}`);
+      await runPip(ctx, exec, log, python, env, [...common, '--no-deps', ...indexArgs, ...inputs.git.map((g) => g.requirement)], 'Installed the git packages', false);
+    }
+    if (inputs.local.length > 0) {
+      const args = inputs.local.flatMap((l) => (l.editable ? ['-e', localArgument(l.path)] : [localArgument(l.path)]));
+      await runPip(ctx, exec, log, python, env, [...common, '--no-deps', ...indexArgs, ...args], 'Installed the app and its local packages', false);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * pip's hash-checking failure (pip._internal.exceptions.HashMismatch), which names the requirement and the
+ * hashes: `    flask==3.1.3 from <url>:` then `Expected sha256 <hex>` (`or <hex>` for more) and `Got <hex>`.
+ */
+export function hashMismatch(output: string, lock: Lockfile): Cause | undefined {
+  if (!output.includes('DO NOT MATCH THE HASHES')) return undefined;
+  const block = output.slice(output.indexOf('DO NOT MATCH THE HASHES'));
+  const m = /^[ \t]+(\S+?)(?: from \S+?)?(?: \(from [^)]*\))?:[ \t]*\r?\n[ \t]+Expected sha256 ([0-9a-f]+)((?:\r?\n[ \t]+or ([0-9a-f]+))*)\r?\n[ \t]+Got[ \t]+([0-9a-f]+)/m.exec(block);
+  if (m === null) return undefined;
+  const expected = [m[2] as string, ...[...(m[3] ?? '').matchAll(/or ([0-9a-f]+)/g)].map((x) => x[1] as string)];
+  return { type: 'lock-hash-mismatch', file: lock.file, package: m[1] as string, expected, got: m[5] as string };
+}
+
+/**
+ * SBOM components of a locked install (issue 14, item 10): each selected package with the lock's files
+ * (URL and hashes, credentials masked) and the lockfile named; the component's own hash when exactly one
+ * locked file fits the target, so it is the one installed. Distributions pip installed beyond the set
+ * (PIP_UPGRADE's pip) are listed as for requirement files.
+ */
+export function lockedSbomComponents(plan: LockedPlan, dists: Array<{ name: string; version: string }>): SbomComponent[] {
+  const norm = (n: string): string => n.toLowerCase().replace(/[-_.]+/g, '-');
+  const names = new Set(plan.packages.map((p) => p.name));
+  const fromLock = plan.packages.map((p): SbomComponent => {
+    const s = p.source;
+    const version = p.version ?? (s.kind === 'git' ? s.commit : '0');
+    const fitting = p.artifacts.filter((a) => artifactFits(a.filename, plan.target));
+    const only = fitting.length === 1 ? fitting[0]?.hashes.sha256 : undefined;
+    const distributions = p.artifacts.flatMap((a) => {
+      const url = a.url ?? (s.kind === 'url' ? s.url : undefined);
+      return url === undefined ? [] : [{ url: maskSecrets(url), hashes: a.hashes }];
+    });
+    if (s.kind === 'git') distributions.push({ url: maskSecrets(`${s.url}@${s.commit}`), hashes: {} });
+    return {
+      name: p.name,
+      version,
+      type: s.kind === 'app' ? 'application' : 'library',
+      purl: pypiPurl(p.name, version),
+      ...(only === undefined ? {} : { sha256: only }),
+      distributions,
+      properties: { 'ausnimbus:lockfile': plan.lock.file, 'ausnimbus:source': s.kind },
+    };
+  });
+  const others = dists.filter((d) => !names.has(norm(d.name))).map((d): SbomComponent => ({ name: d.name, version: d.version, type: 'library', purl: pypiPurl(d.name, d.version) }));
+  return [...fromLock, ...others];
+}
+
 async function runPip(
   ctx: BuildContext, exec: Executor, log: Logger, python: InstalledPython, env: Env, args: string[], done: string, upgrade: boolean,
+  /** A more precise cause than pip-install-failed, read from pip's output. */
+  explain: (output: string) => Cause | undefined = () => undefined,
 ): Promise<void> {
   const shown = `python ${args.filter((a) => !a.startsWith('--no-') && a !== '--disable-pip-version-check').join(' ')}`;
   log.info(`Running '${escapeControl(maskSecrets(shown))}'`); // file names from BP_PIP_REQUIREMENT
@@ -343,6 +472,8 @@ async function runPip(
     const o = await exec.stream({ command: python.python, args, cwd: ctx.appDir, env }, log);
     if (o.kind === 'io') throw new BuildpackError({ type: 'pip-command-io', program: python.python, message: o.message });
     if (o.kind === 'exit') {
+      const precise = explain(o.output);
+      if (precise !== undefined) throw new BuildpackError(precise);
       const errorLines = pipErrorLines(o.output);
       const unreachable = unreachableIndex(o.output);
       throw new BuildpackError(upgrade

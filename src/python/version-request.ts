@@ -1,6 +1,8 @@
 /**
  * Which Python the app asks for, and who asked. First found wins:
- * BP_PYTHON_VERSION, .python-version, runtime.txt, pyproject.toml [project] requires-python, then the
+ * BP_PYTHON_VERSION, .python-version, runtime.txt, pyproject.toml [project] requires-python, the lockfile's
+ * requires-python (issue 14, item 6: uv.lock requires-python, poetry.lock python-versions, Pipfile.lock
+ * python_version, pylock.toml requires-python, as src/lock/model.ts Lockfile.requiresPython), then the
  * default in buildpack.toml. Requests are PEP 440 specifiers; bare versions become prefix matches.
  */
 import fs from 'node:fs';
@@ -9,7 +11,7 @@ import { validRange } from '@renovatebot/pep440';
 import { parseToml, isTable } from '../cnb/toml.js';
 import { BuildpackError } from '../failure.js';
 
-export type VersionSource = 'BP_PYTHON_VERSION' | '.python-version' | 'runtime.txt' | 'pyproject.toml' | 'default';
+export type VersionSource = 'BP_PYTHON_VERSION' | '.python-version' | 'runtime.txt' | 'pyproject.toml' | 'lockfile' | 'default';
 
 export interface VersionRequest {
   /** A PEP 440 specifier set, e.g. `==3.12.*` or `>=3.10,<3.13`. */
@@ -17,6 +19,14 @@ export interface VersionRequest {
   /** What the user wrote. */
   written: string;
   source: VersionSource;
+  /** For source `lockfile`: the lockfile's app-relative path. */
+  file?: string;
+}
+
+/** Where a request came from, as the log and messages name it. */
+export function describeSource(request: VersionRequest): string {
+  if (request.source === 'default') return 'the buildpack default';
+  return request.source === 'lockfile' ? (request.file ?? 'the lockfile') : request.source;
 }
 
 const BARE_VERSION = /^(\d+)(\.\d+)?(\.\d+)?$/;
@@ -63,7 +73,7 @@ function readIfExists(file: string): string | undefined {
 }
 
 /** `fromEnv` is BP_PYTHON_VERSION (read in settings.ts). */
-export function readVersionRequest(appDir: string, fromEnv: string | undefined, defaultVersion: string): VersionRequest {
+export function readVersionRequest(appDir: string, fromEnv: string | undefined, defaultVersion: string, lock?: { file: string; requiresPython: string | undefined }): VersionRequest {
   if (fromEnv !== undefined) return request(fromEnv, 'BP_PYTHON_VERSION');
 
   const pv = readIfExists(path.join(appDir, '.python-version'));
@@ -90,6 +100,9 @@ export function readVersionRequest(appDir: string, fromEnv: string | undefined, 
     }
     if (rp !== undefined) return request(rp, 'pyproject.toml');
   }
+  // A lock's range that is no PEP 440 specifier (Poetry's `*`) asks for nothing: the default applies.
+  const locked = lock?.requiresPython === undefined ? undefined : toSpecifier(lock.requiresPython);
+  if (lock !== undefined && locked !== undefined) return { specifier: locked, written: (lock.requiresPython as string).trim(), source: 'lockfile', file: lock.file };
   return request(defaultVersion, 'default');
 }
 

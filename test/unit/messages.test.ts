@@ -85,6 +85,9 @@ const EVERY_CAUSE: Table<Cause> = {
   'invalid-unpinned-max-age': { type: 'invalid-unpinned-max-age', value: '24' },
   'conflicting-app-module': { type: 'conflicting-app-module', gunicornAppModule: 'myproject.wsgi:application', appModule: 'wsgi' },
   'download-file-unreadable': { type: 'download-file-unreadable', url: 'file:///srv/pythons/cpython-3.6.15.tar.gz', file: '/srv/pythons/cpython-3.6.15.tar.gz', reason: 'permission-denied', detail: 'EACCES: permission denied', uid: 1000 },
+  'conflicting-dependency-settings': { type: 'conflicting-dependency-settings', names: ['ENABLE_PIPENV', 'ENABLE_MICROPIPENV'] },
+  'dependency-file-unusable': { type: 'dependency-file-unusable', value: 'uv.lock requirements.txt', file: 'uv.lock', problem: 'not-alone' },
+  'lock-hash-mismatch': { type: 'lock-hash-mismatch', file: 'pylock.toml', package: 'flask==3.1.3', expected: ['0d3c…'], got: '6f9e…' },
   'archive-no-interpreter': { type: 'archive-no-interpreter', version: '3.11.9', versioned: 'bin/python3.11', binEntries: ['pip3.10', 'python3.10'], libDir: 'lib/python3.11', hasLibDir: false },
   'app-home-unusable': { type: 'app-home-unusable', value: 'projet', problem: { kind: 'missing' } },
 };

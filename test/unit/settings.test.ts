@@ -41,6 +41,10 @@ describe('settings', () => {
     pipUpgrade: false,
     pipRequirements: undefined,
     unpinnedMaxAgeSeconds: 86400,
+    dependencyFile: undefined,
+    dependencyGroups: [],
+    extras: [],
+    pipenvAlias: undefined,
     pipVariables: {},
     appRun: undefined,
     gunicornAppModule: undefined,
@@ -87,6 +91,9 @@ describe('settings', () => {
       BP_DJANGO_MIGRATE_AT_START: 'true\n',
       DISABLE_MIGRATE: 'x\n',
       ENABLE_INIT_WRAPPER: '1\n',
+      BP_PYTHON_DEPENDENCY_GROUPS: 'dev, test docs\n',
+      BP_PYTHON_EXTRAS: 'postgres\n',
+      ENABLE_MICROPIPENV: 'true\n',
     };
     b.writeApp({ 'project/manage.py': '' }); // APP_HOME must be a folder of the app
     expect(settings({ platform })).to.deep.equal({
@@ -97,6 +104,10 @@ describe('settings', () => {
       pipUpgrade: true,
       pipRequirements: ['requirements/base.txt', 'requirements/prod.txt'],
       unpinnedMaxAgeSeconds: 5400,
+      dependencyFile: undefined,
+      dependencyGroups: ['dev', 'test', 'docs'],
+      extras: ['postgres'],
+      pipenvAlias: 'ENABLE_MICROPIPENV',
       pipVariables: { PIP_INDEX_URL: 'https://pypi.internal/simple', PIP_EXTRA_INDEX_URL: 'https://a.internal/simple https://b.internal/simple' },
       appRun: 'python server.py --port $PORT',
       gunicornAppModule: { name: 'GUNICORN_APP_MODULE', value: 'myproject.wsgi:app' },
@@ -125,7 +136,42 @@ describe('settings', () => {
   });
 
   it('blank values count as unset', () => {
-    expect(settings({ platform: { BP_PYTHON_VERSION: ' \n', APP_RUN: '', BP_PIP_REQUIREMENT: '  \t\n', GUNICORN_CONFIG: '\n', APP_HOME: ' \n', DISABLE_MIGRATE: '\n', ENABLE_INIT_WRAPPER: '' } })).to.deep.equal(DEFAULTS);
+    expect(settings({ platform: { BP_PYTHON_VERSION: ' \n', APP_RUN: '', BP_PIP_REQUIREMENT: '  \t\n', GUNICORN_CONFIG: '\n', APP_HOME: ' \n', DISABLE_MIGRATE: '\n', ENABLE_INIT_WRAPPER: '', ENABLE_PIPENV: '\n', BP_PYTHON_DEPENDENCY_FILE: ' ', BP_PYTHON_EXTRAS: ' , ' } })).to.deep.equal(DEFAULTS);
+  });
+
+  describe('dependency input (issue 14)', () => {
+    it('BP_PYTHON_DEPENDENCY_FILE: one lockfile, or requirement files space separated', () => {
+      expect(settings({ s2i: 'BP_PYTHON_DEPENDENCY_FILE=requirements/base.txt  requirements/prod.txt\n' }).dependencyFile).to.deep.equal(['requirements/base.txt', 'requirements/prod.txt']);
+    });
+
+    it('BP_PYTHON_DEPENDENCY_FILE: a lockfile', () => {
+      expect(settings({ platform: { BP_PYTHON_DEPENDENCY_FILE: 'uv.lock\n' } }).dependencyFile).to.deep.equal(['uv.lock']);
+    });
+
+    it('BP_PYTHON_DEPENDENCY_FILE beside BP_PIP_REQUIREMENT stops the build naming both', () => {
+      expect(thrownCause(() => settings({ platform: { BP_PYTHON_DEPENDENCY_FILE: 'uv.lock', BP_PIP_REQUIREMENT: 'requirements.txt' } }))).to.deep.equal({ type: 'conflicting-dependency-settings', names: ['BP_PYTHON_DEPENDENCY_FILE', 'BP_PIP_REQUIREMENT'] });
+    });
+
+    it('groups and extras: comma or space separated, empty names dropped', () => {
+      expect(settings({ process: { BP_PYTHON_DEPENDENCY_GROUPS: ',dev,,test ', BP_PYTHON_EXTRAS: 'a b' } })).to.deep.include({ dependencyGroups: ['dev', 'test'], extras: ['a', 'b'] });
+    });
+
+    it("ENABLE_PIPENV: any value enables it, 'false' too (s2i tests -z)", () => {
+      expect(settings({ s2i: 'ENABLE_PIPENV=false\n' }).pipenvAlias).to.equal('ENABLE_PIPENV');
+    });
+
+    it('ENABLE_MICROPIPENV alone', () => {
+      expect(settings({ process: { ENABLE_MICROPIPENV: '1' } }).pipenvAlias).to.equal('ENABLE_MICROPIPENV');
+    });
+
+    it('ENABLE_PIPENV and ENABLE_MICROPIPENV both set stop the build, as s2i does', () => {
+      expect(thrownCause(() => settings({ platform: { ENABLE_PIPENV: '1' }, s2i: 'ENABLE_MICROPIPENV=1\n' }))).to.deep.equal({ type: 'conflicting-dependency-settings', names: ['ENABLE_PIPENV', 'ENABLE_MICROPIPENV'] });
+    });
+
+    it('ENABLE_PIPENV and ENABLE_MICROPIPENV in .s2i/environment stay out of the image: build-only', async () => {
+      const { isBuildOnly } = await import('../../src/settings.js');
+      expect(['ENABLE_PIPENV', 'ENABLE_MICROPIPENV', 'BP_PYTHON_DEPENDENCY_FILE'].map(isBuildOnly)).to.deep.equal([true, true, true]);
+    });
   });
 
   describe('flags (PIP_UPGRADE, DISABLE_COLLECTSTATIC)', () => {
