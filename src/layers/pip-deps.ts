@@ -86,7 +86,7 @@ function inputReasons(cached: PipDepsLayerMetadata, next: PipDepsLayerMetadata):
     return [next.locked ? 'The dependencies now come from a lockfile' : 'The dependencies no longer come from a lockfile'];
   }
   const changes = selectedSetChanges(cached.locked, next.locked);
-  return changes.length === 0 ? ['The locked packages have changed'] : changes.map((c) => `Locked packages ${c}`);
+  return changes.length === 0 ? ["The lock's package indexes (or BP_DEPENDENCY_MIRROR) have changed"] : changes.map((c) => `Locked packages ${c}`);
 }
 
 /** Which local file or folder changed, by its `<kind>:<path>` label. */
@@ -212,21 +212,18 @@ export function planLockedInstall(ctx: BuildContext, lock: Lockfile, python: Ins
 
 /**
  * The key of a locked install: the selected set (src/lock/selected-set.ts) in place of the requirement
- * files' hash, the app and local paths by their contents, and the rest as for requirement files. The lock's
- * index URLs and BP_DEPENDENCY_MIRROR join the pip settings, masked.
+ * files' hash (with the lock's index URLs and BP_DEPENDENCY_MIRROR, masked), the app and local paths by their
+ * contents, and the rest as for requirement files.
  */
 export function lockedLayerKey(ctx: BuildContext, plan: LockedPlan, python: InstalledPython, settings: Settings): PipDepsLayerMetadata {
   const locked = selectedSetEntries(plan.packages);
   const local = collectRequirementInputs(ctx.appDir, [], settings.pipVariables).local;
   const localInputs = localInputsKey(ctx.appDir, [...plan.inputs.local.map((l) => ({ kind: 'path' as const, path: l.path, editable: l.editable })), ...local]);
-  const pipSettings = JSON.stringify([
-    settings.pipUpgrade,
-    Object.entries(settings.pipVariables).map(([k, v]) => [k, maskSecrets(v)]).sort(),
-    plan.indexArgs.map(maskSecrets),
-    maskSecrets(settings.dependencyMirror ?? ''),
-  ]);
+  const pipSettings = JSON.stringify([settings.pipUpgrade, Object.entries(settings.pipVariables).map(([k, v]) => [k, maskSecrets(v)]).sort()]);
+  // Where the files come from joins the set: the lock's indexes and the mirror, masked.
+  const where = [plan.indexArgs.map(maskSecrets), maskSecrets(settings.dependencyMirror ?? '')];
   return {
-    inputs: selectedSetKey(locked),
+    inputs: sha(JSON.stringify([selectedSetKey(locked), where])),
     localInputs,
     python: sha(`${python.version}:${python.sha256}`),
     pipSettings: sha(pipSettings),
@@ -417,15 +414,30 @@ async function installLocked(ctx: BuildContext, exec: Executor, log: Logger, pyt
 
 /**
  * pip's hash-checking failure (pip._internal.exceptions.HashMismatch), which names the requirement and the
- * hashes: `    flask==3.1.3 from <url>:` then `Expected sha256 <hex>` (`or <hex>` for more) and `Got <hex>`.
+ * hashes: `    flask==3.1.3 from <url> (from -r <file> (line 1)):` (`flask@ <url> from …` for a direct URL), then
+ * `Expected sha256 <hex>`, `Expected     or <hex>` for each further hash, and `Got <hex>`. The first one found.
  */
 export function hashMismatch(output: string, lock: Lockfile): Cause | undefined {
-  if (!output.includes('DO NOT MATCH THE HASHES')) return undefined;
-  const block = output.slice(output.indexOf('DO NOT MATCH THE HASHES'));
-  const m = /^[ \t]+(\S+?)(?: from \S+?)?(?: \(from [^)]*\))?:[ \t]*\r?\n[ \t]+Expected sha256 ([0-9a-f]+)((?:\r?\n[ \t]+or ([0-9a-f]+))*)\r?\n[ \t]+Got[ \t]+([0-9a-f]+)/m.exec(block);
-  if (m === null) return undefined;
-  const expected = [m[2] as string, ...[...(m[3] ?? '').matchAll(/or ([0-9a-f]+)/g)].map((x) => x[1] as string)];
-  return { type: 'lock-hash-mismatch', file: lock.file, package: m[1] as string, expected, got: m[5] as string };
+  const at = output.indexOf('DO NOT MATCH THE HASHES');
+  if (at === -1) return undefined;
+  const lines = output.slice(at).split(/\r?\n/).slice(1);
+  const start = lines.findIndex((l, i) => /:[ \t]*$/.test(l) && /^[ \t]+Expected /.test(lines[i + 1] ?? ''));
+  if (start === -1) return undefined;
+  const head = (lines[start] as string).trim();
+  const pkg = head.split(' from ')[0]?.split(/\s*@\s/)[0]?.replace(/:$/, '') ?? head;
+  const expected: string[] = [];
+  let got: string | undefined;
+  for (const l of lines.slice(start + 1)) {
+    const e = /^[ \t]+Expected[ \t]+(?:\w+|or)[ \t]+([0-9a-f]+)[ \t]*$/.exec(l);
+    const g = /^[ \t]+Got[ \t]+([0-9a-f]+)[ \t]*$/.exec(l);
+    if (e) expected.push(e[1] as string);
+    else if (g) {
+      got = g[1];
+      break;
+    } else break;
+  }
+  if (got === undefined || expected.length === 0) return undefined;
+  return { type: 'lock-hash-mismatch', file: lock.file, package: pkg, expected, got };
 }
 
 /**

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { analyse } from '../../src/analysis.js';
 import { DEFAULT_DOWNLOAD_OPTIONS } from '../../src/download.js';
 import { renderCause } from '../../src/messages.js';
-import type { Settings } from '../../src/settings.js';
+import { isBuildOnly, type Settings } from '../../src/settings.js';
 import { TempBuild } from '../fakes/context.js';
 import { thrownCause } from '../fakes/thrown.js';
 
@@ -168,8 +168,7 @@ describe('settings', () => {
       expect(thrownCause(() => settings({ platform: { ENABLE_PIPENV: '1' }, s2i: 'ENABLE_MICROPIPENV=1\n' }))).to.deep.equal({ type: 'conflicting-dependency-settings', names: ['ENABLE_PIPENV', 'ENABLE_MICROPIPENV'] });
     });
 
-    it('ENABLE_PIPENV and ENABLE_MICROPIPENV in .s2i/environment stay out of the image: build-only', async () => {
-      const { isBuildOnly } = await import('../../src/settings.js');
+    it('ENABLE_PIPENV and ENABLE_MICROPIPENV in .s2i/environment stay out of the image: build-only', () => {
       expect(['ENABLE_PIPENV', 'ENABLE_MICROPIPENV', 'BP_PYTHON_DEPENDENCY_FILE'].map(isBuildOnly)).to.deep.equal([true, true, true]);
     });
   });

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parsePythonVersionFile, parseRuntimeTxt, readVersionRequest, toSpecifier } from '../../src/python/version-request.js';
 import { BuildpackError } from '../../src/failure.js';
+import { thrownCause } from '../fakes/thrown.js';
+import { checkLockPython } from '../../src/python/choose.js';
 
 function appWith(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vr-'));
@@ -63,5 +65,30 @@ describe('version request', () => {
       expect(err).to.be.instanceOf(BuildpackError);
       expect((err as BuildpackError).cause.type).to.equal(type);
     }
+  });
+});
+
+describe('version request: the lockfile (issue 14, item 6)', () => {
+  const LOCK = { file: 'uv.lock', requiresPython: '>=3.12' };
+
+  it("the lock's requires-python is a source after .python-version, runtime.txt and pyproject.toml, before the default", () => {
+    const app = appWith({ '.python-version': '3.11\n', 'runtime.txt': 'python-3.10.4', 'pyproject.toml': '[project]\nrequires-python = ">=3.10"\n' });
+    expect(readVersionRequest(app, undefined, '3.14', LOCK)).to.include({ source: '.python-version' });
+    fs.rmSync(path.join(app, '.python-version'));
+    expect(readVersionRequest(app, undefined, '3.14', LOCK)).to.include({ source: 'runtime.txt' });
+    fs.rmSync(path.join(app, 'runtime.txt'));
+    expect(readVersionRequest(app, undefined, '3.14', LOCK)).to.include({ source: 'pyproject.toml' });
+    fs.writeFileSync(path.join(app, 'pyproject.toml'), '[tool.poetry]\nname = "x"\n');
+    expect(readVersionRequest(app, undefined, '3.14', LOCK)).to.deep.equal({ specifier: '>=3.12', written: '>=3.12', source: 'lockfile', file: 'uv.lock' });
+    expect(readVersionRequest(app, undefined, '3.14', { file: 'poetry.lock', requiresPython: '*' })).to.include({ source: 'default' });
+    expect(readVersionRequest(app, undefined, '3.14', { file: 'pylock.toml', requiresPython: undefined })).to.include({ source: 'default' });
+  });
+
+  it('a chosen Python outside the lock`s requires-python stops the build naming both and where the version came from', () => {
+    const request = readVersionRequest(appWith({ '.python-version': '3.11\n' }), undefined, '3.14', LOCK);
+    expect(thrownCause(() => checkLockPython('3.11.9', request, LOCK))).to.deep.equal({ type: 'lock-python-mismatch', file: 'uv.lock', requiresPython: '>=3.12', python: '3.11.9', source: '.python-version' });
+    expect(() => checkLockPython('3.12.1', request, LOCK)).to.not.throw();
+    expect(() => checkLockPython('3.11.9', request, { file: 'poetry.lock', requiresPython: '*' })).to.not.throw();
+    expect(() => checkLockPython('3.11.9', request, undefined)).to.not.throw();
   });
 });
