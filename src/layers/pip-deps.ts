@@ -394,7 +394,9 @@ async function installLocked(ctx: BuildContext, exec: Executor, log: Logger, pyt
       if (inputs.links.length > 0) {
         const page = path.join(tmp, 'locked-files.html');
         fs.writeFileSync(page, linksPage(inputs.links), { mode: 0o600 });
-        links.push('--find-links', page);
+        // The lock names no index (pip lock writes file URLs only): the page is the whole source, and pip must
+        // not go looking on PyPI, which an offline build cannot reach.
+        links.push('--no-index', '--find-links', page);
       }
       const args = [...common, '--no-deps', '--require-hashes', ...indexArgs, ...links, '-r', reqFile];
       await runPip(ctx, exec, log, python, env, args, `Installed ${inputs.hashed.length} locked packages, hash-checked`, false, (output) => hashMismatch(output, lock));

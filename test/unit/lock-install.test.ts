@@ -127,6 +127,7 @@ describe('lock: the locked install in pip-deps', () => {
       installs([['markupsafe', '3.0.3']])(e);
     })]);
     expect(f.exec.executions[0]?.args).to.not.include('--index-url');
+    expect(f.exec.executions[0]?.args).to.include('--no-index');
     expect(page).to.contain(`<a href="file:///wheels/markupsafe-3.0.3-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl#sha256=${MARKUPSAFE.artifacts[0]?.hashes.sha256}">`);
     expect(page).to.contain('markupsafe-3.0.3.tar.gz');
     expect(page).to.not.contain('aarch64');
