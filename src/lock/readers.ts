@@ -5,7 +5,9 @@
  * app's input.
  */
 import type { Lockfile, LockTool } from './model.js';
+import { readPoetryLock } from './poetry.js';
+import { readUvLock } from './uv.js';
 
 export type LockReader = (appDir: string, file: string) => Lockfile;
 
-export const LOCK_READERS: Partial<Record<LockTool, LockReader>> = {};
+export const LOCK_READERS: Partial<Record<LockTool, LockReader>> = { uv: readUvLock, poetry: readPoetryLock };
