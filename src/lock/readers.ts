@@ -5,9 +5,10 @@
  * app's input.
  */
 import type { Lockfile, LockTool } from './model.js';
+import { readPipfileLock } from './pipfile.js';
 import { readPoetryLock } from './poetry.js';
 import { readUvLock } from './uv.js';
 
 export type LockReader = (appDir: string, file: string) => Lockfile;
 
-export const LOCK_READERS: Partial<Record<LockTool, LockReader>> = { uv: readUvLock, poetry: readPoetryLock };
+export const LOCK_READERS: Partial<Record<LockTool, LockReader>> = { uv: readUvLock, poetry: readPoetryLock, pipenv: readPipfileLock };

@@ -151,6 +151,14 @@ describe('lock: the locked install in pip-deps', () => {
     expect(f.log.lines).to.include('- Git packages are pinned by commit, not by hash: libgit');
   });
 
+  it("DISABLE_PYPROJECT_TOML_PROCESSING (OpenShift s2i) leaves the lock's app itself out, and the log says so", async () => {
+    b.writeApp({ 'pyproject.toml': '[project]\nname = "myapp"\n' });
+    const lock = fakeLock({ packages: [FLASK, { name: 'myapp', version: '0.1.0', source: { kind: 'app', path: '.', editable: true }, artifacts: [] }] });
+    const f = await build(lock, [ok('', installs([['flask', '3.1.3']]))], { processEnv: { DISABLE_PYPROJECT_TOML_PROCESSING: '1' } });
+    expect(f.exec.executions).to.have.length(1);
+    expect(f.log.lines).to.include('- The app itself is not installed (DISABLE_PYPROJECT_TOML_PROCESSING is set)');
+  });
+
   it('an index package without a hash pip accepts stops the build naming it, before pip runs and with no layer left', async () => {
     const lock = fakeLock({ packages: [FLASK, { ...WERKZEUG, artifacts: [{ filename: 'werkzeug-3.1.9-py3-none-any.whl', url: undefined, hashes: { md5: 'e'.repeat(32) } }] }] });
     const { cause, f } = await fails(lock, []);
