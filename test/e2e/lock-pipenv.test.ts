@@ -1,0 +1,83 @@
+/**
+ * Issue 14, end to end through the local platform: Pipfile.lock, written by Debian's Pipenv (the readers'
+ * vector test/fixtures/lock-vectors/pipenv/flask-app, whose SOURCE.md says how), with the lock-flask fixture's
+ * wsgi.py; and OpenShift s2i's ENABLE_PIPENV / ENABLE_MICROPIPENV. The builds use the loopback index through
+ * PIP_INDEX_URL, which the lock's own source (another port) gives way to.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { E2E, WHEELHOUSE_PYTHON, fixture, plainLog } from './support.js';
+import { appFiles, errorLine } from './lock-support.js';
+
+describe('e2e: locked installs (issue 14): Pipfile.lock', function () {
+  this.timeout(900_000);
+  let e2e: E2E;
+  before(async () => {
+    e2e = await E2E.start();
+  });
+  after(async () => {
+    await e2e?.stop();
+  });
+
+  const pipenvApp = (extra: Record<string, string> = {}): Record<string, string> => {
+    const vector = appFiles('lock-vectors/pipenv/flask-app');
+    return { ...appFiles('lock-flask'), Pipfile: vector.Pipfile as string, 'Pipfile.lock': vector['Pipfile.lock'] as string, ...extra };
+  };
+
+  it('a Flask app serves HTTP 200 from Pipfile.lock (beside a requirements.txt it replaces); develop is off by default and on when asked', async () => {
+    const app = await e2e.app(pipenvApp({ 'requirements.txt': 'no-such-package-anywhere==1.0\n' }));
+    const env = await e2e.env(WHEELHOUSE_PYTHON);
+    const first = await e2e.platform.buildOk(app, { platformEnv: env });
+    const log = plainLog(first.output);
+    expect(log).to.contain('Installing Pipfile.lock');
+    expect(log).to.contain('requirements.txt is not installed: Pipfile.lock is');
+    const { proc, status, body } = await e2e.serve(first);
+    await proc.stop();
+    expect([status, body]).to.deep.equal([200, 'Hello from a locked Flask']);
+    const noPytest = await e2e.platform.launch(first, { processType: 'python', args: ['-c', 'import pytest'] });
+    expect((await noPytest.waitForExit(60_000)).code, 'pytest is a dev package').to.not.equal(0);
+
+    const withDev = await e2e.platform.buildOk(app, { platformEnv: { ...env, BP_PYTHON_DEPENDENCY_GROUPS: 'develop' } });
+    expect(plainLog(withDev.output)).to.match(/Locked packages added: .*pytest /);
+    const pytest = await e2e.platform.launch(withDev, { processType: 'python', args: ['-c', 'import pytest'] });
+    expect((await pytest.waitForExit(60_000)).code).to.equal(0);
+  });
+
+  it('a Pipfile edited after locking stops the build with pipenv lock, before anything is installed', async () => {
+    const files = pipenvApp();
+    const app = await e2e.app({ ...files, Pipfile: (files.Pipfile as string).replace('[packages]\n', '[packages]\nblinker = "*"\n') });
+    const res = await e2e.platform.build(app, { platformEnv: await e2e.env(WHEELHOUSE_PYTHON) });
+    const log = plainLog(res.output);
+    expect(res.success).to.equal(false);
+    expect(log).to.contain(errorLine({ type: 'lock-stale', file: 'Pipfile.lock', tool: 'pipenv', manifest: 'Pipfile', command: 'pipenv lock', detail: '' }));
+    expect(log).to.match(/1\. Run pipenv lock/);
+    expect(res.layers['python']).to.equal(undefined);
+  });
+
+  describe('ENABLE_PIPENV / ENABLE_MICROPIPENV (OpenShift s2i)', () => {
+    const pipfileOnly = (): Record<string, string> => {
+      const { 'Pipfile.lock': _lock, ...rest } = pipenvApp({ 'requirements.txt': fs.readFileSync(path.join(fixture('flask-wsgi'), 'requirements.txt'), 'utf8') });
+      return rest;
+    };
+
+    it('without them, a Pipfile with no lock beside requirements.txt: requirements.txt is installed, and the log says the Pipfile is not', async () => {
+      const res = await e2e.platform.buildOk(await e2e.app(pipfileOnly()), { platformEnv: await e2e.env(WHEELHOUSE_PYTHON) });
+      const log = plainLog(res.output);
+      expect(log).to.contain('The Pipfile is not used: it has no Pipfile.lock, and requirements.txt is installed');
+      expect(log).to.contain("Running 'python -m pip install --user -r requirements.txt'");
+    });
+
+    it('ENABLE_PIPENV with a Pipfile and no Pipfile.lock stops the build with pipenv lock, as pipenv install --deploy would', async () => {
+      const res = await e2e.platform.build(await e2e.app(pipfileOnly()), { platformEnv: await e2e.env(WHEELHOUSE_PYTHON, { ENABLE_PIPENV: '1' }) });
+      expect(res.success).to.equal(false);
+      expect(plainLog(res.output)).to.contain(errorLine({ type: 'pipfile-without-lock' }));
+    });
+
+    it('both set stop the build naming both, as s2i does', async () => {
+      const res = await e2e.platform.build(await e2e.app(pipenvApp()), { platformEnv: await e2e.env(WHEELHOUSE_PYTHON, { ENABLE_PIPENV: 'true', ENABLE_MICROPIPENV: 'true' }) });
+      expect(res.success).to.equal(false);
+      expect(plainLog(res.output)).to.contain(errorLine({ type: 'conflicting-dependency-settings', names: ['ENABLE_PIPENV', 'ENABLE_MICROPIPENV'] }));
+    });
+  });
+});
