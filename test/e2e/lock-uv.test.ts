@@ -1,0 +1,53 @@
+/**
+ * Issue 14, end to end through the local platform: uv.lock, with uv's own test locks (the readers' vectors,
+ * test/fixtures/lock-vectors/uv/, whose SOURCE.md files say where each comes from). Their packages are
+ * PyPI's, which the loopback index does not serve, and no uv can run here to lock against it: these builds
+ * stop before pip, on the lock's Python range, its staleness, and a second tool's lock.
+ */
+import { expect } from 'chai';
+import { E2E, WHEELHOUSE_PYTHON, plainLog } from './support.js';
+import { appFiles, errorLine } from './lock-support.js';
+
+describe('e2e: locked installs (issue 14): uv.lock', function () {
+  this.timeout(300_000);
+  let e2e: E2E;
+  before(async () => {
+    e2e = await E2E.start();
+  });
+  after(async () => {
+    await e2e?.stop();
+  });
+
+  it("a chosen Python outside the lock's requires-python stops the build naming both, before Python is installed", async () => {
+    const res = await e2e.platform.build(await e2e.app(appFiles('lock-vectors/uv/lock-dev-group')), { platformEnv: await e2e.env(WHEELHOUSE_PYTHON) });
+    const log = plainLog(res.output);
+    expect(res.success).to.equal(false);
+    expect(log).to.contain(errorLine({ type: 'lock-python-mismatch', file: 'uv.lock', requiresPython: '', python: '', source: '' }));
+    expect(log).to.match(/The build chose Python 3\.11\.\d+ \(from BP_PYTHON_VERSION\), but uv\.lock was made for Python >=3\.12\./);
+    expect(res.layers.python).to.equal(undefined);
+  });
+
+  it('a pyproject.toml changed after locking stops the build with uv lock', async () => {
+    const files = appFiles('lock-vectors/uv/lock-dev-group');
+    const app = await e2e.app({ ...files, 'pyproject.toml': (files['pyproject.toml'] as string).replace('dependencies = ["iniconfig"]', 'dependencies = ["iniconfig", "flask"]') });
+    const res = await e2e.platform.build(app, { platformEnv: await e2e.env(WHEELHOUSE_PYTHON) });
+    const log = plainLog(res.output);
+    expect(res.success).to.equal(false);
+    expect(log).to.contain(errorLine({ type: 'lock-stale', file: 'uv.lock', tool: 'uv', manifest: 'pyproject.toml', command: 'uv lock', detail: '' }));
+    expect(log).to.match(/1\. Run uv lock/);
+  });
+
+  it('uv.lock beside poetry.lock stops the build naming both and BP_PYTHON_DEPENDENCY_FILE; setting it picks one', async () => {
+    const files = { ...appFiles('lock-vectors/uv/lock-dev-group'), 'poetry.lock': appFiles('lock-poetry-flask')['poetry.lock'] as string };
+    const app = await e2e.app(files);
+    const res = await e2e.platform.build(app, { platformEnv: await e2e.env(WHEELHOUSE_PYTHON) });
+    const log = plainLog(res.output);
+    expect(res.success).to.equal(false);
+    expect(log).to.contain(errorLine({ type: 'lockfiles-ambiguous', files: ['uv.lock', 'poetry.lock'], setting: 'BP_PYTHON_DEPENDENCY_FILE' }));
+    expect(log).to.contain('The app has lockfiles of different tools: uv.lock, poetry.lock.');
+    expect(log).to.contain('set BP_PYTHON_DEPENDENCY_FILE to the one to install (for example BP_PYTHON_DEPENDENCY_FILE=uv.lock)');
+
+    const picked = await e2e.platform.build(app, { platformEnv: await e2e.env(WHEELHOUSE_PYTHON, { BP_PYTHON_DEPENDENCY_FILE: 'uv.lock' }) });
+    expect(plainLog(picked.output), 'the uv.lock is read (and its Python range applies)').to.contain(errorLine({ type: 'lock-python-mismatch', file: 'uv.lock', requiresPython: '', python: '', source: '' }));
+  });
+});
