@@ -206,8 +206,21 @@ export function planLockedInstall(ctx: BuildContext, lock: Lockfile, python: Ins
   const ownIndex = settings.pipVariables.PIP_INDEX_URL === undefined;
   const inputs = pipInputs(lock, packages, target, mirror, ownIndex);
   const indexes = [...new Set([...lock.indexes, ...packages.flatMap((p) => (p.source.kind === 'index' && p.source.url !== undefined ? [p.source.url] : []))])].map(mirror);
-  const indexArgs = ownIndex ? indexes.flatMap((u, i) => [i === 0 ? '--index-url' : '--extra-index-url', u]) : [];
+  // An http:// index the lock names (Pipenv's `verify_ssl = false` sources, a Poetry source on the LAN) is one
+  // pip ignores without --trusted-host (pip's secure origins: https, localhost); the lock's hashes still decide
+  // which files are accepted, so plain HTTP cannot swap a file.
+  const trusted = [...new Set(indexes.flatMap((u) => (/^http:/i.test(u) ? [hostOf(u)] : [])))].flatMap((h) => (h === undefined ? [] : ['--trusted-host', h]));
+  const indexArgs = ownIndex ? [...indexes.flatMap((u, i) => [i === 0 ? '--index-url' : '--extra-index-url', u]), ...trusted] : [];
   return { lock, packages, target, inputs, indexArgs, appSkippedBy: [...skippedBy] };
+}
+
+/** `host` or `host:port` of a URL, as --trusted-host takes it; undefined for a URL that does not parse. */
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

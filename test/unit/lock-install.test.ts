@@ -103,6 +103,13 @@ describe('lock: the locked install in pip-deps', () => {
     expect(f.log.lines).to.include.members(['- Installing pylock.toml', '- Selected 3 locked packages for CPython 3.12 on linux/amd64']);
   });
 
+  it('an http:// index the lock names is trusted for pip (Pipenv`s verify_ssl = false): the hashes still decide', async () => {
+    const lock = fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: ['http://pypi.lan:8080/simple'], packages: [FLASK] });
+    const f = await build(lock, [ok('', installs([['flask', '3.1.3']]))]);
+    const args = f.exec.executions[0]?.args ?? [];
+    expect(args.slice(args.indexOf('--index-url'), args.indexOf('--index-url') + 4)).to.deep.equal(['--index-url', 'http://pypi.lan:8080/simple', '--trusted-host', 'pypi.lan:8080']);
+  });
+
   it('PIP_INDEX_URL set: no --index-url from the lock (pip would let it override the user`s index)', async () => {
     const lock = fakeLock({ indexes: ['https://pypi.org/simple'], packages: [FLASK] });
     const f = await build(lock, [ok('', installs([['flask', '3.1.3']]))], { processEnv: { PIP_INDEX_URL: 'https://mirror.internal/simple' } });
