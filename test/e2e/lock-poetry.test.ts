@@ -59,6 +59,21 @@ describe('e2e: locked installs (issue 14): poetry.lock', function () {
       expect(again.layers['pip-deps']?.digest).to.equal(first.layers['pip-deps']?.digest);
     });
 
+    it('a file on the index that is not the locked one (tampered) stops the build naming the package; nothing is kept', async () => {
+      const app = await e2e.app(appFiles('lock-poetry-flask'));
+      e2e.index.setFault('/files/flask-3.1.3-py3-none-any.whl', { kind: 'corrupt' });
+      try {
+        const res = await e2e.platform.build(app, { platformEnv: await e2e.env(WHEELHOUSE_PYTHON, SERVE) });
+        const log = plainLog(res.output);
+        expect(res.success).to.equal(false);
+        expect(log).to.contain('[Error: A file of flask==3.1.3 does not match poetry.lock]');
+        expect(log).to.match(/pip downloaded a file of flask==3\.1\.3 whose sha256 is [0-9a-f]{64}, but poetry\.lock allows only [0-9a-f]{64}/);
+        expect(res.layers['pip-deps']).to.equal(undefined);
+      } finally {
+        e2e.index.clearFaults();
+      }
+    });
+
     it('an out-of-date lock stops the build with poetry lock', async () => {
       const res = await e2e.platform.build(await e2e.app(fixture('lock-vectors/poetry/stale')), { platformEnv: await e2e.env(WHEELHOUSE_PYTHON) });
       const log = plainLog(res.output);
