@@ -7,8 +7,9 @@
 import type { Lockfile, LockTool } from './model.js';
 import { readPipfileLock } from './pipfile.js';
 import { readPoetryLock } from './poetry.js';
+import { readPylock } from './pylock.js';
 import { readUvLock } from './uv.js';
 
 export type LockReader = (appDir: string, file: string) => Lockfile;
 
-export const LOCK_READERS: Partial<Record<LockTool, LockReader>> = { uv: readUvLock, poetry: readPoetryLock, pipenv: readPipfileLock };
+export const LOCK_READERS: Partial<Record<LockTool, LockReader>> = { pylock: readPylock, uv: readUvLock, poetry: readPoetryLock, pipenv: readPipfileLock };

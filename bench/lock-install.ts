@@ -1,0 +1,237 @@
+// A locked install (issue 14) of a 20-package app: pylock.toml written by `pip lock` (pip 26) against the loopback
+// index, installed by bin/build cold and rebuilt warm, beside a bare pip given the same pins and hashes.
+// Run: npx tsx bench/lock-install.ts [N]   (N alternating runs, default 3, at least 3). Needs `npm run build`.
+//
+// Per run, alternating the order so that machine load hits both sides of each pair alike:
+//  - cold: bin/build (spawned the way the lifecycle does) on a layers dir holding only the python layer (no
+//          pip-deps, no pip-cache): the lock is read, selected, checked, and pip installs the hash-carrying
+//          requirements file --no-deps --require-hashes. Columns: the step `Installed N locked packages,
+//          hash-checked (finished in Xs)` and the whole process;
+//    beside `python -m venv v && v/bin/pip install --no-deps --require-hashes -r pins.txt`, pins.txt holding the
+//          same `name==version --hash=sha256:…` lines, empty pip cache.
+//  - warm: bin/build again over the same layers (the selected set unchanged: pip must not run, the index sees no
+//          request), whole process;
+//    beside the same bare pip install into a fresh venv (made beforehand, not timed) from that run's warm cache.
+// The index sits behind the same immutable-wheels proxy as bench/pip-deps.ts (pip's HTTP cache keeps a wheel only
+// when the response says it may), and PIP_INDEX_URL points both sides at it: the lock's pins are installed from
+// the user's index, as on a platform with a mirror.
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseToml } from '../src/cnb/toml.js';
+import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
+import { pipLock } from '../test/helpers/lock-tools.js';
+import { hostArch } from '../test/helpers/servers.js';
+import { buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
+
+const N = Number(process.argv[2] ?? 3);
+if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
+const AS_BUILD_USER = process.getuid?.() === 0 ? ['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', '--'] : [];
+
+/** The inputs of `pip lock`: bench/pip-deps.ts's 20 distributions, the whole closure pinned. */
+const REQUIREMENTS = [
+  'asgiref==3.12.1', 'attrs==26.1.0', 'blinker==1.9.0', 'certifi==2026.7.22', 'charset-normalizer==3.5.2',
+  'click==8.5.0', 'Flask==3.1.3', 'gunicorn==26.2.0', 'idna==3.20', 'itsdangerous==2.2.0',
+  'Jinja2==3.1.6', 'MarkupSafe==3.0.3', 'python-dateutil==2.9.0.post0', 'PyYAML==6.0.3', 'requests==2.34.2',
+  'six==1.17.0', 'sqlparse==0.6.0', 'typing_extensions==4.16.0', 'urllib3==2.8.0', 'Werkzeug==3.1.9',
+];
+const NOT_RUN = 'Using cached dependencies: the locked packages, Python and pip settings are unchanged (pip was not run)';
+
+function chownTree(dir: string): void {
+  if (AS_BUILD_USER.length === 0) return;
+  fs.chownSync(dir, 1000, 1000);
+  for (const e of fs.readdirSync(dir, { recursive: true }) as string[]) fs.lchownSync(path.join(dir, e), 1000, 1000);
+}
+
+async function immutableFilesProxy(upstream: string): Promise<{ origin: string; close: () => Promise<void> }> {
+  const target = new URL(upstream);
+  const server = http.createServer((req, res) => {
+    const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
+      const headers = { ...ur.headers };
+      if ((req.url ?? '').startsWith('/files/') && ur.statusCode === 200) headers['cache-control'] = 'max-age=365000000, immutable, public';
+      res.writeHead(ur.statusCode ?? 502, headers);
+      ur.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** The pins of a pylock.toml, `name==version --hash=sha256:…` per package (every file's hash), as the bare side's input. */
+function pinsOf(pylock: string): string {
+  const doc = parseToml(pylock) as { packages: Array<{ name: string; version: string; wheels?: Array<{ hashes: { sha256: string } }>; sdist?: { hashes: { sha256: string } } }> };
+  return `${doc.packages.map((p) => `${p.name}==${p.version} ${[...(p.wheels ?? []), ...(p.sdist ? [p.sdist] : [])].map((f) => `--hash=sha256:${f.hashes.sha256}`).join(' ')}`).join('\n')}\n`;
+}
+
+const e2e = await E2E.start();
+const proxy = await immutableFilesProxy(e2e.index.origin);
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-lock-install-'));
+fs.chmodSync(scratch, 0o755);
+try {
+  const archive = await e2e.python(WHEELHOUSE_PYTHON);
+  const manifestUrl = await e2e.manifest([WHEELHOUSE_PYTHON], 'bench-distributions.json');
+  const indexUrl = `${proxy.origin}/simple/`;
+  const lockDir = path.join(scratch, 'lock');
+  fs.mkdirSync(lockDir);
+  const pylock = await pipLock(lockDir, WHEELHOUSE_PYTHON, indexUrl, REQUIREMENTS);
+  const pins = pinsOf(pylock);
+  const userEnv: Record<string, string> = {
+    BP_PYTHON_DISTRIBUTIONS: manifestUrl,
+    BP_PYTHON_VERSION: archive.version,
+    PIP_INDEX_URL: indexUrl,
+    PIP_TRUSTED_HOST: '127.0.0.1',
+    PIP_CONFIG_FILE: '/dev/null',
+  };
+  const appFiles = { 'pylock.toml': pylock, 'app.py': 'print("hello")\n' };
+  const buildpackDir = e2e.platform.buildpackDir;
+  const bin = path.join(buildpackDir, 'bin', 'build');
+
+  function container(name: string): { root: string; app: string; layers: string; env: NodeJS.ProcessEnv; args: string[] } {
+    const root = path.join(scratch, name);
+    const app = path.join(root, 'workspace');
+    const platformDir = path.join(root, 'platform');
+    const layers = path.join(root, 'layers', 'ausnimbus_python');
+    for (const d of [app, path.join(platformDir, 'env'), layers]) fs.mkdirSync(d, { recursive: true });
+    for (const [f, c] of Object.entries(appFiles)) fs.writeFileSync(path.join(app, f), c);
+    for (const [k, v] of Object.entries(userEnv)) fs.writeFileSync(path.join(platformDir, 'env', k), v);
+    const plan = path.join(root, 'plan.toml');
+    fs.writeFileSync(plan, '[[entries]]\nname = "python"\n');
+    const env = buildPhaseEnv({ home: root, buildpackDir, layers, platformDir, plan, arch: hostArch(), user: userEnv });
+    return { root, app, layers, env, args: [layers, platformDir, plan] };
+  }
+  async function binBuild(c: ReturnType<typeof container>): Promise<Run> {
+    const run = await timed([...AS_BUILD_USER, bin, ...c.args], { cwd: c.app, env: c.env });
+    if (run.code !== 0) throw new Error(`bin/build failed (${run.code}):\n${run.output}`);
+    return run;
+  }
+
+  const template = container('template');
+  chownTree(template.root);
+  await binBuild(template);
+  const pythonToml = fs.readFileSync(path.join(template.layers, 'python.toml'), 'utf8').replace(/\[types\][^[]*/s, '');
+  const python = path.join(template.layers, 'python', 'bin', 'python');
+  function coldContainer(name: string): ReturnType<typeof container> {
+    const c = container(name);
+    fs.cpSync(path.join(template.layers, 'python'), path.join(c.layers, 'python'), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    fs.writeFileSync(path.join(c.layers, 'python.toml'), pythonToml);
+    chownTree(c.root);
+    return c;
+  }
+
+  function bareEnv(home: string, cacheDir: string): NodeJS.ProcessEnv {
+    return {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: home,
+      PIP_INDEX_URL: indexUrl,
+      PIP_TRUSTED_HOST: '127.0.0.1',
+      PIP_CONFIG_FILE: '/dev/null',
+      PIP_CACHE_DIR: cacheDir,
+      PIP_DISABLE_PIP_VERSION_CHECK: '1',
+      PIP_NO_INPUT: '1',
+    };
+  }
+  function bareDir(name: string): { dir: string; cache: string } {
+    const dir = path.join(scratch, name);
+    fs.mkdirSync(path.join(dir, 'cache'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'pins.txt'), pins);
+    chownTree(dir);
+    return { dir, cache: path.join(dir, 'cache') };
+  }
+  async function bare(argv: string[], dir: string, cache: string, what: string): Promise<Run> {
+    const run = await timed([...AS_BUILD_USER, ...argv], { cwd: dir, env: bareEnv(dir, cache) });
+    if (run.code !== 0) throw new Error(`${what} failed (${run.code}):\n${run.output}`);
+    if (what.includes('install') && !/Successfully installed/.test(run.output)) throw new Error(`${what} installed nothing:\n${run.output}`);
+    return run;
+  }
+  const BARE_INSTALL = 'pip install --no-deps --require-hashes -r pins.txt';
+
+  {
+    const c = coldContainer('warm-up');
+    await binBuild(c);
+    const b = bareDir('warm-up-bare');
+    await bare(['sh', '-c', `${python} -m venv v && v/bin/${BARE_INSTALL}`], b.dir, b.cache, 'bare cold install');
+    fs.rmSync(c.root, { recursive: true, force: true });
+    fs.rmSync(b.dir, { recursive: true, force: true });
+  }
+
+  const cols: Record<string, { ms: number[]; cpu: number[] }> = {};
+  const add = (name: string, ms: number, cpu?: number): void => {
+    cols[name] ??= { ms: [], cpu: [] };
+    cols[name].ms.push(ms);
+    if (cpu !== undefined) cols[name].cpu.push(cpu);
+  };
+  const COLD_STEP = 'cold: bin/build "Installed N locked packages" step';
+  const COLD_WHOLE = 'cold: bin/build, whole process';
+  const COLD_BARE = 'cold: bare venv + pip --require-hashes';
+  const WARM_WHOLE = 'warm: bin/build rebuild, whole process';
+  const WARM_BARE = 'warm: bare pip --require-hashes, warm cache';
+  let packages = '';
+  for (let i = 0; i < N; i++) {
+    const c = coldContainer(`build-${i}`);
+    const b = bareDir(`bare-${i}`);
+    const cold = [
+      async () => {
+        const r = await binBuild(c);
+        const m = /Installed (\d+) locked packages, hash-checked/.exec(r.output);
+        if (!m) throw new Error(`cold build did not install the lock:\n${r.output}`);
+        packages = m[1] as string;
+        add(COLD_STEP, stepMs(r.output, 'Installed \\d+ locked packages, hash-checked'));
+        add(COLD_WHOLE, r.ms, r.cpu);
+      },
+      async () => {
+        const r = await bare(['sh', '-c', `${python} -m venv v && v/bin/${BARE_INSTALL}`], b.dir, b.cache, 'bare cold install');
+        add(COLD_BARE, r.ms, r.cpu);
+      },
+    ];
+    for (const f of i % 2 === 0 ? cold : cold.reverse()) await f();
+
+    await bare([python, '-m', 'venv', 'v2'], b.dir, b.cache, 'venv');
+    const warm = [
+      async () => {
+        const before = e2e.index.requests.length;
+        const r = await binBuild(c);
+        if (!r.output.includes(NOT_RUN)) throw new Error(`rebuild did not reuse pip-deps:\n${r.output}`);
+        if (e2e.index.requests.length !== before) throw new Error('rebuild sent requests to the index');
+        add(WARM_WHOLE, r.ms, r.cpu);
+      },
+      async () => {
+        const before = e2e.index.requests.length;
+        const r = await bare(['sh', '-c', `v2/bin/${BARE_INSTALL}`], b.dir, b.cache, 'bare warm install');
+        if (e2e.index.requests.slice(before).some((q) => q.path.startsWith('/files/'))) throw new Error('the warm bare install downloaded wheels: its cache is not warm');
+        add(WARM_BARE, r.ms, r.cpu);
+      },
+    ];
+    for (const f of i % 2 === 0 ? warm : warm.reverse()) await f();
+    for (const d of [c.root, b.dir]) fs.rmSync(d, { recursive: true, force: true });
+  }
+
+  console.log(
+    `lock-install: pylock.toml of ${packages} packages (pip lock of ${REQUIREMENTS.length} pins), Python ${archive.version}, ${N} alternating runs, ` +
+      `${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (a shared machine: treat wall times as noisy)`,
+  );
+  console.log(`${'measure'.padEnd(52)} ${'median ms'.padStart(10)} ${'min-max ms'.padStart(13)} ${'cpu s'.padStart(7)}`);
+  for (const [name, col] of Object.entries(cols)) {
+    const range = `${Math.min(...col.ms).toFixed(0)}-${Math.max(...col.ms).toFixed(0)}`;
+    console.log(`${name.padEnd(52)} ${median(col.ms).toFixed(0).padStart(10)} ${range.padStart(13)} ${(col.cpu.length ? median(col.cpu).toFixed(2) : '').padStart(7)}`);
+  }
+  const m = (name: string): number => median(cols[name]?.ms ?? [NaN]);
+  const cpu = (name: string): number => median(cols[name]?.cpu ?? [NaN]);
+  const r = (a: string, b: string): string => (m(a) / m(b)).toFixed(2);
+  console.log(`cold (goal <= 1.10x): step ${r(COLD_STEP, COLD_BARE)}x, whole bin/build ${r(COLD_WHOLE, COLD_BARE)}x of bare venv + pip --require-hashes`);
+  console.log(`warm (goal <= 0.10x): whole bin/build rebuild ${r(WARM_WHOLE, WARM_BARE)}x of a bare pip --require-hashes from a warm cache`);
+  console.log(`cpu seconds: cold whole ${(cpu(COLD_WHOLE) / cpu(COLD_BARE)).toFixed(2)}x, warm ${(cpu(WARM_WHOLE) / cpu(WARM_BARE)).toFixed(2)}x`);
+} finally {
+  fs.rmSync(scratch, { recursive: true, force: true });
+  await proxy.close();
+  await e2e.stop();
+}
