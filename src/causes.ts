@@ -106,7 +106,8 @@ export type PipCause =
 /** Choosing how the app starts (src/start/). */
 export type StartCause =
   /** `asgiApp`: an ASGI app found in main.py or asgi.py (`main.py (app = FastAPI(...))`) that no installed server can serve. */
-  | { type: 'dont-know-how-to-run'; hasGunicorn: boolean; asgiApp?: string }
+  /** `home`: APP_HOME, app-relative, when the start files were looked for there. */
+  | { type: 'dont-know-how-to-run'; hasGunicorn: boolean; asgiApp?: string; home?: string }
   /** `home`: APP_HOME, when set: the path is relative to that folder, as in s2i's run script. */
   | { type: 'missing-gunicorn-config'; name: string; value: string; home?: string }
   /**

@@ -281,7 +281,9 @@ export function renderCause(c: Cause): Message {
       return user(
         "don't know how to run your application",
         `The buildpack looks for, in order: APP_RUN, a Procfile with a web type, .s2i/bin/run, APP_SCRIPT, APP_FILE, a WSGI module for Gunicorn${c.hasGunicorn ? '' : ' (when gunicorn is in your requirements)'}, app.py, for Gunicorn the wsgi_app of your Gunicorn config, a WSGI app in main.py for Gunicorn or an ASGI app in main.py for uvicorn, a Django project's WSGI module for Gunicorn, an ASGI app in asgi.py for uvicorn, app.sh, and a Django project (manage.py) for its development server.\n` +
-          (c.asgiApp ? `${shown(c.asgiApp)} is an ASGI app, but uvicorn, which would serve it, is not in your requirements.\n` : `None of them was found.\n`) +
+          (c.asgiApp
+            ? `${shown(c.asgiApp)} is an ASGI app, but uvicorn, which would serve it, is not in your requirements.\n`
+            : `None of them was found${c.home ? ` in APP_HOME (${shown(c.home)}), where the processes start; the Procfile, .s2i/bin/run and setup.py are looked for at the app's top` : ''}.\n`) +
           `\n` +
           steps(
             ...(c.asgiApp ? ['Add uvicorn to your requirements: the buildpack then serves the app with uvicorn (under Gunicorn when gunicorn is there too).'] : []),
@@ -824,7 +826,7 @@ export function renderWarning(w: BuildWarning): { title: string; body: string } 
       return {
         title: "Django's development server serves the app",
         body:
-          `web runs 'python ${shown(w.managePy)} runserver 0.0.0.0:$PORT', as the s2i builder does when nothing else can serve a Django project:\n` +
+          `web runs 'python manage.py runserver 0.0.0.0:$PORT'${w.managePy === 'manage.py' ? '' : ` in APP_HOME (${shown(w.managePy.replace(/\/manage\.py$/, ''))})`}, as the s2i builder does when nothing else can serve a Django project:\n` +
           `${w.gunicorn ? 'Gunicorn is installed, but no WSGI module was found for it.' : 'Gunicorn is not installed.'} ` +
           "Django's development server is not meant for production (https://docs.djangoproject.com/en/stable/ref/django-admin/#runserver).\n" +
           'The build continues.\n\n' +

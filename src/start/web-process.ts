@@ -430,7 +430,12 @@ export function planStart(i: StartInputs): StartPlan {
     reason = 'Django is installed and nothing else can serve the project: web runs \'python manage.py runserver 0.0.0.0:$PORT\'';
     warnings.push({ type: 'django-runserver', gunicorn: Boolean(i.gunicorn), managePy: path.relative(i.appDir, manage) });
   } else {
-    throw new BuildpackError({ type: 'dont-know-how-to-run', hasGunicorn: Boolean(i.gunicorn), ...(entryAsgi ? { asgiApp: `${entryAsgi.target.source} (${entryAsgi.app.found})` } : {}) });
+    throw new BuildpackError({
+      type: 'dont-know-how-to-run',
+      hasGunicorn: Boolean(i.gunicorn),
+      ...(entryAsgi ? { asgiApp: `${entryAsgi.target.source} (${entryAsgi.app.found})` } : {}),
+      ...(startsElsewhere(i.appDir, dir) ? { home: shownDir(i.appDir, dir) } : {}),
+    });
   }
   for (const name of ['APP_SCRIPT', 'APP_FILE'] as const) {
     const value = name === 'APP_SCRIPT' ? i.appScript : i.appFile;

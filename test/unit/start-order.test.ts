@@ -84,7 +84,6 @@ const ROWS: Row[] = [
   { rule: 9, readme: '`app.sh`', layer: { start: { 'app.sh': '#!/bin/sh\n' } }, web: (h) => `app.sh: ${h}app.sh` },
   {
     rule: 10, readme: "Django's development server", layer: { start: { 'manage.py': MANAGE_PY }, inputs: { django: true } },
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text
     web: () => `django-runserver: /bin/sh -c exec "$@" "0.0.0.0:\${PORT:-8080}" sh ${PY} manage.py runserver`,
   },
 ];
@@ -170,7 +169,7 @@ describe('README "Starting the app" is the order planStart follows (issue 15)', 
       });
       it(`rule ${LAST.rule}: nothing applies, the build stops`, () => {
         const { inputs } = appFor(ROWS.length, home);
-        expect(thrownCause(() => planStart(inputs))).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: true });
+        expect(thrownCause(() => planStart(inputs))).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: true, ...(home ? { home } : {}) });
       });
     });
   }

@@ -16,6 +16,8 @@ import { configWsgiApp, gunicornReadsWsgiApp } from '../../src/start/wsgi-app.js
 import { ok } from '../fakes/executor.js';
 import { fakeDeps } from '../fakes/deps.js';
 import { thrownCause } from '../fakes/thrown.js';
+import type { BuildWarning, Cause } from '../../src/causes.js';
+import { renderCause, renderWarning } from '../../src/messages.js';
 
 const made: string[] = [];
 after(() => {
@@ -246,6 +248,21 @@ describe('Django projects without a wsgi.py at the top (issue 15)', () => {
     const plan = planStart(base(app, { gunicorn: '/g', django: true, startDir: path.join(app, 'src') }));
     expect(plan.served?.module).to.equal('mysite.wsgi');
     expect(plan.processes.find((p) => p.type === 'migrate')?.workingDir).to.equal(path.join(app, 'src'));
+  });
+
+  it('with APP_HOME, the build log shows the command web runs and the folder it runs in, and where the files were looked for', () => {
+    const app = appWith({ 'src/manage.py': MANAGE_PY, 'app.py': '' });
+    const src = path.join(app, 'src');
+    const plan = planStart(base(app, { django: true, startDir: src }));
+    expect(plan.warnings).to.deep.equal([{ type: 'django-runserver', gunicorn: false, managePy: 'src/manage.py' }]);
+    // web runs `python manage.py runserver` in src/, not `python src/manage.py`.
+    const runserver = renderWarning(plan.warnings[0] as BuildWarning).body;
+    expect(runserver).to.include("web runs 'python manage.py runserver 0.0.0.0:$PORT' in APP_HOME (src)");
+    expect(runserver).not.to.include('python src/manage.py');
+    // app.py at the top is not where the start files are looked for: the message says where they were.
+    const cause = thrownCause(() => planStart(base(app, { startDir: src })));
+    expect(cause).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: false, home: 'src' });
+    expect(renderCause(cause as Cause).body).to.include('None of them was found in APP_HOME (src), where the processes start');
   });
 
   it('BP_DJANGO_MIGRATE_AT_START: web migrates first when it serves the project; DISABLE_MIGRATE wins; other webs are left alone, with a log line', () => {
