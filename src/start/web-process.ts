@@ -439,7 +439,12 @@ export function planStart(i: StartInputs): StartPlan {
   }
   for (const name of ['APP_SCRIPT', 'APP_FILE'] as const) {
     const value = name === 'APP_SCRIPT' ? i.appScript : i.appFile;
-    if (value && (rule === 'APP_RUN' || rule === 'Procfile' || rule === '.s2i/bin/run')) notes.push(`${name} ('${value}') is not used: ${rule === 'Procfile' ? 'the Procfile\'s web' : rule} comes first`);
+    if (!value || (rule !== 'APP_RUN' && rule !== 'Procfile' && rule !== '.s2i/bin/run')) continue;
+    if (rule !== '.s2i/bin/run') notes.push(`${name} ('${value}') is not used: ${rule === 'Procfile' ? 'the Procfile\'s web' : rule} comes first`);
+    // The app's run script replaces s2i's, which is what reads APP_SCRIPT and APP_FILE: they still count when
+    // the script calls that default start (src/layers/s2i-run.ts), which plans web as if it were not there.
+    else if (name === 'APP_FILE' && i.appScript) notes.push(`APP_FILE ('${value}') is not used: APP_SCRIPT comes first`);
+    else notes.push(`${name} ('${value}') is not what web runs: .s2i/bin/run comes first; the default start .s2i/bin/run may call ($STI_SCRIPTS_PATH/run) runs it`);
   }
   if (configApp && entry?.target === configApp && served !== entry && rule !== 'app.py') {
     // (For `python app.py`, the reason says it.)

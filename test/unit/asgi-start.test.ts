@@ -340,7 +340,7 @@ describe('ASGI apps with APP_HOME and Django projects (issue 15)', () => {
     expect(planStart(base(app, { startDir: home, ...BOTH })).served).to.deep.equal({ module: 'asgi:application', source: 'asgi.py', workerClass: 'uvicorn.workers.UvicornWorker' });
     // An ASGI app at the top is not where the processes start: not a start file (as s2i looks there only).
     const top = appWith({ 'main.py': FASTAPI, 'project/readme': '' });
-    expect(thrownCause(() => planStart(base(top, { startDir: path.join(top, 'project'), uvicorn: U })))).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: false });
+    expect(thrownCause(() => planStart(base(top, { startDir: path.join(top, 'project'), uvicorn: U })))).to.deep.equal({ type: 'dont-know-how-to-run', hasGunicorn: false, home: 'project' });
   });
 
   it("a named module's kind is read where Python finds it: APP_HOME first, then the app's top folder (on PYTHONPATH)", () => {

@@ -189,6 +189,17 @@ describe('each conflict the README names is decided as it says (issue 15)', () =
     expect(planStart(appFor(rowOf(4), '').inputs).notes).to.include("APP_FILE ('server.py') is not used: APP_SCRIPT comes first");
   });
 
+  it(".s2i/bin/run and APP_SCRIPT or APP_FILE: the script, and the log says only the default start it may call uses them", () => {
+    const { inputs } = appFor(rowOf(3), '');
+    const calls = 'the default start .s2i/bin/run may call ($STI_SCRIPTS_PATH/run) runs it';
+    const ofFiles = (plan: StartPlan): string[] => plan.notes.filter((n) => n.startsWith('APP_'));
+    expect(ofFiles(planStart(inputs))).to.deep.equal([
+      `APP_SCRIPT ('start.sh') is not what web runs: .s2i/bin/run comes first; ${calls}`,
+      "APP_FILE ('server.py') is not used: APP_SCRIPT comes first",
+    ]);
+    expect(ofFiles(planStart({ ...inputs, appScript: undefined }))).to.deep.equal([`APP_FILE ('server.py') is not what web runs: .s2i/bin/run comes first; ${calls}`]);
+  });
+
   it('an ASGI app and an explicit WSGI module: the module, with a log line naming the ASGI app', () => {
     const plan = planStart(appFor(rowOf(6), '').inputs);
     expect(plan.served).to.deep.equal({ module: 'named:application', source: 'APP_MODULE' });
