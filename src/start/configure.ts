@@ -16,6 +16,7 @@ import { contributeGunicornConfig } from '../layers/gunicorn-config.js';
 import { contributeS2iRun } from '../layers/s2i-run.js';
 import { describeMiss, findModule, splitAppModule } from './app-module.js';
 import { asgiEvidence, asgiWorkerConfigured, workerClassNamed } from './asgi.js';
+import { readSource } from './asgi-app.js';
 import { userGunicornConfig } from './user-config.js';
 import { readProcfile } from './procfile.js';
 import { planStart, type StartPlan } from './web-process.js';
@@ -42,7 +43,7 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
     gunicorn: consoleScript(pipDeps, 'gunicorn'),
     uvicorn: consoleScript(pipDeps, 'uvicorn'),
     uvicornWorker: uvicornWorkerClass(pipDeps),
-    workerClassSet: workerClassNamed(a.settings.gunicornCmdArgs, userConfig ? readText(userConfig) : undefined),
+    workerClassSet: workerClassNamed(a.settings.gunicornCmdArgs, userConfig ? readSource(userConfig) : undefined),
     appScript: a.settings.appScript,
     appFile: a.settings.appFile,
     gunicornAppModule: a.settings.gunicornAppModule?.value,
@@ -95,7 +96,7 @@ export async function configureStart(ctx: BuildContext, a: Analysis, py: Install
  * (`pythonpath`, `chdir`) may change where it imports from, since those are read at start.
  */
 async function checkServedModule(ctx: BuildContext, a: Analysis, py: InstalledPython, served: NonNullable<StartPlan['served']>, userConfig: string | undefined, { log, exec }: Deps): Promise<void> {
-  const configText = userConfig ? readText(userConfig) : undefined;
+  const configText = userConfig ? readSource(userConfig) : undefined;
   const pathSettings = /(?:^|\s)(?:--pythonpath|--chdir)\b/.test(a.settings.gunicornCmdArgs ?? '') || /^[ \t]*(?:pythonpath|chdir)[ \t]*=/m.test(configText ?? '');
   if (pathSettings) {
     log.debug('Not checking the Gunicorn module: pythonpath or chdir is set for Gunicorn');
@@ -111,25 +112,10 @@ async function checkServedModule(ctx: BuildContext, a: Analysis, py: InstalledPy
   if (found.kind === 'missing') {
     throw new BuildpackError({ type: 'gunicorn-module-not-found', source: served.source, value: served.module, missing: found.missing, ...describeMiss(ctx.appDir, found) });
   }
-  const source = found.file ? readText(found.file) : undefined;
+  const source = found.file ? readSource(found.file) : undefined;
   const evidence = source === undefined ? undefined : asgiEvidence(source, callable);
   if (evidence && !served.workerClass && !asgiWorkerConfigured(a.settings.gunicornCmdArgs, configText)) {
     warn(log, { type: 'asgi-app-under-sync-worker', module: served.module, evidence, config: userConfig ? path.relative(ctx.appDir, userConfig) : undefined });
-  }
-}
-
-/** A text file's content, up to 1 MiB (enough for any config or module header). */
-function readText(file: string): string | undefined {
-  try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const buf = Buffer.alloc(1024 * 1024);
-      return buf.toString('utf8', 0, fs.readSync(fd, buf, 0, buf.length, 0));
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return undefined;
   }
 }
 

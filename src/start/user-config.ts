@@ -9,6 +9,7 @@ import path from 'node:path';
 import { BuildpackError } from '../failure.js';
 import type { Settings } from '../settings.js';
 import { locateAppFile } from './app-file.js';
+import { shownDir, startsElsewhere } from './app-home.js';
 
 /** The config's absolute path (as the app names it, inside the app dir), or undefined for the fallback config. */
 export function userGunicornConfig(appDir: string, setting: Settings['gunicornConfig'], startDir = appDir): string | undefined {
@@ -16,12 +17,12 @@ export function userGunicornConfig(appDir: string, setting: Settings['gunicornCo
     const found = locateAppFile(appDir, path.resolve(startDir, setting.value));
     if (found.kind === 'outside') throw new BuildpackError({ type: 'gunicorn-config-outside-app', name: setting.name, value: setting.value, resolved: found.resolved });
     if (found.kind === 'missing') {
-      const home = path.resolve(startDir) !== path.resolve(appDir) ? { home: path.relative(appDir, startDir) } : {};
+      const home = startsElsewhere(appDir, startDir) ? { home: shownDir(appDir, startDir) } : {};
       throw new BuildpackError({ type: 'missing-gunicorn-config', name: setting.name, value: setting.value, ...home });
     }
     return found.file;
   }
-  const dirs = path.resolve(startDir) === path.resolve(appDir) ? [appDir] : [startDir, appDir];
+  const dirs = startsElsewhere(appDir, startDir) ? [startDir, appDir] : [appDir];
   for (const dir of dirs) {
     const found = locateAppFile(appDir, path.join(dir, 'gunicorn.conf.py'));
     if (found.kind === 'outside') throw new BuildpackError({ type: 'gunicorn-config-outside-app', name: undefined, value: path.relative(appDir, path.join(dir, 'gunicorn.conf.py')), resolved: found.resolved });

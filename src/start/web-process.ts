@@ -110,12 +110,8 @@ export function gunicornModule(appDir: string, fromEnv: string | undefined, envN
  * worker cannot serve it.
  */
 export function mainPyModule(appDir: string): { module: string; source: string } | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(appDir, 'main.py'), 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = readSource(path.join(appDir, 'main.py'));
+  if (text === undefined) return undefined;
   const callable = /^application[ \t]*=/m.test(text) ? 'application' : /^app[ \t]*=[ \t]*(?:flask\.)?Flask\(/m.test(text) ? 'app' : undefined;
   if (!callable || asgiEvidence(text, callable)) return undefined;
   return { module: `main:${callable}`, source: 'main.py' };
