@@ -3,22 +3,27 @@
  * https://asgi.readthedocs.io/en/latest/specs/main.html) while Gunicorn runs its default sync worker, which
  * calls it as WSGI (PEP 3333) so that every request fails. Nothing is imported; only these are read:
  *
- * - the module's own source file (a package's __init__.py): an import of fastapi, starlette, quart,
- *   litestar or django.core.asgi, or `async def <callable>(scope, receive, send)`; a module that uses
- *   a2wsgi (which wraps an ASGI app as WSGI) is taken as WSGI;
+ * - the module's own source file (a package's __init__.py), its code without comments and docstrings: an
+ *   import of fastapi, starlette, quart, litestar or django.core.asgi, or
+ *   `async def <callable>(scope, receive, send)`; a module that uses a2wsgi (which wraps an ASGI app as WSGI)
+ *   is taken as WSGI;
  * - the worker class: `-k`/`--worker-class` in GUNICORN_CMD_ARGS (which Gunicorn lets override the config
  *   file), else `worker_class = ...` in the app's own config. Any class naming uvicorn counts as ASGI-capable;
  *   a value that is not a plain string (read from the environment, say) is trusted, since it cannot be read
  *   at build. The buildpack's fallback config sets none: Gunicorn's default is the sync worker.
  *
- * It only ever leads to a warning, so a wrong guess costs a line in the log.
+ * It leads to a warning, and keeps a main.py that looks like ASGI from being served by the sync worker
+ * (src/start/web-process.ts mainPyModule): a wrong guess costs a line in the log, or leaves main.py to the
+ * ASGI rules.
  */
+import { pythonCode } from './asgi-app.js';
 
 const ASGI_IMPORT = /^[ \t]*(?:from|import)[ \t]+(fastapi|starlette|quart|litestar|django\.core\.asgi)\b/m;
 
 /** What makes the module look like an ASGI app (for the warning), or undefined. */
 export function asgiEvidence(source: string, callable: string): string | undefined {
-  const code = withoutComments(source);
+  // Without comments and docstring text, as asgi-app.ts reads a module: an example in a docstring is not code.
+  const code = pythonCode(source);
   if (/\ba2wsgi\b/.test(code)) return undefined;
   const imported = ASGI_IMPORT.exec(code);
   if (imported) return `imports ${imported[1]}`;

@@ -9,7 +9,7 @@ import { process_, type Process } from '../cnb/launch.js';
 import type { BuildWarning } from '../causes.js';
 import { BuildpackError } from '../failure.js';
 import { asgiEvidence } from './asgi.js';
-import { appModuleSource, asgiApp, runsItself, readSource, uvicornRunObject, type AsgiApp } from './asgi-app.js';
+import { appModuleSource, asgiApp, pythonCode, runsItself, readSource, uvicornRunObject, type AsgiApp } from './asgi-app.js';
 import { splitAppModule } from './app-module.js';
 import type { ProcfileEntry } from './procfile.js';
 import { locateAppFile } from './app-file.js';
@@ -110,10 +110,11 @@ export function gunicornModule(appDir: string, fromEnv: string | undefined, envN
  * worker cannot serve it.
  */
 export function mainPyModule(appDir: string): { module: string; source: string } | undefined {
-  const text = readSource(path.join(appDir, 'main.py'));
-  if (text === undefined) return undefined;
+  const source = readSource(path.join(appDir, 'main.py'));
+  if (source === undefined) return undefined;
+  const text = pythonCode(source);
   const callable = /^application[ \t]*=/m.test(text) ? 'application' : /^app[ \t]*=[ \t]*(?:flask\.)?Flask\(/m.test(text) ? 'app' : undefined;
-  if (!callable || asgiEvidence(text, callable)) return undefined;
+  if (!callable || asgiEvidence(source, callable)) return undefined;
   return { module: `main:${callable}`, source: 'main.py' };
 }
 

@@ -248,6 +248,16 @@ describe('main.py (issue 15)', () => {
     expect(mainPyModule(appWith({ 'main.py': 'print("hello")\n' }))).to.equal(undefined);
   });
 
+  it("reads main.py's code, not the text of its docstrings, as the ASGI reader does (issue 15)", () => {
+    // A Flask app whose docstring shows a FastAPI example: still the WSGI app Gunicorn serves.
+    const doc = '"""Entry point.\n\nThe FastAPI version of this app:\n    from fastapi import FastAPI\n    application = FastAPI()\n"""\n';
+    const flask = `${doc}from flask import Flask\napp = Flask(__name__)\n`;
+    expect(mainPyModule(appWith({ 'main.py': flask }))).to.deep.equal({ module: 'main:app', source: 'main.py' });
+    expect(asgiEvidence(flask, 'app')).to.equal(undefined);
+    // A name bound only inside a docstring is not a callable.
+    expect(mainPyModule(appWith({ 'main.py': '"""\napplication = make()\n"""\nprint("hello")\n' }))).to.equal(undefined);
+  });
+
   it("serves main.py under Gunicorn after the seed's wsgi.py, setup.py and app.py rules, and only with Gunicorn", () => {
     const flask = 'from flask import Flask\napp = Flask(__name__)\n';
     const plan = planStart(base(appWith({ 'main.py': flask }), { gunicorn: '/g' }));
