@@ -16,7 +16,7 @@ export async function contributeS2iRun(ctx: BuildContext, appRunScript: string, 
   const cd = startDir ? `cd ${quote(startDir)} || exit 1\n` : '';
   const run = defaultStart.length > 0
     ? `#!/bin/sh\n# The buildpack's default start command.\n${cd}exec ${quoted}\n`
-    : // At launch, where the build's message catalogue is not: the build log's warning said the same at build.
+    : // Printed at launch, by a script that only runs if the app's .s2i/bin/run calls the default start.
       `#!/bin/sh\necho "ERROR: don't know how to run your application: no start rule matched at build. Set APP_RUN, or APP_MODULE with gunicorn or uvicorn installed, or add a wsgi.py, app.py or main.py (README: Starting the app)." >&2\nexit 1\n`;
   await fs.writeFile(path.join(layer.path, 'run'), run, { mode: 0o755 });
   const command = path.join(layer.path, 'app-run');
