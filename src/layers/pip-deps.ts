@@ -412,7 +412,7 @@ async function installLocked(ctx: BuildContext, exec: Executor, log: Logger, pyt
         links.push('--no-index', '--find-links', page);
       }
       const args = [...common, '--no-deps', '--require-hashes', ...indexArgs, ...links, '-r', reqFile];
-      await runPip(ctx, exec, log, python, env, args, `Installed ${inputs.hashed.length} locked packages, hash-checked`, false, (output) => hashMismatch(output, lock));
+      await runPip(ctx, exec, log, python, env, args, `Installed ${inputs.hashed.length} locked package${inputs.hashed.length === 1 ? '' : 's'}, hash-checked`, false, (output) => hashMismatch(output, lock));
     }
     if (inputs.git.length > 0) {
       log.info(`Git packages are pinned by commit, not by hash: ${inputs.git.map((g) => g.name).join(', ')}`);
