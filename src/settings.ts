@@ -25,6 +25,11 @@ export interface Settings {
   /** BP_DOWNLOAD_TIMEOUT: seconds to wait for a response or for more data (default 30; above 0, at most 600). */
   download: DownloadOptions;
   /**
+   * BP_PYTHON_KEEP_ALL=TRUE (true, 1): the whole Python goes into the image. Off, pip, setuptools, wheel, the C
+   * headers and the stdlib parts no server imports stay in the build-only build-tools layer.
+   */
+  keepWholePython: boolean;
+  /**
    * PIP_UPGRADE=TRUE (true, 1), or UPGRADE_PIP_TO_LATEST (OpenShift s2i) set to any value: upgrade pip,
    * setuptools and wheel before installing.
    */
@@ -131,6 +136,7 @@ export function readSettings(env: UserEnv): Settings {
     pythonDistributions: env.get('BP_PYTHON_DISTRIBUTIONS'),
     dependencyMirror: env.get('BP_DEPENDENCY_MIRROR'),
     download: { ...DEFAULT_DOWNLOAD_OPTIONS, timeoutSeconds: downloadTimeout(env) },
+    keepWholePython: env.flag('BP_PYTHON_KEEP_ALL'),
     pipUpgrade: env.flag('PIP_UPGRADE') || env.get('UPGRADE_PIP_TO_LATEST') !== undefined,
     pipRequirements: env.get('BP_PIP_REQUIREMENT')?.split(/\s+/).filter((f) => f !== ''),
     unpinnedMaxAgeSeconds: unpinnedMaxAge(env),

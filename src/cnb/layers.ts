@@ -144,6 +144,16 @@ export class Layers {
     }
   }
 
+  /**
+   * What the lifecycle restored of a layer, before any cachedLayer() call decides on it: its [metadata] (undefined
+   * when there is no `<layer>.toml` or it cannot be read) and whether its contents are there. For a decision that
+   * depends on two layers (one kept only with the other).
+   */
+  async restored(name: string): Promise<{ metadata: TomlTable | undefined; contents: boolean }> {
+    const ln = layerName(name);
+    return { metadata: await this.readRestoredMetadata(ln), contents: await exists(path.join(this.dir, ln)) };
+  }
+
   /** The [metadata] table restored by the lifecycle, or undefined when there is none or it cannot be read. */
   private async readRestoredMetadata(name: LayerName): Promise<TomlTable | undefined> {
     try {

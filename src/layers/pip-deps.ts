@@ -31,6 +31,8 @@ import type { Settings } from '../settings.js';
 import { cycloneDxJson, pypiPurl, type SbomComponent } from '../cyclonedx.js';
 import type { InstalledPython } from './python.js';
 import { hasHashPyc } from '../python/bytecode.js';
+import { keepLaunchTools } from '../python/launch-tools.js';
+import { minorVersion } from '../python/minor-version.js';
 import { formatAge, unpinnedExpiry, unpinnedInputs, type UnpinnedRequirement } from '../python/pinning.js';
 import { nothingToInstall, pipArgs, type InstallPlan } from '../python/install-plan.js';
 import type { Cause } from '../causes.js';
@@ -335,12 +337,18 @@ export async function installDependencies(
     const common = ['-m', 'pip', 'install', '--user', '--no-input', '--disable-pip-version-check', '--no-warn-script-location'];
     if (!hasHashPyc(python.version)) common.push('--no-compile'); // timestamped .pyc before 3.7
     try {
-      if (settings.pipUpgrade) {
+      if (settings.pipUpgrade && !python.buildTools) { // else upgraded in the build-tools layer (src/layers/build-tools-upgrade.ts)
         await runPip(ctx, exec, log, python, pipEnv, [...common, '--upgrade', 'pip', 'setuptools', 'wheel'], `Upgraded pip, setuptools and wheel (${settings.pipUpgradeVariable ?? 'PIP_UPGRADE'})`, true);
       }
       if (locked) await installLocked(ctx, exec, log, python, pipEnv, common, locked);
       else await runPip(ctx, exec, log, python, pipEnv, [...common, ...pipArgs(plan)], 'Installed dependencies', false);
       maskRecordedUrls(layer.path, log);
+      if (python.buildTools) {
+        keepLaunchTools({
+          appDir: ctx.appDir, userBase: layer.path, toolsSite: python.buildTools.sitePackages, minor: minorVersion(python.version) ?? python.version,
+          requirementFiles: !locked && plan.kind === 'requirements' ? plan.files : [], names: locked?.packages.map((p) => p.name) ?? [], pipVariables: settings.pipVariables, log,
+        });
+      }
     } catch (err) {
       await ctx.layers.reset(layer.name); // nothing half-installed survives
       throw err;

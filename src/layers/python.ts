@@ -3,6 +3,16 @@
  * python-build-standalone-style archive. Kept across builds when the version, checksum, architecture and
  * buildpack version are unchanged (no download at all); otherwise discarded with every reason logged.
  * The interpreter runs from this layer at build (later steps use its bin/) and at launch (bin/ on PATH).
+ *
+ * What serves builds only (pip, setuptools, wheel, the C headers, ensurepip, idlelib, tkinter, turtle, lib2to3,
+ * the help topics and the stdlib's tests) moves into the build-tools layer as the archive is installed
+ * (src/python/build-only.ts, src/layers/build-tools.ts), unless BP_PYTHON_KEEP_ALL is set. The two are one
+ * install: each is kept only with the other.
+ *
+ * The standard library's bytecode compile (src/python/bytecode.ts) runs alongside the later steps: pip and the
+ * start planning need no result of it, and every Python they run writes no bytecode (PYTHONDONTWRITEBYTECODE).
+ * `python.toml` is written by finish(), once the compile is done, so an interrupted build never leaves a
+ * half-compiled layer that a later build trusts.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -15,17 +25,27 @@ import { extractTarGz, ExtractingSink, stagingDirFor } from '../archive/extract.
 import { applyMirror, offlineArchivePath, hasOfflineArchive, type PythonArchive } from '../python/archives.js';
 import { cycloneDxJson } from '../cyclonedx.js';
 import { relocateSysconfig } from '../python/relocate.js';
-import { compileLayerBytecode } from '../python/bytecode.js';
+import { compileLayerBytecode, hasHashPyc, logCompile, type CompileReport } from '../python/bytecode.js';
+import { moveBuildOnlyParts, movedPattern, toolsSitePackages, type BuildOnlyPart } from '../python/build-only.js';
+import { buildToolsReasons, finishBuildTools, openBuildTools, parseBuildToolsMetadata, BUILD_TOOLS_LAYER, type BuildTools, type BuildToolsMetadata } from './build-tools.js';
+import { layerName } from '../cnb/names.js';
 import { minorVersion } from '../python/minor-version.js';
 import { maskSecrets } from '../secrets.js';
 import { BuildpackError } from '../failure.js';
 import { escapeControl } from '../escape-control.js';
+
+/**
+ * What the layer holds for launch: `whole`, the whole install (BP_PYTHON_KEEP_ALL, and every layer made
+ * before the build-tools layer existed); `server`, the install without its build-only parts.
+ */
+export type LaunchLayout = 'whole' | 'server';
 
 export interface PythonLayerMetadata {
   version: string;
   sha256: string;
   arch: string;
   buildpackVersion: string;
+  launch: LaunchLayout;
 }
 
 export interface InstalledPython {
@@ -34,6 +54,18 @@ export interface InstalledPython {
   layerPath: string;
   /** Absolute path of the interpreter in the layer. */
   python: string;
+  /** The build-tools layer holding pip, setuptools and wheel; undefined when they are in the python layer. */
+  buildTools?: BuildTools;
+}
+
+/** installPython's result: the interpreter, and the step that completes its layer. */
+export interface PythonInstall extends InstalledPython {
+  /**
+   * Waits for the bytecode compile, then writes the layer's env, SBOM and `python.toml`. Call it before any
+   * step that may write bytecode into the layer (collectstatic, an .s2i/bin/assemble) and before the build
+   * ends, failed or not. Idempotent; immediate for a kept layer.
+   */
+  finish: () => Promise<void>;
 }
 
 type Comparators<M> = { [K in keyof M]: (cached: M[K], next: M[K]) => string | undefined };
@@ -46,18 +78,26 @@ const COMPARATORS: Comparators<PythonLayerMetadata> = {
   sha256: changed('checksum of the Python archive'),
   arch: changed('architecture'),
   buildpackVersion: changed('buildpack version'),
+  launch: (a, b) => {
+    if (a === b) return undefined;
+    return b === 'whole'
+      ? 'BP_PYTHON_KEEP_ALL is set: the whole Python goes into the image'
+      : "Python's build-only parts (pip, setuptools, wheel, the C headers, the stdlib's tests and tools) now go to the build-tools layer, out of the image";
+  },
 };
 
 export function cacheInvalidationReasons(cached: PythonLayerMetadata, next: PythonLayerMetadata): string[] {
-  return (Object.keys(COMPARATORS) as Array<keyof PythonLayerMetadata>)
-    .map((k) => COMPARATORS[k](cached[k], next[k]))
-    .filter((r): r is string => r !== undefined);
+  const reason = <K extends keyof PythonLayerMetadata>(k: K): string | undefined => COMPARATORS[k](cached[k], next[k]);
+  return (Object.keys(COMPARATORS) as Array<keyof PythonLayerMetadata>).map(reason).filter((r): r is string => r !== undefined);
 }
 
+/** A layer without `launch` was made before the build-tools layer existed: it holds the whole install. */
 export function parseMetadata(raw: TomlTable): PythonLayerMetadata | undefined {
   const { version, sha256, arch, buildpackVersion } = raw;
   if (typeof version !== 'string' || typeof sha256 !== 'string' || typeof arch !== 'string' || typeof buildpackVersion !== 'string') return undefined;
-  return { version, sha256, arch, buildpackVersion };
+  const launch = raw.launch ?? 'whole';
+  if (launch !== 'whole' && launch !== 'server') return undefined;
+  return { version, sha256, arch, buildpackVersion, launch };
 }
 
 /** The env the layer gives: launch defaults a user can override. bin/ and lib/ are added by the lifecycle. */
@@ -71,6 +111,10 @@ export function pythonLayerEnv(): LayerEnv {
 export interface PythonInstallOptions {
   mirror?: string;
   download: DownloadOptions;
+  /** BP_PYTHON_KEEP_ALL: the whole install stays in the python layer (no build-tools layer). */
+  keepAll?: boolean;
+  /** PIP_UPGRADE: the build-tools layer is to hold upgraded pip, setuptools and wheel (src/layers/build-tools-upgrade.ts). */
+  pipUpgrade?: boolean;
 }
 
 export async function installPython(
@@ -79,9 +123,12 @@ export async function installPython(
   archive: PythonArchive,
   deps: Deps,
   opts: PythonInstallOptions,
-): Promise<InstalledPython> {
+): Promise<PythonInstall> {
   const { log } = deps;
-  const next: PythonLayerMetadata = { version: archive.version, sha256: archive.sha256, arch: archive.arch, buildpackVersion: ctx.buildpack.version };
+  const launch: LaunchLayout = opts.keepAll ? 'whole' : 'server';
+  const next: PythonLayerMetadata = { version: archive.version, sha256: archive.sha256, arch: archive.arch, buildpackVersion: ctx.buildpack.version, launch };
+  const toolsNext: BuildToolsMetadata = { version: next.version, sha256: next.sha256, arch: next.arch, buildpackVersion: next.buildpackVersion, upgraded: opts.pipUpgrade === true };
+  const toolsRestored = launch === 'server' ? await ctx.layers.restored(BUILD_TOOLS_LAYER) : undefined;
   const layer = await ctx.layers.cachedLayer('python', {
     build: true,
     launch: true,
@@ -89,11 +136,24 @@ export async function installPython(
     onRestored: async (cached, layerPath) => {
       const reasons = cacheInvalidationReasons(cached, next);
       if (reasons.length === 0 && !(await isExecutable(path.join(layerPath, 'bin', 'python')))) reasons.push('The cached layer is incomplete');
+      if (reasons.length === 0 && toolsRestored) reasons.push(...buildToolsReasons(toolsRestored, toolsNext));
       return reasons.length === 0 ? { action: 'keep', cause: { cached, reasons } } : { action: 'delete', cause: { cached, reasons } };
     },
   });
-
   const state = layer.state;
+  const toolsRef = launch === 'server' ? await openBuildTools(ctx, state.kind === 'restored') : undefined;
+  // With BP_PYTHON_KEEP_ALL, a build-tools layer of an earlier build is left out of the cache.
+  if (!toolsRef) await ctx.layers.reset(layerName(BUILD_TOOLS_LAYER));
+  const minor = minorVersion(archive.version) ?? archive.version;
+  const python = path.join(layer.path, 'bin', 'python');
+  let buildTools: BuildTools | undefined;
+  if (toolsRef) {
+    const restored = toolsRef.state.kind === 'restored' ? parseBuildToolsMetadata(toolsRestored?.metadata) : undefined;
+    const metadata = restored ?? { ...toolsNext, upgraded: false };
+    buildTools = { layerPath: toolsRef.path, sitePackages: toolsSitePackages(toolsRef.path, minor), upgraded: metadata.upgraded, ref: toolsRef, metadata };
+  }
+  let finish = async (): Promise<void> => undefined;
+
   if (state.kind === 'restored') {
     log.info(`Using cached Python ${archive.version}`);
   } else {
@@ -103,30 +163,83 @@ export async function installPython(
     } else if (state.cause.kind === 'invalid-metadata') {
       log.info('Discarding cached Python since its layer metadata can\'t be parsed');
     }
+    let moved: BuildOnlyPart[] = [];
     try {
-      await log.timed(`Installed Python ${archive.version}`, () => fetchAndUnpack(ctx, env, archive, layer.path, deps, opts));
+      await log.timed(`Installed Python ${archive.version}`, async () => {
+        await fetchAndUnpack(ctx, archive, layer.path, deps, opts);
+        if (buildTools) {
+          const tools = moveBuildOnlyParts(layer.path, buildTools.layerPath, minor, python);
+          moved = tools.parts;
+          await finishBuildTools(buildTools.ref, buildTools.sitePackages, buildTools.metadata);
+          log.detail(`Moved what only builds use to the build-tools layer, left out of the image: ${describeMoved(tools.distributions, moved)}`);
+        }
+      });
     } catch (err) {
       await ctx.layers.reset(layer.name);
+      if (buildTools) await ctx.layers.reset(buildTools.ref.name);
       throw err;
     }
-    await layer.writeEnv(pythonLayerEnv());
-    await layer.writeSbom('cdx.json', cycloneDxJson([{
-      name: 'python',
-      version: archive.version,
-      type: 'application',
-      purl: archive.purl ?? `pkg:generic/python@${archive.version}?checksum=sha256:${archive.sha256}`,
-      sha256: archive.sha256,
-      cpe: archive.cpe ?? `cpe:2.3:a:python:python:${archive.version}:*:*:*:*:*:*:*`,
-      licenses: archive.licenses ?? ['PSF-2.0'],
-    }]));
-    // Written last: only now does the layer describe complete contents.
-    await layer.writeMetadata(next);
+    const compileEnv = { PATH: env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' };
+    const compiling: Promise<CompileReport> = compileLayerBytecode(deps, compileEnv, python, layer.path, archive.version, movedPattern(moved, layer.path));
+    if (hasHashPyc(archive.version)) log.detail('Compiling the standard library to hash-based bytecode alongside the next steps');
+    let finished: Promise<void> | undefined;
+    finish = () => {
+      finished ??= (async () => {
+        const report = await compiling;
+        if (report.kind !== 'none') log.header('Finishing the python layer');
+        logCompile(log, report, true);
+        await layer.writeEnv(pythonLayerEnv());
+        await layer.writeSbom('cdx.json', pythonSbom(archive, moved));
+        // Written last: only now does the layer describe complete contents.
+        await layer.writeMetadata(next);
+      })();
+      return finished;
+    };
   }
   Object.assign(env, (await layer.buildEnv(pythonLayerEnv())).apply('build', env));
-  return { version: archive.version, sha256: archive.sha256, layerPath: layer.path, python: path.join(layer.path, 'bin', 'python') };
+  if (toolsRef) Object.assign(env, (await toolsRef.buildEnv()).apply('build', env));
+  return { version: archive.version, sha256: archive.sha256, layerPath: layer.path, python, buildTools, finish };
 }
 
-async function fetchAndUnpack(ctx: BuildContext, env: Env, archive: PythonArchive, layerPath: string, deps: Deps, opts: PythonInstallOptions): Promise<void> {
+/** `pip 23.2.1, setuptools 65.5.0; the C headers; ensurepip, lib2to3, …; 10 extension modules only tests or tkinter load` for the log. */
+function describeMoved(dists: Array<{ name: string; version: string }>, parts: BuildOnlyPart[]): string {
+  const tools = dists.map((d) => `${d.name} ${d.version}`).join(', ');
+  const headers = parts.some((p) => p.kind === 'headers') ? 'the C headers' : '';
+  const stdlib = parts.filter((p) => p.kind === 'stdlib' && /^lib\/python[^/]+\/(?!lib-dynload\/)/.test(p.rel)).map((p) => p.rel.replace(/^lib\/python[^/]+\//, ''));
+  const dynload = parts.filter((p) => p.kind === 'stdlib' && /\/lib-dynload\//.test(p.rel)).length;
+  const modules = dynload > 0 ? `${dynload} extension module${dynload === 1 ? '' : 's'} only tests or tkinter load` : '';
+  return [tools, headers, stdlib.join(', '), modules].filter((x) => x !== '').join('; ') || 'nothing found';
+}
+
+/**
+ * What was left out of the image, as CycloneDX 1.5 component properties: one per kind (`tool`, `headers`,
+ * `stdlib`), its paths in the layer comma-separated, and the layer that holds them at build.
+ */
+function leftOutProperties(moved: BuildOnlyPart[]): Record<string, string> {
+  if (moved.length === 0) return {};
+  const props: Record<string, string> = { 'ausnimbus:left-out-of-image:held-by': `the ${BUILD_TOOLS_LAYER} layer (build only)` };
+  for (const kind of ['tool', 'headers', 'stdlib'] as const) {
+    const paths = moved.filter((p) => p.kind === kind).map((p) => p.rel);
+    if (paths.length > 0) props[`ausnimbus:left-out-of-image:${kind}`] = paths.join(', ');
+  }
+  return props;
+}
+
+/** The python layer's SBOM: the interpreter, and what of its archive was left out of the image. */
+function pythonSbom(archive: PythonArchive, moved: BuildOnlyPart[]): string {
+  return cycloneDxJson([{
+    name: 'python',
+    version: archive.version,
+    type: 'application',
+    purl: archive.purl ?? `pkg:generic/python@${archive.version}?checksum=sha256:${archive.sha256}`,
+    sha256: archive.sha256,
+    cpe: archive.cpe ?? `cpe:2.3:a:python:python:${archive.version}:*:*:*:*:*:*:*`,
+    licenses: archive.licenses ?? ['PSF-2.0'],
+    properties: leftOutProperties(moved),
+  }]);
+}
+
+async function fetchAndUnpack(ctx: BuildContext, archive: PythonArchive, layerPath: string, deps: Deps, opts: PythonInstallOptions): Promise<void> {
   const { log } = deps;
   let bundledFile = '';
   let unpacked: ExtractingSink | undefined;
@@ -150,7 +263,6 @@ async function fetchAndUnpack(ctx: BuildContext, env: Env, archive: PythonArchiv
   // layout without an interpreter is theirs to fix; installPython resets the layer on this error.
   await checkInterpreter(layerPath, archive.version);
   relocateSysconfig(layerPath);
-  await compileLayerBytecode(deps, { PATH: env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, path.join(layerPath, 'bin', 'python'), layerPath, archive.version);
 }
 
 /** `python` (and `python2` for 2.x) beside the versioned interpreter, for apps and scripts that call them by those names. */

@@ -9,6 +9,7 @@
 import path from 'node:path';
 import type { Env } from '../cnb/env.js';
 import type { Deps } from '../deps.js';
+import { formatDuration, type Logger } from '../logger.js';
 import { lineAtLeast, minorVersion } from './minor-version.js';
 
 /** True when `version` (X.Y.Z) has hash-based .pyc files (3.7 and later). */
@@ -23,22 +24,40 @@ export function hasHashPyc(version: string): boolean {
  */
 const EXCLUDE = '/(site-packages/(?!_distutils_hack/)|tests?/|idle_test/)';
 
+export type CompileReport =
+  | { kind: 'none' }
+  | { kind: 'compiled'; ms: number }
+  | { kind: 'partial'; ms: number; detail: string; tail?: string };
+
 /**
  * Compiles the standard library in lib/pythonX.Y of the layer to unchecked-hash .pyc files, replacing any
- * there (-f: compileall would keep timestamp .pyc files it thinks are current). A file that does not compile
- * is left to be compiled at import, as before: this never fails the build. `env`: the whole environment of
- * the compile (isolated mode, -I, ignores PYTHON* variables anyway).
+ * there (-f: compileall would keep timestamp .pyc files it thinks are current), on every CPU (-j 0). A file
+ * that does not compile is left to be compiled at import, as before: this never fails the build. `env`: the
+ * whole environment of the compile (isolated mode, -I, ignores PYTHON* variables anyway). `exclude`: one more
+ * compileall -x pattern (the parts moved to the build-tools layer, src/python/build-only.ts). The caller logs
+ * the report (logCompile): the compile runs alongside the later steps, whose lines it must not split.
  */
-export async function compileLayerBytecode({ exec, log }: Pick<Deps, 'exec' | 'log'>, env: Env, python: string, layerPath: string, version: string): Promise<void> {
-  if (!hasHashPyc(version)) return;
+export async function compileLayerBytecode({ exec, clock }: Pick<Deps, 'exec' | 'clock'>, env: Env, python: string, layerPath: string, version: string, exclude?: string): Promise<CompileReport> {
+  if (!hasHashPyc(version)) return { kind: 'none' };
+  const started = clock.now();
   const lib = path.join(layerPath, 'lib', `python${minorVersion(version)}`);
-  const args = ['-I', '-m', 'compileall', '-q', '-f', '-j', '0', '--invalidation-mode', 'unchecked-hash', '-x', EXCLUDE, lib];
+  const pattern = exclude ? `${EXCLUDE}|${exclude}` : EXCLUDE;
+  const args = ['-I', '-m', 'compileall', '-q', '-f', '-j', '0', '--invalidation-mode', 'unchecked-hash', '-x', pattern, lib];
   const outcome = await exec.capture({ command: python, args, cwd: layerPath, env });
-  if (outcome.kind === 'ok') {
-    log.detail('Compiled the standard library to hash-based bytecode (valid in the image whatever its timestamps)');
+  const ms = clock.now() - started;
+  if (outcome.kind === 'ok') return { kind: 'compiled', ms };
+  const detail = outcome.kind === 'io' ? outcome.message : `exit status ${outcome.status}`;
+  return { kind: 'partial', ms, detail, tail: outcome.kind === 'exit' ? outcome.output.trim().split('\n').slice(-10).join('\n') : undefined };
+}
+
+/** The log lines of a compile. `alongside`: it ran while the later steps did. */
+export function logCompile(log: Logger, report: CompileReport, alongside: boolean): void {
+  if (report.kind === 'none') return;
+  const how = alongside ? `, alongside the steps above, in ${formatDuration(report.ms)}` : '';
+  if (report.kind === 'compiled') {
+    log.detail(`Compiled the standard library to hash-based bytecode (valid in the image whatever its timestamps)${how}`);
   } else {
-    const detail = outcome.kind === 'io' ? outcome.message : `exit status ${outcome.status}`;
-    log.detail(`Some standard library modules were not precompiled (${detail}); they are compiled when imported`);
-    if (outcome.kind === 'exit') log.debug(outcome.output.trim().split('\n').slice(-10).join('\n'));
+    log.detail(`Some standard library modules were not precompiled (${report.detail}); they are compiled when imported${how}`);
+    if (report.tail) log.debug(report.tail);
   }
 }

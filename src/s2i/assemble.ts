@@ -13,8 +13,11 @@ import type { Deps } from '../deps.js';
 import type { Analysis } from '../analysis.js';
 import { CUSTOM_ASSEMBLE_METADATA, maskRecordedUrls, pipDepsLayerEnv } from '../layers/pip-deps.js';
 import { shim, writeMappedScript } from './scripts.js';
+import type { InstalledPython } from '../layers/python.js';
+import { keepLaunchTools } from '../python/launch-tools.js';
+import { minorVersion } from '../python/minor-version.js';
 
-export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: string, { log, exec }: Deps): Promise<void> {
+export async function runAppAssemble(ctx: BuildContext, a: Analysis, py: InstalledPython, script: string, { log, exec }: Deps): Promise<void> {
   log.header('Running .s2i/bin/assemble');
   const scriptsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sti-scripts-'));
   fs.chmodSync(scriptsDir, 0o755);
@@ -48,6 +51,10 @@ export async function runAppAssemble(ctx: BuildContext, a: Analysis, script: str
   }
   // Whatever the script installed with pip itself, past the default steps (which mask their own installs).
   maskRecordedUrls(pipDeps.path, log);
+  if (py.buildTools) {
+    const requirementFiles = fs.existsSync(path.join(ctx.appDir, 'requirements.txt')) ? ['requirements.txt'] : [];
+    keepLaunchTools({ appDir: ctx.appDir, userBase: pipDeps.path, toolsSite: py.buildTools.sitePackages, minor: minorVersion(py.version) ?? py.version, requirementFiles, pipVariables: a.settings.pipVariables, log });
+  }
   if (!fs.existsSync(pipDeps.tomlPath)) {
     // The script installed without the default steps: keep what it put in the layer, never reuse it.
     await pipDeps.writeEnv(pipDepsLayerEnv(pipDeps.path));
