@@ -34,7 +34,7 @@ const STDLIB_PARTS = [
 ];
 
 /** Extension modules in lib-dynload that only the test suite or tkinter load (`_testcapi`, `_ctypes_test`, `xxlimited`...). */
-const DYNLOAD_PART = /^(_test\w*|_ctypes_test|xxlimited\w*|_xxtestfuzz|_tkinter)(\.|$)/;
+const DYNLOAD_PART = /^(_test\w*|_ctypes_test|xxlimited\w*|_xxtestfuzz|_tkinter)\.(?:[\w-]+\.)?so$/;
 
 /** Scripts in bin/ for the parts above (their modules are gone at launch). */
 const BIN_PART = /^(idle|2to3)/;
@@ -262,6 +262,6 @@ export function moveBuildOnlyParts(layerPath: string, toolsPath: string, minor: 
 export function movedPattern(parts: BuildOnlyPart[], layerPath: string): string | undefined {
   const files = parts.filter((p) => p.kind !== 'tool').map((p) => path.join(layerPath, p.rel));
   if (files.length === 0) return undefined;
-  const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return `^(${files.map(escape).join('|')})($|/)`;
+  const quoteRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return `^(${files.map(quoteRegex).join('|')})($|/)`;
 }

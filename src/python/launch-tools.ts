@@ -33,10 +33,11 @@ function toolOf(requirement: string): string | undefined {
   return tool !== undefined && TOOLS.has(tool) ? tool : undefined;
 }
 
-/** Tools named by `Requires-Dist` lines of a METADATA file, except those of an extra. */
+/** Tools named by `Requires-Dist` headers of a METADATA file (before the blank line that starts the body), except those of an extra. */
 export function toolsInMetadata(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/^Requires-Dist:[ \t]*(.+)$/gm)) {
+  const headers = text.split(/\r?\n\r?\n/)[0] ?? '';
+  for (const m of headers.matchAll(/^Requires-Dist:[ \t]*(.+)$/gm)) {
     const [req = '', marker = ''] = (m[1] as string).split(';');
     const tool = toolOf(req);
     if (tool && !/\bextra\s*==/.test(marker)) out.push(tool);

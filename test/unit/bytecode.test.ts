@@ -6,7 +6,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { realExecutor } from '../../src/exec.js';
 import { Logger } from '../../src/logger.js';
-import { compileLayerBytecode, hasHashPyc } from '../../src/python/bytecode.js';
+import { compileLayerBytecode, hasHashPyc, logCompile } from '../../src/python/bytecode.js';
+import { systemClock } from '../../src/logger.js';
+import { movedPattern } from '../../src/python/build-only.js';
 import { pyenvPython } from '../helpers/pyenv.js';
 
 /** The interpreter that compiles the fake layer below (its lib/python3.11): any pyenv 3.11, required. */
@@ -46,7 +48,8 @@ describe('python layer bytecode', () => {
 
   it('compiles the standard library to unchecked-hash .pyc, skipping tests and site-packages but _distutils_hack', async () => {
     const { python, version } = pyenvPython(PYTHON_SPEC);
-    await compileLayerBytecode({ exec: realExecutor, log: log() }, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, python, layer, version);
+    const report = await compileLayerBytecode({ exec: realExecutor, clock: systemClock }, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, python, layer, version);
+    logCompile(log(), report, false);
     const lib = path.join(layer, 'lib', 'python3.11');
     const pyc = (dir: string, name: string): string => path.join(lib, dir, '__pycache__', `${name}.cpython-311.pyc`);
     expect(pycFlags(pyc('.', 'json_like'))).to.equal(1);
@@ -59,8 +62,27 @@ describe('python layer bytecode', () => {
     expect(lines.join('')).to.contain('Some standard library modules were not precompiled');
   });
 
+  it('leaves out what moved to build-tools: a linked file (with the pattern movedPattern gives) and a linked folder (compileall never follows one)', async () => {
+    const { python, version } = pyenvPython(PYTHON_SPEC);
+    const lib = path.join(layer, 'lib', 'python3.11');
+    const elsewhere = path.join(layer, 'elsewhere');
+    fs.mkdirSync(path.join(elsewhere, 'lib2to3'), { recursive: true });
+    fs.writeFileSync(path.join(elsewhere, 'turtle.py'), 'T = 1\n');
+    fs.writeFileSync(path.join(elsewhere, 'lib2to3', '__init__.py'), '');
+    fs.symlinkSync(path.join(elsewhere, 'turtle.py'), path.join(lib, 'turtle.py'));
+    fs.symlinkSync(path.join(elsewhere, 'lib2to3'), path.join(lib, 'lib2to3'));
+    const parts = [{ rel: 'lib/python3.11/turtle.py', kind: 'stdlib' as const }, { rel: 'lib/python3.11/lib2to3', kind: 'stdlib' as const }];
+    const report = await compileLayerBytecode({ exec: realExecutor, clock: systemClock }, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, python, layer, version, movedPattern(parts, layer));
+    expect(report.kind).to.equal('partial'); // broken.py
+    expect(fs.existsSync(path.join(lib, '__pycache__', 'json_like.cpython-311.pyc'))).to.equal(true);
+    expect(fs.existsSync(path.join(lib, '__pycache__', 'turtle.cpython-311.pyc'))).to.equal(false);
+    expect(fs.existsSync(path.join(elsewhere, 'lib2to3', '__pycache__'))).to.equal(false);
+  });
+
   it('does nothing for Pythons before 3.7', async () => {
-    await compileLayerBytecode({ exec: realExecutor, log: log() }, {}, '/nonexistent/python', layer, '3.6.15');
+    const report = await compileLayerBytecode({ exec: realExecutor, clock: systemClock }, {}, '/nonexistent/python', layer, '3.6.15');
+    expect(report).to.deep.equal({ kind: 'none' });
+    logCompile(log(), report, true);
     expect(lines).to.deep.equal([]);
   });
 });

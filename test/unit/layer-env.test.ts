@@ -35,32 +35,41 @@ describe('layer env over a poisoned base env', () => {
   describe('python', () => {
     let py: string;
     let sha: string;
-    /** Installs (or keeps) the layer, updating `env` as for the build's later steps; returns the tools run. */
+    let tools: string;
+    /** Installs (or keeps) the layer, finished, updating `env` as for the build's later steps; returns the tools run. */
     async function install(env: Record<string, string>): Promise<number> {
       const f = fakeDeps([ok()]);
       const dist = { version: '3.12.7', uri: 'http://127.0.0.1:9/x.tar.gz', sha256: sha, arch: 'amd64' as const, origin: 'buildpack' as const };
-      await installPython(b.context(), env, dist, f.deps, { download: DEFAULT_DOWNLOAD_OPTIONS });
+      await (await installPython(b.context(), env, dist, f.deps, { download: DEFAULT_DOWNLOAD_OPTIONS })).finish();
       return f.exec.executions.length;
     }
     beforeEach(async () => {
       py = b.layerPath('python');
+      tools = b.layerPath('build-tools');
       sha = await offlinePythonArchive(b.buildpackDir, b.root, 'a');
     });
 
-    it('build: bin/ and lib/ (and include/ for later buildpacks) first; PYTHONPATH, PYTHONUSERBASE and PORT left alone', async () => {
+    // The build-tools layer (build only) is a user base: lib/pythonX.Y/site-packages, so the lifecycle adds its
+    // lib/ for later buildpacks as it does pip-deps'. Its bin/ holds pip's scripts when the archive has pip.
+    it('build: bin/ and lib/ (and include/, a link into build-tools, for later buildpacks) first; PYTHONPATH, PYTHONUSERBASE and PORT left alone', async () => {
       const env = { ...POISONED };
       await install(env);
-      const own = { PATH: `${py}/bin:/invalid`, LD_LIBRARY_PATH: `${py}/lib`, LIBRARY_PATH: `${py}/lib`, PYTHONPATH: '/invalid', PYTHONUSERBASE: '/elsewhere', PORT: '1' };
+      const own = {
+        PATH: `${py}/bin:/invalid`, LD_LIBRARY_PATH: `${tools}/lib:${py}/lib`, LIBRARY_PATH: `${tools}/lib:${py}/lib`, PYTHONPATH: '/invalid', PYTHONUSERBASE: '/elsewhere', PORT: '1',
+      };
       expect(sorted(env), "the buildpack's later steps").to.deep.equal(sorted(own));
-      expect(await lifecycleEnv(b.layersDir, 'build', POISONED), 'later buildpacks').to.deep.equal(sorted({ ...own, CPATH: `${py}/include` }));
+      const later = await lifecycleEnv(b.layersDir, 'build', POISONED);
+      expect(later, 'later buildpacks').to.deep.equal(sorted({ ...own, LD_LIBRARY_PATH: `${py}/lib:${tools}/lib`, LIBRARY_PATH: `${py}/lib:${tools}/lib`, CPATH: `${py}/include` }));
+      expect(fs.existsSync(path.join(py, 'include', 'python3.12', 'Python.h')), 'the headers, through the link, at build').to.equal(true);
     });
 
     it('build, on a kept layer: the same env for the later steps', async () => {
       await install({ ...POISONED });
       restoreLayer(b.layersDir, 'python');
+      restoreLayer(b.layersDir, 'build-tools');
       const env = { ...POISONED };
       expect(await install(env), 'tools run on the kept layer').to.equal(0);
-      expect(sorted(env)).to.deep.equal(sorted({ PATH: `${py}/bin:/invalid`, LD_LIBRARY_PATH: `${py}/lib`, LIBRARY_PATH: `${py}/lib`, PYTHONPATH: '/invalid', PYTHONUSERBASE: '/elsewhere', PORT: '1' }));
+      expect(sorted(env)).to.deep.equal(sorted({ PATH: `${py}/bin:/invalid`, LD_LIBRARY_PATH: `${tools}/lib:${py}/lib`, LIBRARY_PATH: `${tools}/lib:${py}/lib`, PYTHONPATH: '/invalid', PYTHONUSERBASE: '/elsewhere', PORT: '1' }));
     });
 
     it('launch: bin/ and lib/ first, and UTF-8, unbuffered output as defaults a user can override', async () => {

@@ -38,6 +38,7 @@ describe('settings', () => {
     pythonDistributions: undefined,
     dependencyMirror: undefined,
     download: DEFAULT_DOWNLOAD_OPTIONS,
+    keepWholePython: false,
     pipUpgrade: false,
     pipRequirements: undefined,
     unpinnedMaxAgeSeconds: 86400,
@@ -73,6 +74,7 @@ describe('settings', () => {
       BP_PYTHON_DISTRIBUTIONS: ' manifests/python.toml\n',
       BP_DEPENDENCY_MIRROR: 'https://mirror.internal/deps\n',
       BP_DOWNLOAD_TIMEOUT: '90\n',
+      BP_PYTHON_KEEP_ALL: 'true\n',
       PIP_UPGRADE: 'TRUE\n',
       BP_PIP_REQUIREMENT: 'requirements/base.txt requirements/prod.txt\n',
       BP_PIP_UNPINNED_MAX_AGE: '90m\n',
@@ -101,6 +103,7 @@ describe('settings', () => {
       pythonDistributions: 'manifests/python.toml',
       dependencyMirror: 'https://mirror.internal/deps',
       download: { ...DEFAULT_DOWNLOAD_OPTIONS, timeoutSeconds: 90 },
+      keepWholePython: true,
       pipUpgrade: true,
       pipRequirements: ['requirements/base.txt', 'requirements/prod.txt'],
       unpinnedMaxAgeSeconds: 5400,
@@ -173,15 +176,15 @@ describe('settings', () => {
     });
   });
 
-  describe('flags (PIP_UPGRADE, DISABLE_COLLECTSTATIC)', () => {
+  describe('flags (PIP_UPGRADE, DISABLE_COLLECTSTATIC, BP_PYTHON_KEEP_ALL)', () => {
     for (const value of ['TRUE', 'true', 'True', '1', 'yes', 'YES', ' TRUE\n']) {
       it(`${JSON.stringify(value)} is on`, () => {
-        expect(settings({ platform: { PIP_UPGRADE: value, DISABLE_COLLECTSTATIC: value } })).to.include({ pipUpgrade: true, disableCollectstatic: true });
+        expect(settings({ platform: { PIP_UPGRADE: value, DISABLE_COLLECTSTATIC: value, BP_PYTHON_KEEP_ALL: value } })).to.include({ pipUpgrade: true, disableCollectstatic: true, keepWholePython: true });
       });
     }
     for (const value of ['FALSE', 'false', '0', 'no', 'off', 'on', 'y', 'enabled', '2', '01', 'true!', 'TRUE 1', '']) {
       it(`${JSON.stringify(value)} is off`, () => {
-        expect(settings({ platform: { PIP_UPGRADE: value, DISABLE_COLLECTSTATIC: value } })).to.include({ pipUpgrade: false, disableCollectstatic: false });
+        expect(settings({ platform: { PIP_UPGRADE: value, DISABLE_COLLECTSTATIC: value, BP_PYTHON_KEEP_ALL: value } })).to.include({ pipUpgrade: false, disableCollectstatic: false, keepWholePython: false });
       });
     }
   });
