@@ -239,7 +239,11 @@ export function moveBuildOnlyParts(layerPath: string, toolsPath: string, minor: 
       moveInto(path.join(site, e), path.join(toolsSite, e));
       toolParts.push({ rel: path.join(stdlibRel(minor), 'site-packages', e), kind: 'tool' });
     }
-    for (const script of tool.scripts) {
+    // Its scripts: those RECORD names, and those named after its entry points (an install that wrote its scripts
+    // without recording them, as an unpacked wheel plus hand-made trampolines does).
+    const bin = list(path.join(layerPath, 'bin'));
+    const scripts = [...new Set([...tool.scripts, ...bin.filter((b) => entryPointFor(b, tool.entryPoints) !== undefined)])].sort();
+    for (const script of scripts) {
       const ep = entryPointFor(script, tool.entryPoints);
       const from = path.join(layerPath, 'bin', script);
       if (ep === undefined || !present(from)) continue;

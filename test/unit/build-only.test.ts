@@ -54,7 +54,7 @@ function fakePython(root: string): void {
     [`${SP}/pip/__init__.py`]: '',
     [`${SP}/pip/__main__.py`]: '',
     [`${SP}/pip-23.2.1.dist-info/RECORD`]: [
-      '../../../bin/pip,sha256=x,10', '../../../bin/pip3,sha256=x,10', '../../../bin/pip3.11,sha256=x,10',
+      '../../../bin/pip,sha256=x,10', '../../../bin/pip3,sha256=x,10',
       'pip/__init__.py,sha256=x,0', 'pip/__main__.py,sha256=x,0', 'pip-23.2.1.dist-info/RECORD,,', '"pip/odd,name.py",sha256=x,0', '',
     ].join('\n'),
     [`${SP}/pip-23.2.1.dist-info/entry_points.txt`]: '[console_scripts]\npip = pip._internal.cli.main:main\npip3 = pip._internal.cli.main:main\n',
@@ -109,7 +109,7 @@ describe('build-only parts of a Python install', () => {
     ]);
     const found = toolDistributions(path.join(layer, SP)).map((t) => ({ name: t.name, version: t.version, entries: t.entries, scripts: t.scripts }));
     expect(found).to.deep.equal([
-      { name: 'pip', version: '23.2.1', entries: ['pip', 'pip-23.2.1.dist-info'], scripts: ['pip', 'pip3', 'pip3.11'] },
+      { name: 'pip', version: '23.2.1', entries: ['pip', 'pip-23.2.1.dist-info'], scripts: ['pip', 'pip3'] },
       {
         name: 'setuptools', version: '65.5.0',
         entries: ['__pycache__/easy_install.cpython-311.pyc', '_distutils_hack', 'distutils-precedence.pth', 'pkg_resources', 'setuptools', 'setuptools-65.5.0.dist-info'],
@@ -122,7 +122,7 @@ describe('build-only parts of a Python install', () => {
     expect(recordPaths('a/b.py,sha256=x,1\n"a/c,d.py",sha256=y,2\n"a/""q"".py",,\n')).to.deep.equal(['a/b.py', 'a/c,d.py', 'a/"q".py']);
   });
 
-  it('moves them into build-tools: relative links for the stdlib and headers, the tools into its site-packages with a .pth and script wrappers; nothing else moves', () => {
+  it('moves them into build-tools: relative links for the stdlib and headers, the tools into its site-packages with a .pth and script wrappers (recorded or named after an entry point: pip3.11); nothing else moves', () => {
     const python = path.join(layer, 'bin', 'python');
     const moved = moveBuildOnlyParts(layer, tools, '3.11', python);
     expect(moved.distributions).to.deep.equal([{ name: 'pip', version: '23.2.1' }, { name: 'setuptools', version: '65.5.0' }]);
