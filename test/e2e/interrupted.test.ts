@@ -1,8 +1,10 @@
 /**
  * Issue 8, item 1: interrupted builds. bin/build, with pip and everything else it started (its process group,
- * as when a build container dies), is SIGKILLed at 22 points of a Flask build (Python 3.11 from the loopback
+ * as when a build container dies), is SIGKILLed at 23 points of a Flask build (Python 3.11 from the loopback
  * manifest, packages from the local wheelhouse): while Python downloads and unpacks, while its layer is
- * finished (bytecode), while pip resolves and installs, and while layer metadata is written. The points are
+ * finished (bytecode), while pip installs as that bytecode is still being compiled (issue 16: the compile runs
+ * alongside pip and python.toml waits for it), while pip resolves and installs, and while layer metadata is
+ * written. The points are
  * milestones seen in the layers dir and time offsets spread over a measured build. After each kill the next
  * build runs with the cache restored, under one of two models, each on an app of its own (run side by side):
  *
@@ -26,7 +28,7 @@ import { E2E, plainLog } from './support.js';
 import { treeDigest, type AppSession, type BuildResult, type Interrupt, type InterruptProbe } from '../platform/index.js';
 
 /** Layers whose contents must be identical to a clean build's whenever they are trusted. */
-const CHECKED = ['python', 'pip-deps', 'gunicorn-config'] as const;
+const CHECKED = ['python', 'build-tools', 'pip-deps', 'gunicorn-config'] as const;
 type Checked = (typeof CHECKED)[number];
 
 /**
@@ -38,6 +40,7 @@ async function contentsDigest(_layer: Checked, dir: string): Promise<string> {
 }
 const REUSE_LINES: Array<[Checked, string]> = [
   ['python', 'Using cached Python'],
+  ['build-tools', 'Using cached Python'], // kept exactly with the python layer
   ['pip-deps', 'Using cached dependencies'],
 ];
 const SITE_PACKAGES = 'pip-deps/lib/python3.11/site-packages';
@@ -53,6 +56,8 @@ const count = (p: InterruptProbe, rel: string): number => {
 /** Download and unpack run together (the archive is unpacked into a staging folder as it arrives). */
 const downloading = (p: InterruptProbe): boolean => has(p, '.python-staging') || has(p, '.python-download.tar.gz');
 const pythonFinishing = (p: InterruptProbe): boolean => has(p, 'python/bin') && !has(p, 'python.toml');
+/** A cold build's pip has started while the python layer's bytecode is still compiling (no python.toml yet). */
+const pipBeforePythonToml = (p: InterruptProbe): boolean => has(p, 'pip-deps', 'build-tools.toml') && !has(p, 'python.toml');
 /** pip runs once python.toml is written and until pip-deps.toml is. */
 const pipRunning = (p: InterruptProbe): boolean => has(p, 'python.toml', 'pip-deps') && !has(p, 'pip-deps.toml');
 
@@ -86,6 +91,7 @@ const HARSH_COLD: KillPoint[] = [
   { name: 'download+unpack begun', interrupt: () => ({ when: downloading }) },
   { name: 'download+unpack, +300 ms', interrupt: () => ({ when: downloading, afterMs: 300 }) },
   { name: 'python/ in place, no python.toml (bytecode)', interrupt: () => ({ when: pythonFinishing, afterMs: 200 }) },
+  { name: 'pip running while the bytecode compiles, +300 ms', interrupt: () => ({ when: pipBeforePythonToml, pollMs: 1, afterMs: 300 }) },
   // python.toml follows its SBOM within a millisecond: the kill lands just before or just after it
   { name: 'python.sbom written (python.toml next)', interrupt: () => ({ when: (p) => has(p, 'python.sbom.cdx.json'), pollMs: 1 }) },
 ];
@@ -172,7 +178,7 @@ function startChain(model: string, steps: Step[]): Array<Promise<void>> {
   });
 }
 
-describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh restore models)', function () {
+describe('e2e: interrupted builds (SIGKILL at 23 points; lifecycle and harsh restore models)', function () {
   this.timeout(900_000);
   let e2e: E2E;
   let env: Record<string, string>;
@@ -375,12 +381,14 @@ describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh res
   }
 
   async function setClean(chain: Chain, res: BuildResult): Promise<void> {
-    for (const l of CHECKED) chain.clean[l] = await contentsDigest(l, imageLayer(res, l));
+    for (const l of CHECKED) chain.clean[l] = await contentsDigest(l, storedLayer(res, l));
     chain.cleanPythonExact = res.layers.python?.digest;
     expect(Object.values(chain.clean).every((d) => d?.startsWith('sha256:'))).to.equal(true);
   }
 
-  const imageLayer = (res: BuildResult, layer: string): string => path.join(res.image?.dir ?? '', 'layers', layer);
+  /** A layer as the build stored it: launch layers in the image, the build-only build-tools layer in the cache. */
+  const storedLayer = (res: BuildResult, layer: string): string =>
+    layer === 'build-tools' ? path.join(res.cache?.dir ?? '', 'layers', layer) : path.join(res.image?.dir ?? '', 'layers', layer);
 
   /** Compares a trusted layer with the clean build's. */
   async function expectClean(chain: Chain, layer: Checked, dir: string, why: string): Promise<void> {
@@ -395,7 +403,7 @@ describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh res
     const dir = killed.interrupted?.layersDir ?? '';
     const names = fs.readdirSync(dir);
     const parts: string[] = [];
-    for (const l of ['python', 'pip-cache', 'pip-deps', 'gunicorn-config']) {
+    for (const l of ['python', 'build-tools', 'pip-cache', 'pip-deps', 'gunicorn-config']) {
       const toml = names.includes(`${l}.toml`);
       const isDir = names.includes(l);
       if (!toml && !isDir) continue;
@@ -418,7 +426,7 @@ describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh res
       if (!log.includes(line)) continue;
       reused.push(layer);
       reuseChecks++;
-      await expectClean(chain, layer, imageLayer(next, layer), `the next build reused a ${layer} layer that differs from a clean build's`);
+      await expectClean(chain, layer, storedLayer(next, layer), `the next build reused a ${layer} layer that differs from a clean build's`);
     }
     const s = await e2e.serve(next);
     await s.proc.stop('SIGKILL'); // stopping cleanly is the soak test's business
@@ -444,7 +452,7 @@ describe('e2e: interrupted builds (SIGKILL at 22 points; lifecycle and harsh res
 
   function summarize(killed: BuildResult): string {
     const names = fs.readdirSync(killed.interrupted?.layersDir ?? '');
-    return ['python', 'pip-cache', 'pip-deps', 'gunicorn-config']
+    return ['python', 'build-tools', 'pip-cache', 'pip-deps', 'gunicorn-config']
       .filter((l) => names.includes(l) || names.includes(`${l}.toml`))
       .map((l) => `${l}:${names.includes(`${l}.toml`) && names.includes(l) ? 'toml+dir' : names.includes(l) ? 'dir' : 'toml'}`)
       .join(' ') || '(nothing)';

@@ -121,27 +121,44 @@ describe('e2e: the pip-deps layer', function () {
       for (const line of out.trim().split('\n')) expect(line).to.match(SITE_PACKAGES);
     });
 
-    it('PIP_UPGRADE=TRUE upgrades pip in the image (to the index\'s 26.2.1), and changing it reinstalls', async () => {
+    it("PIP_UPGRADE=TRUE upgrades pip in the build-only build-tools layer (to the index's 26.2.1), once, and pip-deps is installed again; the image has no pip either way; unset again, Python is installed afresh", async () => {
       const app = await e2e.app('pip-upgrade');
-      const pipVersion = 'import pip; print("pip=" + pip.__version__ + " " + pip.__file__)';
+      /** pip's version in the cached build-tools layer (build only, so not in the image). */
+      const toolsPip = (res: BuildResult): string | undefined => {
+        const site = path.join(res.cache?.dir ?? '', 'layers', 'build-tools', 'lib', 'python3.11', 'site-packages');
+        return fs.readdirSync(site).map((e) => /^pip-(.+)\.dist-info$/.exec(e)?.[1]).find((v) => v !== undefined);
+      };
+      const noPipInImage = async (res: BuildResult): Promise<void> => {
+        const out = await pythonInImage(e2e, res, 'import pip');
+        expect(out.code, out.output).to.not.equal(0);
+        expect(out.output).to.contain('No module named');
+      };
       const plain = await e2e.platform.buildOk(app, { platformEnv: await e2e.env() });
-      const before = await pythonInImage(e2e, plain, pipVersion);
-      expect(before.code, before.output).to.equal(0);
-      const bundled = /pip=(\S+)/.exec(before.output)?.[1];
+      const bundled = toolsPip(plain);
       expect(bundled).to.not.equal(undefined);
       expect(bundled).to.not.equal('26.2.1');
+      await noPipInImage(plain);
 
-      const res = await e2e.platform.buildOk(app, { platformEnv: await e2e.env(undefined, { PIP_UPGRADE: 'TRUE' }) });
+      const upgrade = await e2e.env(undefined, { PIP_UPGRADE: 'TRUE' });
+      const res = await e2e.platform.buildOk(app, { platformEnv: upgrade });
       const log = plainLog(res.output);
-      expect(log).to.contain('Discarding cached dependencies since:');
-      expect(log).to.contain('- The pip settings (PIP_* variables) have changed');
-      expect(log).to.contain("Running 'python -m pip install --user --upgrade pip setuptools wheel'");
+      expect(log).to.contain('Using cached Python');
+      expect(log).to.contain("Running 'python -m pip install --user --upgrade pip setuptools wheel' in the build-tools layer (PIP_UPGRADE)");
       expect(log).to.match(/Successfully installed .*pip-26\.2\.1/);
       expect(log).to.contain('Upgraded pip, setuptools and wheel (PIP_UPGRADE)');
-      const after = await pythonInImage(e2e, res, pipVersion);
-      expect(after.code, after.output).to.equal(0);
-      expect(after.output).to.contain('pip=26.2.1');
-      expect(after.output).to.match(SITE_PACKAGES);
+      expect(log).to.contain('Discarding cached dependencies since:');
+      expect(log).to.contain('- The pip settings (PIP_* variables) have changed');
+      expect(toolsPip(res)).to.equal('26.2.1');
+      expect(res.layers['build-tools']?.metadata).to.include({ upgraded: true });
+      await noPipInImage(res);
+
+      const again = await e2e.platform.buildOk(app, { platformEnv: upgrade });
+      expect(plainLog(again.output)).to.not.contain('Upgraded pip');
+      expect(plainLog(again.output)).to.contain(NOT_RUN);
+
+      const off = await e2e.platform.buildOk(app, { platformEnv: await e2e.env() });
+      expect(plainLog(off.output)).to.contain('- PIP_UPGRADE is no longer set: pip, setuptools and wheel go back to the versions that come with Python');
+      expect(toolsPip(off)).to.equal(bundled);
     });
 
     it('UPGRADE_PIP_TO_LATEST (OpenShift s2i) upgrades pip as PIP_UPGRADE does, and the log names it', async () => {
