@@ -15,7 +15,7 @@ import { pipErrorLines, unreachableIndex } from './pip-deps.js';
 const PIP_RUN_ENV = { SOURCE_DATE_EPOCH: '315532800', PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1' };
 
 /**
- * PIP_UPGRADE: pip, setuptools and wheel upgraded in the build-tools layer by pip's user scheme (PYTHONUSERBASE
+ * PIP_UPGRADE (or UPGRADE_PIP_TO_LATEST): pip, setuptools and wheel upgraded in the build-tools layer by pip's user scheme (PYTHONUSERBASE
  * is the layer, whose site-packages holds them), so pip replaces them there. Runs when the layer does not hold
  * upgraded tools yet; `<layer>.toml` is removed first and written again once pip is done, so a build killed
  * mid-upgrade leaves a layer no build trusts (and the python layer is then installed again with it).
@@ -29,8 +29,9 @@ export async function upgradeBuildTools(ctx: BuildContext, env: Env, python: str
   delete pipEnv.PIP_USER;
   const args = ['-m', 'pip', 'install', '--user', '--no-input', '--disable-pip-version-check', '--no-warn-script-location', '--upgrade', 'pip', 'setuptools', 'wheel'];
   if (!hasHashPyc(version)) args.splice(args.indexOf('--upgrade'), 0, '--no-compile');
-  log.info(`Running '${escapeControl(maskSecrets('python -m pip install --user --upgrade pip setuptools wheel'))}' in the build-tools layer (PIP_UPGRADE)`);
-  await log.timed('Upgraded pip, setuptools and wheel (PIP_UPGRADE)', async () => {
+  const variable = settings.pipUpgradeVariable ?? 'PIP_UPGRADE';
+  log.info(`Running '${escapeControl(maskSecrets('python -m pip install --user --upgrade pip setuptools wheel'))}' in the build-tools layer (${variable})`);
+  await log.timed(`Upgraded pip, setuptools and wheel (${variable})`, async () => {
     const o = await exec.stream({ command: python, args, cwd: ctx.appDir, env: pipEnv }, log);
     if (o.kind === 'io') throw new BuildpackError({ type: 'pip-command-io', program: python, message: o.message });
     if (o.kind === 'exit') throw new BuildpackError({ type: 'pip-upgrade-failed', errorLines: pipErrorLines(o.output), status: o.status, unreachable: unreachableIndex(o.output) });
