@@ -1,0 +1,38 @@
+/**
+ * What the pip benchmarks install from: the 20-package app and the index behind a proxy that marks wheel
+ * downloads immutable, as PyPI does (see bench/pip-deps.ts's header for why pip's HTTP cache needs it).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** 20 distributions, the whole closure pinned (as `pip freeze` writes it): pure-Python and cp311 wheels. */
+export const REQUIREMENTS = [
+  'asgiref==3.12.1', 'attrs==26.1.0', 'blinker==1.9.0', 'certifi==2026.7.22', 'charset-normalizer==3.5.2',
+  'click==8.5.0', 'Flask==3.1.3', 'gunicorn==26.2.0', 'idna==3.20', 'itsdangerous==2.2.0',
+  'Jinja2==3.1.6', 'MarkupSafe==3.0.3', 'python-dateutil==2.9.0.post0', 'PyYAML==6.0.3', 'requests==2.34.2',
+  'six==1.17.0', 'sqlparse==0.6.0', 'typing_extensions==4.16.0', 'urllib3==2.8.0', 'Werkzeug==3.1.9',
+];
+
+/** A proxy in front of the index that marks wheel downloads immutable, as PyPI does. */
+export async function immutableFilesProxy(upstream: string): Promise<{ origin: string; close: () => Promise<void> }> {
+  const target = new URL(upstream);
+  const server = http.createServer((req, res) => {
+    const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
+      const headers = { ...ur.headers };
+      if ((req.url ?? '').startsWith('/files/') && ur.statusCode === 200) headers['cache-control'] = 'max-age=365000000, immutable, public';
+      res.writeHead(ur.statusCode ?? 502, headers);
+      ur.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
