@@ -6,6 +6,7 @@
  * 3.7+) do not depend on mtimes, and the layer's files never change after the verified unpack. Older Pythons
  * only have timestamp .pyc files: nothing is done for them.
  */
+import os from 'node:os';
 import path from 'node:path';
 import type { Env } from '../cnb/env.js';
 import type { Deps } from '../deps.js';
@@ -18,9 +19,10 @@ export function hasHashPyc(version: string): boolean {
 }
 
 /**
- * What is not compiled: test suites, and site-packages (pip and setuptools, used at build only, when the build
- * user can write their .pyc files) except `_distutils_hack`, which setuptools' .pth file imports at every start.
- * Matched by compileall against each file's path.
+ * What is not compiled: test suites, and site-packages except `_distutils_hack`, which setuptools' .pth file
+ * imports at every start when setuptools stays in the layer (BP_PYTHON_KEEP_ALL); otherwise pip and
+ * setuptools are in the build-tools layer, and the test suites are links into it, which compileall does not
+ * follow. Matched by compileall against each file's path.
  */
 const EXCLUDE = '/(site-packages/(?!_distutils_hack/)|tests?/|idle_test/)';
 
@@ -30,19 +32,29 @@ export type CompileReport =
   | { kind: 'partial'; ms: number; detail: string; tail?: string };
 
 /**
+ * Worker processes for the compile, which runs alongside pip's install (src/layers/python.ts): every CPU but
+ * one, which pip, a single process, keeps.
+ */
+export function compileJobs(cpus = os.availableParallelism()): number {
+  return Math.max(1, cpus - 1);
+}
+
+/**
  * Compiles the standard library in lib/pythonX.Y of the layer to unchecked-hash .pyc files, replacing any
- * there (-f: compileall would keep timestamp .pyc files it thinks are current), on every CPU (-j 0). A file
+ * there (-f: compileall would keep timestamp .pyc files it thinks are current), with `jobs` workers. A file
  * that does not compile is left to be compiled at import, as before: this never fails the build. `env`: the
  * whole environment of the compile (isolated mode, -I, ignores PYTHON* variables anyway). `exclude`: one more
  * compileall -x pattern (the parts moved to the build-tools layer, src/python/build-only.ts). The caller logs
  * the report (logCompile): the compile runs alongside the later steps, whose lines it must not split.
  */
-export async function compileLayerBytecode({ exec, clock }: Pick<Deps, 'exec' | 'clock'>, env: Env, python: string, layerPath: string, version: string, exclude?: string): Promise<CompileReport> {
+export async function compileLayerBytecode(
+  { exec, clock }: Pick<Deps, 'exec' | 'clock'>, env: Env, python: string, layerPath: string, version: string, exclude?: string, jobs = compileJobs(),
+): Promise<CompileReport> {
   if (!hasHashPyc(version)) return { kind: 'none' };
   const started = clock.now();
   const lib = path.join(layerPath, 'lib', `python${minorVersion(version)}`);
   const pattern = exclude ? `${EXCLUDE}|${exclude}` : EXCLUDE;
-  const args = ['-I', '-m', 'compileall', '-q', '-f', '-j', '0', '--invalidation-mode', 'unchecked-hash', '-x', pattern, lib];
+  const args = ['-I', '-m', 'compileall', '-q', '-f', '-j', String(jobs), '--invalidation-mode', 'unchecked-hash', '-x', pattern, lib];
   const outcome = await exec.capture({ command: python, args, cwd: layerPath, env });
   const ms = clock.now() - started;
   if (outcome.kind === 'ok') return { kind: 'compiled', ms };

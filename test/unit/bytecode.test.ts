@@ -6,7 +6,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { realExecutor } from '../../src/exec.js';
 import { Logger } from '../../src/logger.js';
-import { compileLayerBytecode, hasHashPyc, logCompile } from '../../src/python/bytecode.js';
+import { compileJobs, compileLayerBytecode, hasHashPyc, logCompile } from '../../src/python/bytecode.js';
 import { systemClock } from '../../src/logger.js';
 import { movedPattern } from '../../src/python/build-only.js';
 import { pyenvPython } from '../helpers/pyenv.js';
@@ -77,6 +77,10 @@ describe('python layer bytecode', () => {
     expect(fs.existsSync(path.join(lib, '__pycache__', 'json_like.cpython-311.pyc'))).to.equal(true);
     expect(fs.existsSync(path.join(lib, '__pycache__', 'turtle.cpython-311.pyc'))).to.equal(false);
     expect(fs.existsSync(path.join(elsewhere, 'lib2to3', '__pycache__'))).to.equal(false);
+  });
+
+  it('compiles on every CPU but one, which pip keeps while both run; at least one worker', () => {
+    expect([1, 2, 4, 16].map((n) => compileJobs(n))).to.deep.equal([1, 1, 3, 15]);
   });
 
   it('does nothing for Pythons before 3.7', async () => {
