@@ -8,7 +8,8 @@
 //            asgi: uvicorn with WEB_CONCURRENCY workers, beside a hand-run `uvicorn main:app --host 0.0.0.0
 //            --port P --workers N` (what a user would type), same interpreter, packages and env
 // Needs `npm run build` (the platform runs the compiled bin/build) and the local wheelhouse; wrk if installed
-// (`apt-get install -y wrk`), else autocannon from node_modules.
+// (`apt-get install -y wrk`), else autocannon from node_modules. BASELINE=<checkout> (bench/baseline.ts) also
+// builds the app with that buildpack and adds its start-up as a column, paired with this one's, run by run.
 //
 // 1. Start-up: wall time from the launch call (launcher env, exec.d, exec) to the first HTTP 200 on `/`,
 //    polled every 10 ms. Columns, run in alternating order so machine load hits each alike:
@@ -16,7 +17,8 @@
 //    - hand-run, 2 workers: the same gunicorn by hand (below), WEB_CONCURRENCY=2 (asgi: uvicorn by hand);
 //    - built, this machine: exec.d seeing this machine's real limit or memory (its worker count is shown);
 //    - hand-run, same workers as the previous column.
-//    Goal: built median 1.0 s or less.
+//    - baseline built, Small (with BASELINE): the same app built by the baseline buildpack, same fake cgroup.
+//    Goal: built median 1.0 s or less; with BASELINE, no slower than the baseline (median of the per-run ratios).
 // 2. Load: wrk (or autocannon) for ~10 s against the image's web process and against a hand-run gunicorn
 //    (asgi: uvicorn): the same interpreter (the python layer), the same packages (PYTHONUSERBASE = the pip-deps
 //    layer), the same config file (flask: the layer's fallback gunicorn.conf.py), the same workers, the same env as
@@ -31,6 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, type BuildResult, type LaunchedProcess } from '../test/platform/index.js';
 import { E2E, REPO } from '../test/e2e/support.js';
+import { baselinePlatform } from './baseline.js';
 
 const N = Number(process.argv[2] ?? 7);
 const ROUNDS = Number(process.argv[3] ?? 6);
@@ -162,10 +165,16 @@ async function main(): Promise<void> {
   const e2e = await E2E.start();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-launch-'));
   const small = smallMachine(path.join(tmp, 'small'));
+  const baseline = await baselinePlatform();
   try {
     console.log(`Building test/fixtures/${APP.fixture} through the local platform (Python 3.11, local wheelhouse)...`);
     const res: BuildResult = await e2e.platform.buildOk(await e2e.app(APP.fixture), { platformEnv: await e2e.env() });
     await res.app.materialize();
+    const baseRes = baseline ? await baseline.platform.buildOk(await baseline.platform.app((await e2e.app(APP.fixture)).sourceDir), { platformEnv: await e2e.env() }) : undefined;
+    if (baseRes) {
+      await baseRes.app.materialize();
+      console.log(`baseline: ${baseline?.describe}`);
+    }
     const { launchUser } = e2e.platform;
 
     // The env and argv the launcher gives the web process (and this machine's worker count from exec.d).
@@ -185,10 +194,12 @@ async function main(): Promise<void> {
 
     const handEnv = (port: number, workers: number): Record<string, string> => ({ ...launchEnv, PORT: String(port), WEB_CONCURRENCY: String(workers) });
 
-    async function startBuilt(env: Record<string, string>): Promise<{ ms: number; stop: () => Promise<void>; port: number; proc: LaunchedProcess }> {
+    async function startBuilt(env: Record<string, string>, which: 'ours' | 'baseline' = 'ours'): Promise<{ ms: number; stop: () => Promise<void>; port: number; proc: LaunchedProcess }> {
       const port = await freePort();
       const t0 = performance.now();
-      const proc = await e2e.platform.launch(res, { env: { PORT: String(port), ...env } });
+      const proc = which === 'baseline' && baseline && baseRes
+        ? await baseline.platform.launch(baseRes, { env: { PORT: String(port), ...env } })
+        : await e2e.platform.launch(res, { env: { PORT: String(port), ...env } });
       const ms = await firstOk(`http://127.0.0.1:${port}/`, t0, () => proc.running);
       return { ms, port, proc, stop: async () => void (await proc.stop('SIGTERM', 30_000)) };
     }
@@ -203,6 +214,8 @@ async function main(): Promise<void> {
     // ---- 1. start-up -------------------------------------------------------------------------------------
     const columns: Array<{ name: string; workers: number; start: () => Promise<{ ms: number; stop: () => Promise<void> }> }> = [
       { name: 'built, Small (512 MiB)', workers: 2, start: () => startBuilt(small) },
+      // Beside it, so that each run's pair shares the machine's load of the moment.
+      ...(baseRes ? [{ name: 'baseline built, Small', workers: 2, start: () => startBuilt(small, 'baseline') }] : []),
       { name: `hand-run ${APP.server}`, workers: 2, start: () => startHand(2) },
       { name: 'built, this machine', workers: machineWorkers, start: () => startBuilt({}) },
       { name: `hand-run ${APP.server}`, workers: machineWorkers, start: () => startHand(machineWorkers) },
@@ -227,9 +240,15 @@ async function main(): Promise<void> {
       const s = samples[k] ?? [];
       console.log(`${c.name.padEnd(26)}${String(c.workers).padStart(8)}${median(s).toFixed(0).padStart(11)}${Math.min(...s).toFixed(0).padStart(9)}${quantile(s, 0.9).toFixed(0).padStart(9)}${median(loads[k] ?? []).toFixed(1).padStart(8)}`);
     });
-    for (const k of [0, 2]) {
+    for (const k of [0, columns.findIndex((c) => c.name === 'built, this machine')]) {
       const m = median(samples[k] ?? []);
       console.log(`goal (${columns[k]?.name}): median ${m.toFixed(0)} ms ${m <= 1000 ? '<=' : '>'} 1000 ms: ${m <= 1000 ? 'met' : 'NOT met'}`);
+    }
+    if (baseRes) {
+      const ours = samples[0] ?? [];
+      const theirs = samples[1] ?? [];
+      const paired = median(ours.map((v, i) => v / (theirs[i] as number)));
+      console.log(`built, Small / baseline built, Small: median of per-run ratios ${paired.toFixed(2)}x (goal <= 1.00x: no slower than the baseline)`);
     }
 
     // ---- 2. load -----------------------------------------------------------------------------------------
@@ -271,6 +290,7 @@ async function main(): Promise<void> {
       await servers.hand.stop();
     }
   } finally {
+    await baseline?.cleanup();
     await e2e.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
