@@ -17,8 +17,9 @@ const PIP_RUN_ENV = { SOURCE_DATE_EPOCH: '315532800', PYTHONHASHSEED: '0', PYTHO
 /**
  * PIP_UPGRADE (or UPGRADE_PIP_TO_LATEST): pip, setuptools and wheel upgraded in the build-tools layer by pip's user scheme (PYTHONUSERBASE
  * is the layer, whose site-packages holds them), so pip replaces them there. Runs when the layer does not hold
- * upgraded tools yet; `<layer>.toml` is removed first and written again once pip is done, so a build killed
- * mid-upgrade leaves a layer no build trusts (and the python layer is then installed again with it).
+ * upgraded tools yet; `<layer>.toml` is removed first and written again once pip is done (for a layer this
+ * build made, by the python layer's finish()), so a build killed mid-upgrade leaves a layer no build trusts
+ * (and the python layer is then installed again with it).
  */
 export async function upgradeBuildTools(ctx: BuildContext, env: Env, python: string, tools: BuildTools, settings: Settings, pipCacheDir: string, { log, exec }: Deps, version: string): Promise<void> {
   if (!settings.pipUpgrade || tools.upgraded) return;
@@ -38,5 +39,6 @@ export async function upgradeBuildTools(ctx: BuildContext, env: Env, python: str
   });
   tools.upgraded = true;
   tools.metadata = { ...tools.metadata, upgraded: true };
-  await finishBuildTools(tools.ref, tools.sitePackages, tools.metadata);
+  // A layer this build made gets its toml with python.toml, from the python layer's finish().
+  if (!tools.pending) await finishBuildTools(tools.ref, tools.sitePackages, tools.metadata);
 }

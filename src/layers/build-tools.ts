@@ -34,6 +34,8 @@ export interface BuildTools {
   /** The layer as this build opened it: the upgrade rewrites its metadata. */
   ref: LayerRef<unknown>;
   metadata: BuildToolsMetadata;
+  /** Filled by this build, its `<layer>.toml` not written yet: the python layer's finish() writes it. */
+  pending: boolean;
 }
 
 export function parseBuildToolsMetadata(raw: TomlTable | undefined): BuildToolsMetadata | undefined {

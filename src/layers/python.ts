@@ -11,8 +11,8 @@
  *
  * The standard library's bytecode compile (src/python/bytecode.ts) runs alongside the later steps: pip and the
  * start planning need no result of it, and every Python they run writes no bytecode (PYTHONDONTWRITEBYTECODE).
- * `python.toml` is written by finish(), once the compile is done, so an interrupted build never leaves a
- * half-compiled layer that a later build trusts.
+ * `build-tools.toml` and then `python.toml` are written by finish(), once the compile is done, so an
+ * interrupted build never leaves a half-compiled layer, or half of the install, that a later build trusts.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -150,7 +150,7 @@ export async function installPython(
   if (toolsRef) {
     const restored = toolsRef.state.kind === 'restored' ? parseBuildToolsMetadata(toolsRestored?.metadata) : undefined;
     const metadata = restored ?? { ...toolsNext, upgraded: false };
-    buildTools = { layerPath: toolsRef.path, sitePackages: toolsSitePackages(toolsRef.path, minor), upgraded: metadata.upgraded, ref: toolsRef, metadata };
+    buildTools = { layerPath: toolsRef.path, sitePackages: toolsSitePackages(toolsRef.path, minor), upgraded: metadata.upgraded, ref: toolsRef, metadata, pending: false };
   }
   let finish = async (): Promise<void> => undefined;
 
@@ -170,7 +170,7 @@ export async function installPython(
         if (buildTools) {
           const tools = moveBuildOnlyParts(layer.path, buildTools.layerPath, minor, python);
           moved = tools.parts;
-          await finishBuildTools(buildTools.ref, buildTools.sitePackages, buildTools.metadata);
+          buildTools.pending = true; // its toml is written by finish(), with python.toml
           log.detail(`Moved what only builds use to the build-tools layer, left out of the image: ${describeMoved(tools.distributions, moved)}`);
         }
       });
@@ -188,6 +188,10 @@ export async function installPython(
         const report = await compiling;
         if (report.kind !== 'none') log.header('Finishing the python layer');
         logCompile(log, report, true);
+        if (buildTools?.pending) {
+          await finishBuildTools(buildTools.ref, buildTools.sitePackages, buildTools.metadata);
+          buildTools.pending = false;
+        }
         await layer.writeEnv(pythonLayerEnv());
         await layer.writeSbom('cdx.json', pythonSbom(archive, moved));
         // Written last: only now does the layer describe complete contents.

@@ -57,7 +57,7 @@ const count = (p: InterruptProbe, rel: string): number => {
 const downloading = (p: InterruptProbe): boolean => has(p, '.python-staging') || has(p, '.python-download.tar.gz');
 const pythonFinishing = (p: InterruptProbe): boolean => has(p, 'python/bin') && !has(p, 'python.toml');
 /** A cold build's pip has started while the python layer's bytecode is still compiling (no python.toml yet). */
-const pipBeforePythonToml = (p: InterruptProbe): boolean => has(p, 'pip-deps', 'build-tools.toml') && !has(p, 'python.toml');
+const pipBeforePythonToml = (p: InterruptProbe): boolean => has(p, 'pip-deps', 'build-tools') && !has(p, 'python.toml');
 /** pip runs once python.toml is written and until pip-deps.toml is. */
 const pipRunning = (p: InterruptProbe): boolean => has(p, 'python.toml', 'pip-deps') && !has(p, 'pip-deps.toml');
 
