@@ -110,7 +110,8 @@ describe('e2e: the image leaves out what only builds use, and starts from valid 
 
     const sbom = JSON.parse(res.files['python.sbom.cdx.json'] ?? '{}') as { components: Array<{ name: string; properties?: Array<{ name: string; value: string }> }> };
     const props = sbom.components[0]?.properties ?? [];
-    const leftOut = (kind: string): string[] => props.filter((p) => p.name === `ausnimbus:left-out-of-image:${kind}`).map((p) => p.value.split(' ')[0] as string);
+    const leftOut = (kind: string): string[] => props.find((p) => p.name === `ausnimbus:left-out-of-image:${kind}`)?.value.split(', ') ?? [];
+    expect(props.find((p) => p.name === 'ausnimbus:left-out-of-image:held-by')?.value).to.equal('the build-tools layer (build only)');
     expect(leftOut('tool')).to.include.members(['lib/python3.11/site-packages/pip', 'lib/python3.11/site-packages/setuptools', 'bin/pip']);
     expect(leftOut('headers')).to.include.members(['include', 'lib/pkgconfig']);
     expect(leftOut('stdlib')).to.include.members(['lib/python3.11/ensurepip', 'lib/python3.11/lib2to3', 'lib/python3.11/pydoc_data', 'lib/python3.11/turtle.py']);

@@ -319,7 +319,10 @@ describe('python layer: cache decisions', () => {
       expect(layerToml(b.layersDir, 'python')?.metadata).to.include({ launch: 'server' });
       expect(layerToml(b.layersDir, 'build-tools')?.metadata).to.include({ upgraded: false });
       const sbom = JSON.parse(fs.readFileSync(path.join(b.layersDir, 'python.sbom.cdx.json'), 'utf8'));
-      expect(sbom.components[0].properties).to.deep.equal([{ name: 'ausnimbus:left-out-of-image:headers', value: 'include (in the build-only build-tools layer)' }]);
+      expect(sbom.components[0].properties).to.deep.equal([
+        { name: 'ausnimbus:left-out-of-image:headers', value: 'include' },
+        { name: 'ausnimbus:left-out-of-image:held-by', value: 'the build-tools layer (build only)' },
+      ]);
       await py.finish(); // idempotent: nothing runs or is logged twice
       expect(f.log.stdout.match(/Compiled the standard library/g)).to.have.lengthOf(1);
     });
