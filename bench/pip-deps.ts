@@ -4,7 +4,8 @@
 //
 // Per run, in alternating order so that machine load hits both sides of each pair alike:
 //  - cold:  bin/build (the compiled binary, spawned the way the lifecycle does: CNB_* env, platform env files,
-//           Buildpack Plan, as the build user) on a layers dir that holds only the python layer, as the restorer
+//           Buildpack Plan, as the build user) on a layers dir that holds only the python layer (and the build-tools
+//           layer that comes with it), as the restorer
 //           leaves it for an app whose requirements changed and whose cache is empty: no pip-deps, no pip-cache.
 //           Columns: the step line `Installed dependencies (finished in Xs)` (the pip run, 0.1 s resolution) and
 //           the whole bin/build process (Bun start-up, Python layer check, cache key, SBOM, start config too).
@@ -86,12 +87,16 @@ try {
   const template = container('template');
   chownTree(template.root);
   await binBuild(template);
-  const pythonToml = fs.readFileSync(path.join(template.layers, 'python.toml'), 'utf8').replace(/\[types\][^[]*/s, '');
+  // With the build-tools layer (pip, setuptools, wheel, headers: build only), which is kept only with it.
+  const restored = (name: string): string => fs.readFileSync(path.join(template.layers, `${name}.toml`), 'utf8').replace(/\[types\][^[]*/s, '');
+  const [pythonToml, toolsToml] = [restored('python'), restored('build-tools')];
   const python = path.join(template.layers, 'python', 'bin', 'python');
   function coldContainer(name: string): ReturnType<typeof container> {
     const c = container(name);
     fs.cpSync(path.join(template.layers, 'python'), path.join(c.layers, 'python'), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
     fs.writeFileSync(path.join(c.layers, 'python.toml'), pythonToml);
+    fs.cpSync(path.join(template.layers, 'build-tools'), path.join(c.layers, 'build-tools'), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    fs.writeFileSync(path.join(c.layers, 'build-tools.toml'), toolsToml);
     chownTree(c.root);
     return c;
   }
