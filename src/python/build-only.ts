@@ -2,8 +2,8 @@
  * The parts of a Python install that serve builds and no server process: pip, setuptools and wheel; the C
  * headers and build configuration (`include/`, `lib/pythonX.Y/config-*`, `lib/pkgconfig`), which only
  * compiling an extension reads; and the standard library's own build, test and desktop pieces (ensurepip,
- * idlelib, tkinter, turtle and turtledemo, lib2to3, pydoc_data's help topics, and the stdlib's test packages
- * and test extension modules). They move from the python layer (build and launch) into the build-tools layer
+ * idlelib, tkinter with its Tcl/Tk, turtle and turtledemo, lib2to3, pydoc_data's help topics, and the stdlib's
+ * test packages and test extension modules). They move from the python layer (build and launch) into the build-tools layer
  * (build only), so the image leaves them out while every build step still finds them where it did:
  *
  * - a stdlib or header part becomes a relative symbolic link from its place in the python layer to its copy in
@@ -38,6 +38,12 @@ const DYNLOAD_PART = /^(_test\w*|_ctypes_test|xxlimited\w*|_xxtestfuzz|_tkinter)
 
 /** Scripts in bin/ for the parts above (their modules are gone at launch). */
 const BIN_PART = /^(idle|2to3)/;
+
+/**
+ * Tcl/Tk beside the interpreter in lib/ (python-build-standalone ships them for tkinter: `libtcl8.6.so`,
+ * `libtk8.6.so`, `tcl8.6/`, `tk8.6/`, and the Tcl packages `itcl4.x/`, `thread2.x/`): only _tkinter loads them.
+ */
+const TCL_TK_PART = /^(lib(tcl|tk)\d[\d.]*\.so(\.[\d.]+)?|(tcl|tk|itcl|thread)\d[\d.]*)$/;
 
 export type BuildOnlyKind = 'tool' | 'headers' | 'stdlib';
 
@@ -94,6 +100,7 @@ export function stdlibBuildOnlyParts(layerPath: string, minor: string): BuildOnl
   add(path.join('lib', 'pkgconfig'), 'headers');
   for (const e of list(path.join(layerPath, lib))) if (e === 'config' || e.startsWith(`config-${minor}`)) add(path.join(lib, e), 'headers');
   for (const p of STDLIB_PARTS) add(path.join(lib, p), 'stdlib');
+  for (const e of list(path.join(layerPath, 'lib'))) if (TCL_TK_PART.test(e)) add(path.join('lib', e), 'stdlib');
   for (const e of list(path.join(layerPath, lib, 'lib-dynload'))) if (DYNLOAD_PART.test(e)) add(path.join(lib, 'lib-dynload', e), 'stdlib');
   for (const e of list(path.join(layerPath, 'bin'))) if (BIN_PART.test(e)) add(path.join('bin', e), 'stdlib');
   // A part inside another (tkinter/test within tkinter) moves with it.

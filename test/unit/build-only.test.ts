@@ -27,6 +27,9 @@ function fakePython(root: string): void {
     'bin/python3.11-config': 'x',
     'include/python3.11/Python.h': '',
     'lib/pkgconfig/python3.pc': '',
+    // python-build-standalone's Tcl/Tk for tkinter; libpython stays
+    'lib/libtcl8.6.so': '', 'lib/libtk8.6.so': '', 'lib/tcl8.6/init.tcl': '', 'lib/tk8.6/tk.tcl': '', 'lib/itcl4.2.4/itcl.tcl': '', 'lib/thread2.8.9/pkgIndex.tcl': '',
+    'lib/libpython3.11.so.1.0': '', 'lib/libpython3.so': '',
     'lib/python3.11/config-3.11-x86_64-linux-gnu/Makefile': '',
     'lib/python3.11/os.py': '',
     'lib/python3.11/turtle.py': '',
@@ -92,6 +95,9 @@ describe('build-only parts of a Python install', () => {
       { rel: 'bin/2to3-3.11', kind: 'stdlib' },
       { rel: 'bin/idle3.11', kind: 'stdlib' },
       { rel: 'include', kind: 'headers' },
+      { rel: 'lib/itcl4.2.4', kind: 'stdlib' },
+      { rel: 'lib/libtcl8.6.so', kind: 'stdlib' },
+      { rel: 'lib/libtk8.6.so', kind: 'stdlib' },
       { rel: 'lib/pkgconfig', kind: 'headers' },
       { rel: 'lib/python3.11/config-3.11-x86_64-linux-gnu', kind: 'headers' },
       { rel: 'lib/python3.11/ctypes/test', kind: 'stdlib' },
@@ -106,6 +112,9 @@ describe('build-only parts of a Python install', () => {
       { rel: 'lib/python3.11/tkinter', kind: 'stdlib' },
       { rel: 'lib/python3.11/turtle.py', kind: 'stdlib' },
       { rel: 'lib/python3.11/unittest/test', kind: 'stdlib' },
+      { rel: 'lib/tcl8.6', kind: 'stdlib' },
+      { rel: 'lib/thread2.8.9', kind: 'stdlib' },
+      { rel: 'lib/tk8.6', kind: 'stdlib' },
     ]);
     const found = toolDistributions(path.join(layer, SP)).map((t) => ({ name: t.name, version: t.version, entries: t.entries, scripts: t.scripts }));
     expect(found).to.deep.equal([
