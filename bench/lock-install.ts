@@ -16,8 +16,6 @@
 // when the response says it may), and PIP_INDEX_URL points both sides at it: the lock's pins are installed from
 // the user's index, as on a platform with a mirror.
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseToml } from '../src/cnb/toml.js';
@@ -25,46 +23,18 @@ import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { pipLock } from '../test/helpers/lock-tools.js';
 import { hostArch } from '../test/helpers/servers.js';
 import { buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
+import { REQUIREMENTS, immutableFilesProxy } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 3);
 if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
 const AS_BUILD_USER = process.getuid?.() === 0 ? ['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', '--'] : [];
 
-/** The inputs of `pip lock`: bench/pip-deps.ts's 20 distributions, the whole closure pinned. */
-const REQUIREMENTS = [
-  'asgiref==3.12.1', 'attrs==26.1.0', 'blinker==1.9.0', 'certifi==2026.7.22', 'charset-normalizer==3.5.2',
-  'click==8.5.0', 'Flask==3.1.3', 'gunicorn==26.2.0', 'idna==3.20', 'itsdangerous==2.2.0',
-  'Jinja2==3.1.6', 'MarkupSafe==3.0.3', 'python-dateutil==2.9.0.post0', 'PyYAML==6.0.3', 'requests==2.34.2',
-  'six==1.17.0', 'sqlparse==0.6.0', 'typing_extensions==4.16.0', 'urllib3==2.8.0', 'Werkzeug==3.1.9',
-];
 const NOT_RUN = 'Using cached dependencies: the locked packages, Python and pip settings are unchanged (pip was not run)';
 
 function chownTree(dir: string): void {
   if (AS_BUILD_USER.length === 0) return;
   fs.chownSync(dir, 1000, 1000);
   for (const e of fs.readdirSync(dir, { recursive: true }) as string[]) fs.lchownSync(path.join(dir, e), 1000, 1000);
-}
-
-async function immutableFilesProxy(upstream: string): Promise<{ origin: string; close: () => Promise<void> }> {
-  const target = new URL(upstream);
-  const server = http.createServer((req, res) => {
-    const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
-      const headers = { ...ur.headers };
-      if ((req.url ?? '').startsWith('/files/') && ur.statusCode === 200) headers['cache-control'] = 'max-age=365000000, immutable, public';
-      res.writeHead(ur.statusCode ?? 502, headers);
-      ur.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
 }
 
 /** The pins of a pylock.toml, `name==version --hash=sha256:…` per package (every file's hash), as the bare side's input. */
