@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import { freePort, type BuildResult, type LaunchedProcess } from '../platform/index.js';
 import type { Cause } from '../../src/causes.js';
 import { renderCause, renderWarning } from '../../src/messages.js';
-import { E2E, plainLog, workersSettled } from './support.js';
+import { E2E, plainLog, stopsCleanly } from './support.js';
 
 /** startproject's settings name no STATIC_ROOT, so collectstatic would stop the build (test/e2e/django-s2i.test.ts). */
 const NO_COLLECTSTATIC = { DISABLE_COLLECTSTATIC: 'TRUE' };
@@ -50,14 +50,6 @@ describe('e2e: s2i run contract and Django projects (issue 15)', function () {
     const p = await e2e.platform.launch(res, opts);
     running.push(p);
     return p;
-  }
-
-  /** Stops with SIGTERM: no SIGKILL needed, well within 10 s (after gunicorn's workers have booted; see start.test.ts). */
-  async function stopsCleanly(p: LaunchedProcess): Promise<void> {
-    if (p.output().includes('Booting worker')) await workersSettled(p);
-    const stop = await p.stop('SIGTERM', 10_000);
-    expect(stop.forced, `needed SIGKILL after 10 s\n${p.output()}`).to.equal(false);
-    expect(stop.stopMs).to.be.below(10_000);
   }
 
   function processOf(res: BuildResult, type: string): BuildResult['processes'][number] {

@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { freePort, type AppFiles, type BuildResult, type LaunchedProcess } from '../platform/index.js';
 import type { Cause } from '../../src/causes.js';
 import { renderCause, renderWarning } from '../../src/messages.js';
-import { E2E, plainLog, workersSettled } from './support.js';
+import { E2E, plainLog, stopsCleanly, workersSettled } from './support.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -102,19 +102,6 @@ describe('e2e: starting the app (issue 5)', function () {
     const p = await e2e.platform.launch(res, opts);
     running.push(p);
     return p;
-  }
-
-  /**
-   * Stops with SIGTERM and checks it was clean: no SIGKILL needed, well within 10 s. Under gunicorn it first
-   * waits until the workers have booted: a worker that gunicorn (26.2) forks just before a SIGTERM can miss
-   * the arbiter's TERM (it still has the arbiter's handler until its own are set up) and then lives until
-   * graceful_timeout (25 s). That is a start-up race in gunicorn, not a running app failing to stop.
-   */
-  async function stopsCleanly(p: LaunchedProcess): Promise<void> {
-    if (p.output().includes('Booting worker')) await workersSettled(p);
-    const stop = await p.stop('SIGTERM', 10_000);
-    expect(stop.forced, `needed SIGKILL after 10 s\n${p.output()}`).to.equal(false);
-    expect(stop.stopMs).to.be.below(10_000);
   }
 
   function processOf(res: BuildResult, type: string): { command: string[]; args: string[]; default: boolean } {

@@ -4,6 +4,7 @@
  * index. Builds use only these (no internet): the code paths are the real ones (HTTP download, pip index).
  */
 import fs from 'node:fs';
+import { expect } from 'chai';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -180,4 +181,15 @@ export async function workersSettled(p: LaunchedProcess, timeoutMs = 30_000): Pr
     await new Promise((r) => setTimeout(r, 100));
   }
   await new Promise((r) => setTimeout(r, 300));
+}
+
+/**
+ * Stops `p` with SIGTERM and checks it was clean: no SIGKILL needed, well within 10 s. Under gunicorn it first
+ * waits for the workers to boot (workersSettled: a start-up race in gunicorn, not an app failing to stop).
+ */
+export async function stopsCleanly(p: LaunchedProcess): Promise<void> {
+  if (p.output().includes('Booting worker')) await workersSettled(p);
+  const stop = await p.stop('SIGTERM', 10_000);
+  expect(stop.forced, `needed SIGKILL after 10 s\n${p.output()}`).to.equal(false);
+  expect(stop.stopMs).to.be.below(10_000);
 }
