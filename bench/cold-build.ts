@@ -23,20 +23,13 @@ import path from 'node:path';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { hostArch } from '../test/helpers/servers.js';
 import { baselinePlatform } from './baseline.js';
-import { buildPhaseEnv, Columns, lineMs, median, timed, timedLines, type LinedRun, type Run } from './measure.js';
+import { AS_BUILD_USER, chownTree, buildPhaseEnv, Columns, lineMs, median, timed, timedLines, type LinedRun, type Run } from './measure.js';
 import { REQUIREMENTS, immutableFilesProxy } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 5);
 if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
-const AS_BUILD_USER = process.getuid?.() === 0 ? ['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', '--'] : [];
 const NOT_RUN = 'Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)';
 const WSGI = 'from flask import Flask\napplication = Flask(__name__)\n\n@application.route("/")\ndef hello():\n    return "hello"\n';
-
-function chownTree(dir: string): void {
-  if (AS_BUILD_USER.length === 0) return;
-  fs.chownSync(dir, 1000, 1000);
-  for (const e of fs.readdirSync(dir, { recursive: true }) as string[]) fs.lchownSync(path.join(dir, e), 1000, 1000);
-}
 
 const e2e = await E2E.start();
 const proxy = await immutableFilesProxy(e2e.index.origin);

@@ -22,20 +22,13 @@ import { parseToml } from '../src/cnb/toml.js';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { pipLock } from '../test/helpers/lock-tools.js';
 import { hostArch } from '../test/helpers/servers.js';
-import { buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
+import { AS_BUILD_USER, chownTree, buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
 import { REQUIREMENTS, immutableFilesProxy } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 3);
 if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
-const AS_BUILD_USER = process.getuid?.() === 0 ? ['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', '--'] : [];
 
 const NOT_RUN = 'Using cached dependencies: the locked packages, Python and pip settings are unchanged (pip was not run)';
-
-function chownTree(dir: string): void {
-  if (AS_BUILD_USER.length === 0) return;
-  fs.chownSync(dir, 1000, 1000);
-  for (const e of fs.readdirSync(dir, { recursive: true }) as string[]) fs.lchownSync(path.join(dir, e), 1000, 1000);
-}
 
 /** The pins of a pylock.toml, `name==version --hash=sha256:…` per package (every file's hash), as the bare side's input. */
 function pinsOf(pylock: string): string {

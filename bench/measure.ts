@@ -149,3 +149,13 @@ export class Columns {
     }
   }
 }
+
+/** The argv prefix that runs a command as the build user (uid 1000), as the lifecycle does; empty when not root. */
+export const AS_BUILD_USER = process.getuid?.() === 0 ? ['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', '--'] : [];
+
+/** Gives `dir` and everything below it to the build user, when the benchmark runs as root (see AS_BUILD_USER). */
+export function chownTree(dir: string): void {
+  if (AS_BUILD_USER.length === 0) return;
+  fs.chownSync(dir, 1000, 1000);
+  for (const e of fs.readdirSync(dir, { recursive: true }) as string[]) fs.lchownSync(path.join(dir, e), 1000, 1000);
+}

@@ -22,20 +22,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { E2E, REPO } from '../test/e2e/support.js';
 import { hostArch } from '../test/helpers/servers.js';
-import { buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
+import { AS_BUILD_USER, chownTree, buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
 
 const N = Number(process.argv[2] ?? 5);
 const SPEC = process.argv[3] ?? '3.11';
 if (!Number.isInteger(N) || N < 5) throw new Error(`N must be an integer >= 5, got ${process.argv[2]}`);
 const BUN = path.join(REPO, 'node_modules', '.bin', 'bun');
-const AS_BUILD_USER = process.getuid?.() === 0 ? ['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', '--'] : [];
 
-
-function chownTree(dir: string): void {
-  if (AS_BUILD_USER.length === 0) return;
-  fs.chownSync(dir, 1000, 1000);
-  for (const e of fs.readdirSync(dir, { recursive: true }) as string[]) fs.lchownSync(path.join(dir, e), 1000, 1000);
-}
 
 const e2e = await E2E.start();
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-python-layer-'));
