@@ -24,7 +24,7 @@ import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { hostArch } from '../test/helpers/servers.js';
 import { baselinePlatform } from './baseline.js';
 import { AS_BUILD_USER, chownTree, buildPhaseEnv, Columns, lineMs, median, timed, timedLines, type LinedRun, type Run } from './measure.js';
-import { REQUIREMENTS, immutableFilesProxy } from './pip-inputs.js';
+import { REQUIREMENTS, bareEnv, immutableFilesProxy } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 5);
 if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
@@ -99,19 +99,6 @@ try {
     return c;
   }
 
-  /** The bare side: a plain shell's env with the same index and pip settings, its own cache. */
-  function bareEnv(home: string, cacheDir: string): NodeJS.ProcessEnv {
-    return {
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: home,
-      PIP_INDEX_URL: indexUrl,
-      PIP_TRUSTED_HOST: '127.0.0.1',
-      PIP_CONFIG_FILE: '/dev/null',
-      PIP_CACHE_DIR: cacheDir,
-      PIP_DISABLE_PIP_VERSION_CHECK: '1',
-      PIP_NO_INPUT: '1',
-    };
-  }
   const ROUTE = `set -e; curl -sSf ${archiveUrl} | tar xz -C .; python/bin/python3 -m venv v; v/bin/pip install -r requirements.txt`;
   function bareDir(name: string, warmCache?: string): { dir: string; cache: string } {
     const dir = path.join(scratch, name);
@@ -124,7 +111,7 @@ try {
     return { dir, cache };
   }
   async function bare(argv: string[], b: { dir: string; cache: string }, what: string): Promise<Run> {
-    const run = await timed([...AS_BUILD_USER, ...argv], { cwd: b.dir, env: bareEnv(b.dir, b.cache) });
+    const run = await timed([...AS_BUILD_USER, ...argv], { cwd: b.dir, env: bareEnv(indexUrl, b.dir, b.cache) });
     if (run.code !== 0) throw new Error(`${what} failed (${run.code}):\n${run.output}`);
     if (what.includes('install') && !/Successfully installed/.test(run.output)) throw new Error(`${what} installed nothing:\n${run.output}`);
     return run;

@@ -23,7 +23,7 @@ import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { pipLock } from '../test/helpers/lock-tools.js';
 import { hostArch } from '../test/helpers/servers.js';
 import { AS_BUILD_USER, chownTree, buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
-import { REQUIREMENTS, immutableFilesProxy } from './pip-inputs.js';
+import { REQUIREMENTS, bareEnv, immutableFilesProxy } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 3);
 if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
@@ -91,18 +91,6 @@ try {
     return c;
   }
 
-  function bareEnv(home: string, cacheDir: string): NodeJS.ProcessEnv {
-    return {
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: home,
-      PIP_INDEX_URL: indexUrl,
-      PIP_TRUSTED_HOST: '127.0.0.1',
-      PIP_CONFIG_FILE: '/dev/null',
-      PIP_CACHE_DIR: cacheDir,
-      PIP_DISABLE_PIP_VERSION_CHECK: '1',
-      PIP_NO_INPUT: '1',
-    };
-  }
   function bareDir(name: string): { dir: string; cache: string } {
     const dir = path.join(scratch, name);
     fs.mkdirSync(path.join(dir, 'cache'), { recursive: true });
@@ -111,7 +99,7 @@ try {
     return { dir, cache: path.join(dir, 'cache') };
   }
   async function bare(argv: string[], dir: string, cache: string, what: string): Promise<Run> {
-    const run = await timed([...AS_BUILD_USER, ...argv], { cwd: dir, env: bareEnv(dir, cache) });
+    const run = await timed([...AS_BUILD_USER, ...argv], { cwd: dir, env: bareEnv(indexUrl, dir, cache) });
     if (run.code !== 0) throw new Error(`${what} failed (${run.code}):\n${run.output}`);
     if (what.includes('install') && !/Successfully installed/.test(run.output)) throw new Error(`${what} installed nothing:\n${run.output}`);
     return run;

@@ -36,3 +36,19 @@ export async function immutableFilesProxy(upstream: string): Promise<{ origin: s
   };
 }
 
+/**
+ * The bare side's env: a plain shell's PATH and a pip run with the same index (`indexUrl`) and pip settings as
+ * the buildpack's, no global pip config, and its own cache.
+ */
+export function bareEnv(indexUrl: string, home: string, cacheDir: string): NodeJS.ProcessEnv {
+  return {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: home,
+    PIP_INDEX_URL: indexUrl,
+    PIP_TRUSTED_HOST: '127.0.0.1',
+    PIP_CONFIG_FILE: '/dev/null',
+    PIP_CACHE_DIR: cacheDir,
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    PIP_NO_INPUT: '1',
+  };
+}
