@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUN_COMPILE_FLAGS } from '../scripts/bun-compile-flags.mjs';
 
 function isWritable(dir: string): boolean {
   try {
@@ -39,10 +40,9 @@ fs.writeFileSync(path.join(app, 'requirements.txt'), 'flask\n');
 const plan = path.join(platform, 'plan.toml');
 const env = { PATH: '/usr/bin:/bin', CNB_BUILDPACK_DIR: repo, CNB_PLATFORM_DIR: platform, CNB_BUILD_PLAN_PATH: plan };
 
-// The same flags as scripts/compile.mjs, so the two differ only in what the bundle holds and does.
 const hello = path.join(work, 'hello');
 fs.writeFileSync(`${hello}.ts`, "console.log('hello');\n");
-execFileSync(path.join(repo, 'node_modules/.bin/bun'), ['build', `${hello}.ts`, '--compile', '--minify', '--bytecode', '--outfile', hello], { stdio: 'ignore' });
+execFileSync(path.join(repo, 'node_modules/.bin/bun'), ['build', `${hello}.ts`, ...BUN_COMPILE_FLAGS, '--outfile', hello], { stdio: 'ignore' });
 
 interface Command {
   name: string;

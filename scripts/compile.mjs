@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { BUN_COMPILE_FLAGS } from './bun-compile-flags.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -20,11 +21,9 @@ const OPTIONAL = ['ajv', 'ajv-formats', 'ajv-formats-draft2019', 'libxmljs2', 'x
 
 fs.mkdirSync(outdir, { recursive: true });
 const exe = path.join(outdir, 'ausnimbus-python');
-// --splitting (ESM only): the build's modules, loaded by dynamic import() in src/main.ts, become chunks of their
-// own inside the executable, so bin/detect loads only the ~17 kB it runs, not the 0.9 MB bundle (bench/detect.ts:
-// about 1.5 ms of its start). Chunk names hash the modules' paths relative to the checkout, so a checkout gives
-// the same bytes wherever it is, as long as node_modules is inside it (npm ci).
-execFileSync(bun, ['build', 'src/main.ts', '--compile', '--format=esm', '--splitting', '--minify', '--bytecode', `--target=${bunTarget}`, '--outfile', exe, ...OPTIONAL.flatMap((m) => ['--external', m])], {
+// Chunk names (bun-compile-flags.mjs: --splitting) hash the modules' paths relative to the checkout, so a checkout
+// gives the same bytes wherever it is, as long as node_modules is inside it (npm ci).
+execFileSync(bun, ['build', 'src/main.ts', ...BUN_COMPILE_FLAGS, `--target=${bunTarget}`, '--outfile', exe, ...OPTIONAL.flatMap((m) => ['--external', m])], {
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 for (const name of ['detect', 'build']) {

@@ -3,9 +3,8 @@
  * the build installs from (runtime.txt alone, app.py alone), so that a user with an incomplete app gets a
  * helpful message from the build rather than a silent "no buildpack detected".
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { DetectContext } from './cnb/context.js';
+import { exists, inDir, listNames } from './cnb/files.js';
 import { writeBuildPlan } from './cnb/plan.js';
 import type { DetectResult } from './cnb/runtime.js';
 import type { Logger } from './logger.js';
@@ -33,19 +32,16 @@ export const PYTHON_APP_MARKERS = [
 /** PEP 751's named lockfiles, `pylock.<name>.toml`: the name is free, so they are found by listing the folder. */
 const NAMED_PYLOCK = /^pylock\.[^.]+\.toml$/;
 
-export function findMarker(appDir: string): string | undefined {
-  const marker = PYTHON_APP_MARKERS.find((name) => fs.existsSync(path.join(appDir, name)));
-  if (marker !== undefined) return marker;
-  // Listed only when no fixed name matched: most apps stop at the first stat above.
-  try {
-    return fs.readdirSync(appDir).find((name) => NAMED_PYLOCK.test(name));
-  } catch {
-    return undefined;
-  }
+export async function findMarker(appDir: string): Promise<string | undefined> {
+  // In turn, not all at once: most apps stop at the first.
+  for (const name of PYTHON_APP_MARKERS) if (await exists(inDir(appDir, name))) return name;
+  // Listed only when no fixed name matched.
+  const names = await listNames(appDir).catch(() => []);
+  return names.sort().find((name) => NAMED_PYLOCK.test(name));
 }
 
 export async function detect(ctx: DetectContext, log: Logger): Promise<DetectResult> {
-  const marker = findMarker(ctx.appDir);
+  const marker = await findMarker(ctx.appDir);
   if (marker === undefined) {
     log.info(`No Python app found: none of ${PYTHON_APP_MARKERS.join(', ')}, pylock.<name>.toml is in the app directory.`);
     return { pass: false };

@@ -2,7 +2,6 @@
  * The build log: a header per step, indented detail lines, tool output nested under its step, and the time
  * each step took. Every line goes through maskSecrets(), so credentials in URLs never reach the log.
  */
-import fs from 'node:fs';
 import { maskSecrets } from './secrets.js';
 
 export interface Clock {
@@ -18,35 +17,12 @@ export interface LogSink {
 }
 
 /**
- * Writes straight to the file descriptor, as Node does for process.stdout on Linux pipes and files (Node docs,
- * "A note on process I/O": synchronous there) but without making process.stdout: under bun that loads
- * node:stream, the largest cost of detect's start. Should the descriptor refuse a write (EAGAIN on a
- * non-blocking pipe, or any error), the rest and every later write go through the stream as before, so the
- * order of lines holds.
+ * Through console.log and console.error, which write synchronously to files and pipes (Node docs, "A note on
+ * process I/O"; bun likewise) and load nothing at start: detect's sinks, as its log is a line or two. Every
+ * write the Logger makes is whole lines, each ending in a newline, which console adds back.
  */
-function fdSink(fd: 1 | 2, stream: () => NodeJS.WriteStream): LogSink {
-  let viaStream = false;
-  return {
-    write: (text) => {
-      if (!viaStream) {
-        let rest = Buffer.from(text);
-        try {
-          while (rest.length > 0) rest = rest.subarray(fs.writeSync(fd, rest));
-          return;
-        } catch {
-          viaStream = true;
-          void stream().write(rest);
-          return;
-        }
-      }
-      void stream().write(text);
-    },
-  };
-}
-
-export const stdoutSink: LogSink = fdSink(1, () => process.stdout);
-/** Warnings and errors go to stderr, as other buildpacks write them (libherokubuildpack's log_error). */
-export const stderrSink: LogSink = fdSink(2, () => process.stderr);
+export const consoleSink: LogSink = { write: (text) => console.log(text.endsWith('\n') ? text.slice(0, -1) : text) };
+export const consoleErrorSink: LogSink = { write: (text) => console.error(text.endsWith('\n') ? text.slice(0, -1) : text) };
 
 const BOLD_MAGENTA = '\x1b[1;35m';
 const BOLD_RED = '\x1b[1;31m';
@@ -55,7 +31,7 @@ const RESET = '\x1b[0m';
 
 export class Logger {
   constructor(
-    private readonly sink: LogSink = stdoutSink,
+    private readonly sink: LogSink = consoleSink,
     private readonly clock: Clock = systemClock,
     private readonly color = !process.env.NO_COLOR,
     readonly debugEnabled = false,

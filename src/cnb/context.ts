@@ -2,11 +2,10 @@
  * The detect and build contexts (buildpack.md §Detection and §Build, buildpack.md §Environment): CNB_* variables with the deprecated positional-argument
  * fallback, the target, the buildpack descriptor, and the user's variables.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { CnbError } from './error.js';
+import { inDir, readText } from './files.js';
 import type { TomlTable } from './toml-write.js';
-import { UserEnv } from './user-env.js';
+import type { UserEnv } from './user-env.js';
 import type { Layers } from './layers.js';
 
 /** Where the build runs (CNB_TARGET_*, always set by the lifecycle for API >= 0.10). */
@@ -32,7 +31,6 @@ interface CommonContext {
   buildpackDir: string;
   platformDir: string;
   target: Target;
-  userEnv: UserEnv;
   /** The process environment as the lifecycle composed it. */
   env: NodeJS.ProcessEnv;
 }
@@ -44,6 +42,8 @@ export interface DetectContext extends CommonContext {
 }
 
 export interface BuildContext extends CommonContext {
+  /** Read by build only: detect decides from the app's files alone. */
+  userEnv: UserEnv;
   buildpack: BuildpackDescriptor;
   layers: Layers;
 }
@@ -54,13 +54,15 @@ function required(name: string, value: string | undefined): string {
 }
 
 /** The buildpack directory: CNB_BUILDPACK_DIR, else the parent of bin/ holding this executable. */
-function buildpackDirOf(env: NodeJS.ProcessEnv, argv0: string): string {
-  return env.CNB_BUILDPACK_DIR || path.dirname(path.dirname(path.resolve(argv0)));
+async function buildpackDirOf(env: NodeJS.ProcessEnv, argv0: string): Promise<string> {
+  if (env.CNB_BUILDPACK_DIR) return env.CNB_BUILDPACK_DIR;
+  const path = await import('node:path');
+  return path.dirname(path.dirname(path.resolve(argv0)));
 }
 
 /** buildpack.toml, parsed whole (build needs [metadata]: the default versions and the dependency list). */
 export async function readDescriptor(buildpackDir: string): Promise<BuildpackDescriptor> {
-  const text = fs.readFileSync(path.join(buildpackDir, 'buildpack.toml'), 'utf8');
+  const text = await readText(inDir(buildpackDir, 'buildpack.toml'));
   // Loaded here, not at start: the parser evaluates node:util at load, and detect does not need it.
   const { isTable, parseToml } = await import('./toml.js');
   const doc = parseToml(text);
@@ -80,7 +82,7 @@ export async function readDescriptor(buildpackDir: string): Promise<BuildpackDes
  * form (another root key, escapes, a multi-line value, a duplicate) goes to the full parser.
  */
 export async function readApi(buildpackDir: string): Promise<string> {
-  const text = fs.readFileSync(path.join(buildpackDir, 'buildpack.toml'), 'utf8');
+  const text = await readText(inDir(buildpackDir, 'buildpack.toml'));
   return rootApi(text) ?? (await import('./toml.js').then(({ parseToml }) => String(parseToml(text).api ?? '')));
 }
 
@@ -92,8 +94,11 @@ const API_LINE = /^[ \t]*api[ \t]*=[ \t]*"([^"\\\x00-\x1f\x7f]*)"[ \t]*(#[^\x00-
 /** The api from the root table's lines when they take only the forms above; undefined otherwise. */
 export function rootApi(text: string): string | undefined {
   let api: string | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    if (/^[ \t]*\[/.test(line)) break;
+  // Only the lines before the first header are read: buildpack.toml is mostly [metadata], and splitting all of
+  // it took detect half a millisecond.
+  const header = /(^|\n)[ \t]*\[/.exec(text);
+  const root = header ? text.slice(0, header.index).replace(/\r$/, '') : text;
+  for (const line of root.split(/\r?\n/)) {
     if (BLANK_OR_COMMENT.test(line)) continue;
     const m = API_LINE.exec(line);
     if (!m || api !== undefined) return undefined;
@@ -114,20 +119,13 @@ export function readTarget(env: NodeJS.ProcessEnv): Target {
 }
 
 function common(env: NodeJS.ProcessEnv, buildpackDir: string, platformDir: string): CommonContext {
-  return {
-    appDir: process.cwd(),
-    buildpackDir,
-    platformDir,
-    target: readTarget(env),
-    userEnv: UserEnv.read(platformDir, env),
-    env,
-  };
+  return { appDir: process.cwd(), buildpackDir, platformDir, target: readTarget(env), env };
 }
 
 /** argv: the positional arguments after argv0 (`<platform> <plan>`, deprecated but still passed). */
 export async function detectContext(env: NodeJS.ProcessEnv, argv0: string, args: string[]): Promise<DetectContext> {
   const platformDir = required('CNB_PLATFORM_DIR', env.CNB_PLATFORM_DIR || args[0]);
-  const buildpackDir = buildpackDirOf(env, argv0);
+  const buildpackDir = await buildpackDirOf(env, argv0);
   return {
     ...common(env, buildpackDir, platformDir),
     buildpack: { api: await readApi(buildpackDir) },
@@ -139,10 +137,13 @@ export async function detectContext(env: NodeJS.ProcessEnv, argv0: string, args:
 export async function buildContext(env: NodeJS.ProcessEnv, argv0: string, args: string[]): Promise<BuildContext> {
   const layersDir = required('CNB_LAYERS_DIR', env.CNB_LAYERS_DIR || args[0]);
   const platformDir = required('CNB_PLATFORM_DIR', env.CNB_PLATFORM_DIR || args[1]);
-  const buildpackDir = buildpackDirOf(env, argv0);
+  const buildpackDir = await buildpackDirOf(env, argv0);
+  // Loaded here, not at start: both use node:fs, which detect does not load (files.ts).
   const { Layers } = await import('./layers.js');
+  const { UserEnv } = await import('./user-env.js');
   return {
     ...common(env, buildpackDir, platformDir),
+    userEnv: UserEnv.read(platformDir, env),
     buildpack: await readDescriptor(buildpackDir),
     layers: new Layers(layersDir),
   };

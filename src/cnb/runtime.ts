@@ -3,9 +3,9 @@
  * (argv0), checks the Buildpack API first, and hands every failure to the buildpack's onError (as libcnb.rs
  * does), which prints it; the runtime only chooses the exit code.
  */
-import path from 'node:path';
 import { buildContext, detectContext, type BuildContext, type DetectContext } from './context.js';
 import { CnbError, ExitCode } from './error.js';
+import { baseName } from './files.js';
 
 /** The Buildpack API this code implements; buildpack.toml must declare exactly this. */
 export const BUILDPACK_API = '0.10';
@@ -27,7 +27,7 @@ export interface Buildpack {
 type Phase = 'detect' | 'build' | { subcommand: string };
 
 export function phaseOf(argv0: string, args: string[], subcommands: string[] = []): { phase: Phase | undefined; args: string[] } {
-  const name = path.basename(argv0);
+  const name = baseName(argv0);
   if (name === 'detect' || name === 'build') return { phase: name, args };
   // `ausnimbus-python detect ...` for manual runs, and subcommands for the buildpack's own scripts
   const [first, ...rest] = args;
@@ -39,7 +39,7 @@ export function phaseOf(argv0: string, args: string[], subcommands: string[] = [
 export async function run(bp: Buildpack, argv0: string, argv: string[], env: NodeJS.ProcessEnv): Promise<ExitCode> {
   const { phase, args } = phaseOf(argv0, argv, Object.keys(bp.subcommands ?? {}));
   try {
-    if (phase === undefined) throw new CnbError({ type: 'unknown-executable', name: path.basename(argv0) }, ExitCode.unknownExecutable);
+    if (phase === undefined) throw new CnbError({ type: 'unknown-executable', name: baseName(argv0) }, ExitCode.unknownExecutable);
     if (phase === 'detect') {
       const ctx = await detectContext(env, argv0, args);
       checkApi(ctx.buildpack.api);

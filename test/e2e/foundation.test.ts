@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { AppFiles } from '../platform/index.js';
 import { E2E, plainLog, workersSettled } from './support.js';
 
 describe('e2e: foundation', function () {
@@ -18,6 +19,13 @@ describe('e2e: foundation', function () {
     expect(fail.status).to.equal('fail');
     expect(fail.code).to.equal(100);
     expect(fail.output).to.contain('No Python app found: none of requirements.txt, setup.py');
+  });
+
+  it('detect finds the markers that are a folder or a pattern, and not a link to nothing, as compiled', async () => {
+    const detect = async (files: AppFiles) => e2e.platform.detect(await e2e.platform.app(files));
+    expect((await detect({ '.s2i/environment': 'A=1\n', 'index.js': '' })).output).to.contain('Python app detected: found .s2i');
+    expect((await detect({ 'pylock.a.b.toml': '', 'pylock.web.toml': '' })).output).to.contain('Python app detected: found pylock.web.toml');
+    expect((await detect({ 'requirements.txt': { symlink: '/nonexistent/requirements.txt' } })).status).to.equal('fail');
   });
 
   it('builds a Flask app that gunicorn serves, as another user, and stops on SIGTERM', async () => {

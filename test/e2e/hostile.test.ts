@@ -69,8 +69,15 @@ describe('e2e: a hostile build host', function () {
     const home = baseEnv.HOME ?? '';
     expect((fs.statSync(home).mode & 0o777).toString(8)).to.equal('555');
     const app = await e2e.app('flask-wsgi');
+    // The app's .env and bunfig.toml are the app's: bun's compiled executables read both from their working
+    // directory unless compiled not to (scripts/bun-compile-flags.mjs), which would refuse this build (PIP_TARGET)
+    // and run the app's code inside bin/detect and bin/build (preload).
+    await app.writeFile('.env', 'PIP_TARGET=/tmp/elsewhere\nBP_LOG_LEVEL=DEBUG\n');
+    await app.writeFile('bunfig.toml', 'preload = ["./preload.js"]\n');
+    await app.writeFile('preload.js', 'console.log("BUNFIG PRELOAD RAN");\n');
     const res = await e2e.platform.buildOk(app, { platformEnv: env, baseEnv });
     const log = plainLog(res.output);
+    expect(log).to.not.match(/BUNFIG PRELOAD RAN|PIP_TARGET|\[debug\]/);
     expect(log).to.not.match(/DECOY|Traceback|Permission denied|WARNING: The directory/);
     expect(fs.readdirSync(decoys.marks)).to.deep.equal([]);
     expect(log).to.contain('Successfully installed').and.contain("gunicorn is installed: web serves 'wsgi'");

@@ -7,7 +7,8 @@ import { CnbError, ExitCode } from '../../src/cnb/error.js';
 import { BuildpackError } from '../../src/failure.js';
 import { Logger } from '../../src/logger.js';
 import { reportError } from '../../src/report-error.js';
-import { writeBuildPlan } from '../../src/cnb/plan.js';
+import fc from 'fast-check';
+import { planToml, writeBuildPlan, type BuildPlan } from '../../src/cnb/plan.js';
 import { parseToml } from '../../src/cnb/toml.js';
 
 function buildpackDir(api = '0.10'): string {
@@ -100,5 +101,26 @@ describe('build plan files', () => {
     await writeBuildPlan(path.join(dir, 'plan.toml'), { provides: [{ name: 'python' }], requires: [{ name: 'python', metadata: { version: '3.12' } }] });
     const plan = parseToml(fs.readFileSync(path.join(dir, 'plan.toml'), 'utf8')) as { requires: Array<Record<string, unknown>> };
     expect(plan.requires[0]).to.deep.equal({ name: 'python', metadata: { version: '3.12' } });
+  });
+
+  it('writes TOML that the parser reads back as the same plan, for any names, keys and values', () => {
+    const text = fc.string({ unit: 'binary' });
+    const plans: fc.Arbitrary<BuildPlan> = fc.record({
+      provides: fc.array(fc.record({ name: text }), { maxLength: 3 }),
+      requires: fc.array(
+        fc.record({ name: text, metadata: fc.option(fc.dictionary(text, fc.oneof(text, fc.boolean()), { maxKeys: 4 }), { nil: undefined }) }, { requiredKeys: ['name'] }),
+        { maxLength: 3 },
+      ),
+    });
+    fc.assert(
+      fc.property(plans, (plan) => {
+        const read = parseToml(planToml(plan)) as Record<string, unknown>;
+        const expected: Record<string, unknown> = {};
+        if (plan.provides.length > 0) expected.provides = plan.provides;
+        if (plan.requires.length > 0) expected.requires = plan.requires.map((r) => (r.metadata ? { name: r.name, metadata: r.metadata } : { name: r.name }));
+        expect(JSON.parse(JSON.stringify(read))).to.deep.equal(expected);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

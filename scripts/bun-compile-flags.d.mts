@@ -1,0 +1,1 @@
+export declare const BUN_COMPILE_FLAGS: readonly string[];
