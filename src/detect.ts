@@ -35,7 +35,7 @@ const NAMED_PYLOCK = /^pylock\.[^.]+\.toml$/;
 export async function findMarker(appDir: string): Promise<string | undefined> {
   // In turn, not all at once: most apps stop at the first.
   for (const name of PYTHON_APP_MARKERS) if (await exists(inDir(appDir, name))) return name;
-  // Listed only when no fixed name matched.
+  // Listed only when no fixed name matched; sorted, so that of several the same one is named on every file system.
   const names = await listNames(appDir).catch(() => []);
   return names.sort().find((name) => NAMED_PYLOCK.test(name));
 }

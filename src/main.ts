@@ -14,9 +14,12 @@ import { consoleErrorSink, consoleSink, Logger, type LogSink, systemClock } from
 const debug = (process.env.BP_LOG_LEVEL ?? '').toUpperCase() === 'DEBUG';
 const logTo = (out: LogSink, err: LogSink): Logger => new Logger(out, systemClock, !process.env.NO_COLOR, debug, err);
 
-/** The log of the phase that runs: made when it starts, so that detect's never loads the build's sinks. */
+/**
+ * The log of the phase that runs, made when it starts: detect's (and that of a failure before either phase has a
+ * log) writes through console, which loads nothing; the build's through the descriptor sinks of fd-sink.ts.
+ */
 let log: Logger | undefined;
-function detectLog(): Logger {
+function consoleLog(): Logger {
   log ??= logTo(consoleSink, consoleErrorSink);
   return log;
 }
@@ -36,10 +39,10 @@ const buildSteps = (): Promise<typeof import('./build.js')> => import('./build.j
 // No top-level await: bun's --bytecode compile needs a script-shaped entry.
 void run(
   {
-    detect: (ctx) => detect(ctx, detectLog()),
+    detect: (ctx) => detect(ctx, consoleLog()),
     build: async (ctx: BuildContext) => (await buildSteps()).build(ctx, await buildDeps()),
     subcommands: { 's2i-assemble': async (ctx) => (await buildSteps()).defaultAssemble(ctx, await buildDeps()) },
-    onError: async (err) => (await import('./report-error.js')).reportError(err, log ?? (await buildLog())),
+    onError: async (err) => (await import('./report-error.js')).reportError(err, log ?? consoleLog()),
   },
   process.argv0,
   process.argv.slice(2),

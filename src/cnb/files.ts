@@ -29,13 +29,16 @@ export async function readText(path: string): Promise<string> {
   return bun ? bun.file(path).text() : (await nodeFs()).readFile(path, 'utf8');
 }
 
-/** Creates or replaces the file at `path` with `text`. */
+/** Creates or replaces the file at `path` with `text` (bun also creates missing parent folders; Node does not). */
 export async function writeText(path: string, text: string): Promise<void> {
   if (bun) await bun.write(path, text);
   else await (await nodeFs()).writeFile(path, text);
 }
 
-/** The names in the folder `dir` (dot files included), in no set order; rejects when `dir` cannot be listed. */
+/**
+ * The names in the folder `dir` (dot files included), in no set order; rejects when `dir` cannot be listed.
+ * bun's scan leaves out FIFOs and sockets, which no caller here looks for.
+ */
 export async function listNames(dir: string): Promise<string[]> {
   if (!bun) return (await nodeFs()).readdir(dir);
   const names: string[] = [];
