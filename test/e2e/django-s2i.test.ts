@@ -21,7 +21,7 @@ describe('e2e: Django and s2i compatibility', function () {
   let e2e: E2E;
   let overlay: string;
   before(async () => {
-    e2e = await E2E.start({ sharedPython: true });
+    e2e = await E2E.start();
     overlay = fs.mkdtempSync(path.join(os.tmpdir(), 'whitenoise-wheel-'));
     await whitenoiseWheel(overlay); // fails (not skips) when python3-whitenoise is missing
     e2e.index.addOverlayDir(overlay);

@@ -13,7 +13,7 @@ describe('e2e: locked installs (issue 14): poetry.lock', function () {
   this.timeout(900_000);
   let e2e: E2E;
   before(async () => {
-    e2e = await E2E.start({ sharedPython: true });
+    e2e = await E2E.start();
   });
   after(async () => {
     await e2e?.stop();

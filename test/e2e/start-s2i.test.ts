@@ -79,7 +79,7 @@ describe('e2e: s2i run contract and Django projects (issue 15)', function () {
   const errorLine = (c: Cause): string => `[Error: ${renderCause(c).title}]`;
 
   before(async () => {
-    e2e = await E2E.start({ sharedPython: true });
+    e2e = await E2E.start();
   });
   afterEach(async () => {
     for (const p of running.splice(0)) if (p.running) await p.stop('SIGKILL', 5000).catch(() => undefined);

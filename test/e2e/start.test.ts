@@ -127,7 +127,7 @@ describe('e2e: starting the app (issue 5)', function () {
   }
 
   before(async () => {
-    e2e = await E2E.start({ sharedPython: true });
+    e2e = await E2E.start();
     machines = fs.mkdtempSync(path.join(os.tmpdir(), 'start-e2e-machines-'));
     fs.chmodSync(machines, 0o755);
   });

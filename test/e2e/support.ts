@@ -98,33 +98,17 @@ export function stagedBuildpack(): string {
   return stageBuildpack(REPO, fs.mkdtempSync(path.join(os.tmpdir(), 'bp-staged-')));
 }
 
-/** The layers a new app takes from the last app built before it, with E2E.start({ sharedPython: true }). */
-const SHARED_PYTHON_LAYERS = ['python', 'build-tools'] as const;
-
 export class E2E {
-  private readonly apps: AppSession[] = [];
-
   private constructor(
     readonly platform: LocalPlatform,
     readonly sources: BuildSources,
-    private readonly sharedPython: boolean,
   ) {}
 
-  /**
-   * sharedPython: each new app starts with the python and build-tools layers of the last app of this run that
-   * cached them, as apps built with one shared cache volume do, so its build restores Python rather than
-   * installing it again (an install is most of a small app's build: unpacking, and compiling the standard
-   * library). For the files whose tests are about something else (the start rules, lockfiles, Django); the
-   * files about installing Python, and every build of the other files, start with no cache.
-   */
-  static async start(opts: { indexAuth?: { username: string; password: string }; sharedPython?: boolean } = {}): Promise<E2E> {
+  static async start(opts: { indexAuth?: { username: string; password: string } } = {}): Promise<E2E> {
     const sources = await BuildSources.start(opts);
     // HOSTILE=1: every build on a hostile build host (see hostile-env.ts)
-    // Sharing needs Platform API 0.14: before it, the restorer restores a launch layer (python) only beside the
-    // app's previous image, which a new app has none of (buildpack.md §Layers, platform.md 0.14 "restore").
-    const platformApi = opts.sharedPython ? { platformApi: '0.14' } : {};
-    const platform = await LocalPlatform.create({ buildpackDir: stagedBuildpack(), ...platformApi, ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}) });
-    return new E2E(platform, sources, opts.sharedPython === true);
+    const platform = await LocalPlatform.create({ buildpackDir: stagedBuildpack(), ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}) });
+    return new E2E(platform, sources);
   }
 
   get dists(): FileServer {
@@ -151,11 +135,7 @@ export class E2E {
   }
 
   async app(source: string | AppFiles): Promise<AppSession> {
-    const app = await this.platform.app(typeof source === 'string' && !source.includes('/') ? fixture(source) : source);
-    const built = this.sharedPython ? [...this.apps].reverse().find((a) => a.cache?.layers.python !== undefined) : undefined;
-    if (built) await app.shareCache(built, SHARED_PYTHON_LAYERS);
-    this.apps.push(app);
-    return app;
+    return this.platform.app(typeof source === 'string' && !source.includes('/') ? fixture(source) : source);
   }
 
   /** Launches the default process on a free port and waits for an HTTP answer. */

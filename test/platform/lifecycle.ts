@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { LIFECYCLE_BUILDPACK_APIS, hostTarget, readDescriptor } from './descriptor.js';
 import type { BuildpackDescriptor } from './descriptor.js';
 import { BuildFailedError, PlatformError, PlatformValidationError } from './errors.js';
-import { IS_ROOT, chmodTree, chownTree, copyTree, exists, linkTree, makeDir, removeTree, writeFileExact } from './fsutil.js';
+import { IS_ROOT, chmodTree, chownTree, copyTree, makeDir, removeTree, writeFileExact } from './fsutil.js';
 import { launchImage } from './launcher.js';
 import type { LaunchOptions } from './launcher.js';
 import { DEFAULT_BUILD_PATH, detectPhase } from './phases.js';
@@ -166,31 +166,6 @@ export class AppSession extends AppState<BuildResult> {
   /** Lose the cache (like a new cache volume). */
   dropCache(): void {
     this.cache_ = undefined;
-  }
-
-  /**
-   * Starts this app's build cache with the named layers of `other`'s cache, as two apps built with one named
-   * cache volume share them (`pack build --cache 'type=build;format=volume;name=<n>'`): their contents
-   * hard-linked (the restorer copies them, so no build writes through a link), their metadata and layer SBOMs
-   * as cached. The restorer then treats them as this app's own. Layers `other` did not cache are left out.
-   */
-  async shareCache(other: AppSession, layers: readonly string[]): Promise<void> {
-    const from = other.cache;
-    if (!from) throw new PlatformError('the other app has no build cache yet: build it first');
-    if (this.cache_) throw new PlatformError('this app has a build cache already');
-    const dir = path.join(this.root, 'caches', 'shared');
-    const esc = this.platform.descriptor.escapedId;
-    const cache: Cache = { dir, layers: {} };
-    await makeDir(path.join(dir, 'layers'), 0o755);
-    for (const name of layers) {
-      const meta = from.layers[name];
-      if (!meta) continue;
-      await linkTree(path.join(from.dir, 'layers', name), path.join(dir, 'layers', name));
-      const sbom = path.join(from.dir, 'sbom', 'cache', esc, name);
-      if (await exists(sbom)) await copyTree(sbom, path.join(dir, 'sbom', 'cache', esc, name));
-      cache.layers[name] = meta;
-    }
-    this.cache_ = cache;
   }
 
   /**

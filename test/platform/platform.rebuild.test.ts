@@ -164,34 +164,3 @@ describe('platform: rebuilds through the real builder find and keep the same lay
     expect(outputs[1]).to.match(/^\d+\n\d+\n$/).and.equal(outputs[0]);
   });
 });
-
-describe('platform: a build cache shared between apps (shareCache)', function () {
-  this.timeout(60_000);
-  after(cleanupPlatforms);
-
-  it('restores the shared launch+cache layer into a new app from Platform API 0.14, and only the layers named', async () => {
-    const platform = await shPlatform({ id: 'test/layers', build: BUILD, sbomFormats: ['application/vnd.cyclonedx+json'] }, { platformApi: '0.14' });
-    const first = await platform.app({ 'main.txt': 'x' });
-    await platform.buildOk(first);
-    const data = await fsp.readFile(`${first.cache?.dir}/layers/launchcache/data`, 'utf8');
-    const second = await platform.app({ 'main.txt': 'y' });
-    await second.shareCache(first, ['launchcache']);
-    const res = await platform.buildOk(second);
-    expect(Object.keys(res.restored)).to.deep.equal(['launchcache']);
-    expect(res.output).to.contain('launchcache: contents restored').and.not.contain('cacheonly: contents restored');
-    // the build changed nothing in the restored copy, so the first app's cache is as it was
-    expect(await fsp.readFile(`${second.cache?.dir}/layers/launchcache/data`, 'utf8')).to.equal(data);
-    await platform.buildOk(first);
-    expect(await fsp.readFile(`${first.cache?.dir}/layers/launchcache/data`, 'utf8')).to.equal(data);
-  });
-
-  it('under Platform API 0.13 restores no launch layer from it, as the lifecycle does without a previous image', async () => {
-    const platform = await shPlatform({ id: 'test/layers', build: BUILD, sbomFormats: ['application/vnd.cyclonedx+json'] });
-    const first = await platform.app({ 'main.txt': 'x' });
-    await platform.buildOk(first);
-    const second = await platform.app({ 'main.txt': 'y' });
-    await second.shareCache(first, ['launchcache', 'cacheonly']);
-    const res = await platform.buildOk(second);
-    expect(Object.keys(res.restored)).to.deep.equal(['cacheonly']);
-  });
-});
