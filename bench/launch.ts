@@ -32,7 +32,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, type BuildResult, type LaunchedProcess } from '../test/platform/index.js';
-import { E2E, REPO } from '../test/e2e/support.js';
+import { E2E, REPO, smallMachine } from '../test/e2e/support.js';
 import { baselinePlatform } from './baseline.js';
 
 const N = Number(process.argv[2] ?? 7);
@@ -90,16 +90,6 @@ async function firstOk(url: string, t0: number, isAlive: () => boolean, timeoutM
     if (performance.now() - t0 > timeoutMs) throw new Error(`no 200 from ${url} after ${timeoutMs} ms`);
     await sleep(10);
   }
-}
-
-/** A fake 512 MiB cgroup v2 machine for exec.d (the test-only AUSNIMBUS_* paths). */
-function smallMachine(dir: string): Record<string, string> {
-  fs.mkdirSync(path.join(dir, 'cg', 'app'), { recursive: true, mode: 0o755 });
-  fs.writeFileSync(path.join(dir, 'cg', 'app', 'memory.max'), `${512 * 1024 * 1024}\n`, { mode: 0o644 });
-  fs.writeFileSync(path.join(dir, 'self-cgroup'), '0::/app\n', { mode: 0o644 });
-  fs.writeFileSync(path.join(dir, 'meminfo'), 'MemTotal: 16777216 kB\n', { mode: 0o644 });
-  fs.chmodSync(dir, 0o755);
-  return { AUSNIMBUS_CGROUP_ROOT: path.join(dir, 'cg'), AUSNIMBUS_PROC_CGROUP: path.join(dir, 'self-cgroup'), AUSNIMBUS_MEMINFO: path.join(dir, 'meminfo') };
 }
 
 /** The web process by hand: argv and env as the launcher gave them, as the launch user, no launcher. */

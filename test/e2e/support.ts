@@ -98,17 +98,31 @@ export function stagedBuildpack(): string {
   return stageBuildpack(REPO, fs.mkdtempSync(path.join(os.tmpdir(), 'bp-staged-')));
 }
 
+/**
+ * A fake 512 MiB cgroup v2 container for the exec.d program (its test-only AUSNIMBUS_* paths), in `dir`:
+ * exec.d gives it 2 workers, where this machine's own memory gives 10 on its 2 CPUs.
+ */
+export function smallMachine(dir: string): Record<string, string> {
+  fs.mkdirSync(path.join(dir, 'cg', 'app'), { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'cg', 'app', 'memory.max'), `${512 * 1024 * 1024}\n`, { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, 'self-cgroup'), '0::/app\n', { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, 'meminfo'), 'MemTotal: 16777216 kB\n', { mode: 0o644 });
+  fs.chmodSync(dir, 0o755);
+  return { AUSNIMBUS_CGROUP_ROOT: path.join(dir, 'cg'), AUSNIMBUS_PROC_CGROUP: path.join(dir, 'self-cgroup'), AUSNIMBUS_MEMINFO: path.join(dir, 'meminfo') };
+}
+
 export class E2E {
   private constructor(
     readonly platform: LocalPlatform,
     readonly sources: BuildSources,
+    private readonly smallDir: string,
   ) {}
 
   static async start(opts: { indexAuth?: { username: string; password: string } } = {}): Promise<E2E> {
     const sources = await BuildSources.start(opts);
     // HOSTILE=1: every build on a hostile build host (see hostile-env.ts)
     const platform = await LocalPlatform.create({ buildpackDir: stagedBuildpack(), ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}) });
-    return new E2E(platform, sources);
+    return new E2E(platform, sources, fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-small-')));
   }
 
   get dists(): FileServer {
@@ -138,10 +152,14 @@ export class E2E {
     return this.platform.app(typeof source === 'string' && !source.includes('/') ? fixture(source) : source);
   }
 
-  /** Launches the default process on a free port and waits for an HTTP answer. */
+  /**
+   * Launches the default process on a free port and waits for an HTTP answer. The container is a small one
+   * (smallMachine: 2 workers) unless `env` says otherwise: the e2e run is CPU-bound, and the 10 workers this
+   * machine's memory would give each server took a share of both CPUs at every start for nothing a test checks.
+   */
   async serve(res: BuildResult, opts: { env?: Record<string, string>; path?: string; processType?: string } = {}): Promise<{ proc: LaunchedProcess; port: number; status: number; body: string; elapsedMs: number }> {
     const port = Number(opts.env?.PORT ?? (await freePort()));
-    const proc = await this.platform.launch(res, { processType: opts.processType, env: { PORT: String(port), ...opts.env } });
+    const proc = await this.platform.launch(res, { processType: opts.processType, env: { PORT: String(port), ...smallMachine(this.smallDir), ...opts.env } });
     try {
       const http = await proc.waitForHttp(`http://127.0.0.1:${port}${opts.path ?? '/'}`, { timeoutMs: 30_000 });
       return { proc, port, status: http.status, body: http.body, elapsedMs: http.elapsedMs };
@@ -154,6 +172,7 @@ export class E2E {
   async stop(): Promise<void> {
     await this.platform.cleanup();
     await this.sources.close();
+    fs.rmSync(this.smallDir, { recursive: true, force: true });
   }
 }
 
