@@ -118,11 +118,21 @@ export class E2E {
     private readonly smallDir: string,
   ) {}
 
+  /**
+   * Every app launches into a small (512 MiB) container unless a launch's env says otherwise (smallMachine: 2
+   * workers): the e2e run is CPU-bound, and the 10 workers this 2-CPU machine's memory gives each server took a
+   * share of both CPUs at every start for nothing a test checks.
+   */
   static async start(opts: { indexAuth?: { username: string; password: string } } = {}): Promise<E2E> {
     const sources = await BuildSources.start(opts);
     // HOSTILE=1: every build on a hostile build host (see hostile-env.ts)
-    const platform = await LocalPlatform.create({ buildpackDir: stagedBuildpack(), ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}) });
-    return new E2E(platform, sources, fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-small-')));
+    const smallDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-small-'));
+    const platform = await LocalPlatform.create({
+      buildpackDir: stagedBuildpack(),
+      launchEnv: smallMachine(smallDir),
+      ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}),
+    });
+    return new E2E(platform, sources, smallDir);
   }
 
   get dists(): FileServer {
@@ -152,14 +162,10 @@ export class E2E {
     return this.platform.app(typeof source === 'string' && !source.includes('/') ? fixture(source) : source);
   }
 
-  /**
-   * Launches the default process on a free port and waits for an HTTP answer. The container is a small one
-   * (smallMachine: 2 workers) unless `env` says otherwise: the e2e run is CPU-bound, and the 10 workers this
-   * machine's memory would give each server took a share of both CPUs at every start for nothing a test checks.
-   */
+  /** Launches the default process on a free port and waits for an HTTP answer. */
   async serve(res: BuildResult, opts: { env?: Record<string, string>; path?: string; processType?: string } = {}): Promise<{ proc: LaunchedProcess; port: number; status: number; body: string; elapsedMs: number }> {
     const port = Number(opts.env?.PORT ?? (await freePort()));
-    const proc = await this.platform.launch(res, { processType: opts.processType, env: { PORT: String(port), ...smallMachine(this.smallDir), ...opts.env } });
+    const proc = await this.platform.launch(res, { processType: opts.processType, env: { PORT: String(port), ...opts.env } });
     try {
       const http = await proc.waitForHttp(`http://127.0.0.1:${port}${opts.path ?? '/'}`, { timeoutMs: 30_000 });
       return { proc, port, status: http.status, body: http.body, elapsedMs: http.elapsedMs };

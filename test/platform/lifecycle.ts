@@ -52,6 +52,8 @@ export interface PlatformOptions {
    * to run a whole suite on a hostile build host). Merged over the PATH/HOME/HOSTNAME defaults.
    */
   baseEnv?: EnvOverrides;
+  /** Variables every launch sets on the container (`docker run -e`), under each launch's own `env`. */
+  launchEnv?: Record<string, string>;
 }
 
 /** File contents for `platform.app()`: text/bytes, with a mode, or a symlink. */
@@ -211,6 +213,8 @@ export class LocalPlatform {
     private readonly keepFiles: boolean,
     /** PlatformOptions.baseEnv. */
     readonly baseEnv: EnvOverrides = {},
+    /** PlatformOptions.launchEnv. */
+    readonly launchEnv: Record<string, string> = {},
   ) {}
 
   /** Installs the buildpack like a builder image (root-owned, read-only to the build user, pack's mode normalisation) and checks buildpack.toml. */
@@ -247,6 +251,7 @@ export class LocalPlatform {
       opts.platformApi ?? '0.13',
       opts.keepFiles ?? process.env.KEEP_PLATFORM === '1',
       opts.baseEnv ?? {},
+      opts.launchEnv ?? {},
     );
   }
 
@@ -342,7 +347,7 @@ export class LocalPlatform {
     const paths = await app.launchPaths(++this.launches, user);
     const proc = await launchImage(
       { image, descriptor: this.descriptor, appDir: app.appDir, layersDir: app.layersDir, user, ...paths, platformApi: this.platformApi },
-      o,
+      { ...o, env: { ...this.launchEnv, ...o.env } },
     );
     return trackRunning(app.running, proc);
   }
