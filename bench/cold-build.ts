@@ -21,9 +21,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
-import { hostArch } from '../test/helpers/servers.js';
 import { baselinePlatform } from './baseline.js';
-import { AS_BUILD_USER, chownTree, buildPhaseEnv, Columns, lineMs, median, timed, timedLines, type LinedRun, type Run } from './measure.js';
+import { binBuild as runBinBuild, buildContainer, restoreLayer, type BuildContainer } from './build-container.js';
+import { AS_BUILD_USER, chownTree, Columns, lineMs, median, timed, timedLines, type LinedRun, type Run } from './measure.js';
 import { REQUIREMENTS, bareEnv, immutableFilesProxy } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 5);
@@ -50,49 +50,20 @@ try {
   };
   const appFiles = { 'requirements.txt': `${REQUIREMENTS.join('\n')}\n`, 'wsgi.py': WSGI };
 
-  interface Container {
-    root: string;
-    app: string;
-    layers: string;
-    env: NodeJS.ProcessEnv;
-    args: string[];
-    bin: string;
-  }
-  /** A lifecycle-like build container for a buildpack's bin/build: app, platform env files, plan, layers dir. */
-  function container(name: string, buildpackDir: string): Container {
-    const root = path.join(scratch, name);
-    const app = path.join(root, 'workspace');
-    const platformDir = path.join(root, 'platform');
-    const layers = path.join(root, 'layers', 'ausnimbus_python');
-    for (const d of [app, path.join(platformDir, 'env'), layers]) fs.mkdirSync(d, { recursive: true });
-    for (const [f, c] of Object.entries(appFiles)) fs.writeFileSync(path.join(app, f), c);
-    for (const [k, v] of Object.entries(userEnv)) fs.writeFileSync(path.join(platformDir, 'env', k), v);
-    const plan = path.join(root, 'plan.toml');
-    fs.writeFileSync(plan, '[[entries]]\nname = "python"\n');
-    const env = buildPhaseEnv({ home: root, buildpackDir, layers, platformDir, plan, arch: hostArch(), user: userEnv });
-    return { root, app, layers, env, args: [layers, platformDir, plan], bin: path.join(buildpackDir, 'bin', 'build') };
-  }
-  async function binBuild(c: Container): Promise<LinedRun> {
-    const run = await timedLines([...AS_BUILD_USER, c.bin, ...c.args], { cwd: c.app, env: c.env });
-    if (run.code !== 0) throw new Error(`bin/build failed (${run.code}):\n${run.output}`);
-    return run;
-  }
+  const container = (name: string, buildpackDir: string): BuildContainer => buildContainer({ scratch, name, buildpackDir, appFiles, userEnv });
+  const binBuild = (c: BuildContainer): Promise<LinedRun> => runBinBuild(c, timedLines);
 
   /** A warm pip-cache layer for `buildpackDir`'s builds: from one cold build, as the restorer leaves it. */
-  async function warmPipCache(name: string, buildpackDir: string): Promise<(c: Container) => void> {
+  async function warmPipCache(name: string, buildpackDir: string): Promise<(c: BuildContainer) => void> {
     const c = container(name, buildpackDir);
     chownTree(c.root);
     await binBuild(c);
-    const toml = fs.readFileSync(path.join(c.layers, 'pip-cache.toml'), 'utf8').replace(/\[types\][^[]*/s, '');
-    return (into) => {
-      fs.cpSync(path.join(c.layers, 'pip-cache'), path.join(into.layers, 'pip-cache'), { recursive: true, preserveTimestamps: true });
-      fs.writeFileSync(path.join(into.layers, 'pip-cache.toml'), toml);
-    };
+    return (into) => restoreLayer(c.layers, into, 'pip-cache');
   }
   const ours = e2e.platform.buildpackDir;
   const ourCache = await warmPipCache('warm-ours', ours);
   const theirCache = baseline ? await warmPipCache('warm-baseline', baseline.buildpackDir) : undefined;
-  function coldContainer(name: string, buildpackDir: string, cache: (c: Container) => void): Container {
+  function coldContainer(name: string, buildpackDir: string, cache: (c: BuildContainer) => void): BuildContainer {
     const c = container(name, buildpackDir);
     cache(c);
     chownTree(c.root);

@@ -21,8 +21,8 @@ import path from 'node:path';
 import { parseToml } from '../src/cnb/toml.js';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { pipLock } from '../test/helpers/lock-tools.js';
-import { hostArch } from '../test/helpers/servers.js';
-import { AS_BUILD_USER, chownTree, buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
+import { binBuild, buildContainer, restoreLayer, type BuildContainer } from './build-container.js';
+import { AS_BUILD_USER, chownTree, median, stepMs, timed, type Run } from './measure.js';
 import { REQUIREMENTS, bareEnv, immutableFilesProxy } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 3);
@@ -56,37 +56,16 @@ try {
     PIP_CONFIG_FILE: '/dev/null',
   };
   const appFiles = { 'pylock.toml': pylock, 'app.py': 'print("hello")\n' };
-  const buildpackDir = e2e.platform.buildpackDir;
-  const bin = path.join(buildpackDir, 'bin', 'build');
-
-  function container(name: string): { root: string; app: string; layers: string; env: NodeJS.ProcessEnv; args: string[] } {
-    const root = path.join(scratch, name);
-    const app = path.join(root, 'workspace');
-    const platformDir = path.join(root, 'platform');
-    const layers = path.join(root, 'layers', 'ausnimbus_python');
-    for (const d of [app, path.join(platformDir, 'env'), layers]) fs.mkdirSync(d, { recursive: true });
-    for (const [f, c] of Object.entries(appFiles)) fs.writeFileSync(path.join(app, f), c);
-    for (const [k, v] of Object.entries(userEnv)) fs.writeFileSync(path.join(platformDir, 'env', k), v);
-    const plan = path.join(root, 'plan.toml');
-    fs.writeFileSync(plan, '[[entries]]\nname = "python"\n');
-    const env = buildPhaseEnv({ home: root, buildpackDir, layers, platformDir, plan, arch: hostArch(), user: userEnv });
-    return { root, app, layers, env, args: [layers, platformDir, plan] };
-  }
-  async function binBuild(c: ReturnType<typeof container>): Promise<Run> {
-    const run = await timed([...AS_BUILD_USER, bin, ...c.args], { cwd: c.app, env: c.env });
-    if (run.code !== 0) throw new Error(`bin/build failed (${run.code}):\n${run.output}`);
-    return run;
-  }
+  const container = (name: string): BuildContainer => buildContainer({ scratch, name, buildpackDir: e2e.platform.buildpackDir, appFiles, userEnv });
 
   const template = container('template');
   chownTree(template.root);
-  await binBuild(template);
-  const pythonToml = fs.readFileSync(path.join(template.layers, 'python.toml'), 'utf8').replace(/\[types\][^[]*/s, '');
+  await binBuild(template, timed);
   const python = path.join(template.layers, 'python', 'bin', 'python');
-  function coldContainer(name: string): ReturnType<typeof container> {
+  function coldContainer(name: string): BuildContainer {
     const c = container(name);
-    fs.cpSync(path.join(template.layers, 'python'), path.join(c.layers, 'python'), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-    fs.writeFileSync(path.join(c.layers, 'python.toml'), pythonToml);
+    // The python layer is kept only with its build-tools layer (pip, setuptools, wheel, headers).
+    for (const layer of ['python', 'build-tools']) restoreLayer(template.layers, c, layer);
     chownTree(c.root);
     return c;
   }
@@ -108,7 +87,7 @@ try {
 
   {
     const c = coldContainer('warm-up');
-    await binBuild(c);
+    await binBuild(c, timed);
     const b = bareDir('warm-up-bare');
     await bare(['sh', '-c', `${python} -m venv v && v/bin/${BARE_INSTALL}`], b.dir, b.cache, 'bare cold install');
     fs.rmSync(c.root, { recursive: true, force: true });
@@ -132,7 +111,7 @@ try {
     const b = bareDir(`bare-${i}`);
     const cold = [
       async () => {
-        const r = await binBuild(c);
+        const r = await binBuild(c, timed);
         const m = /Installed (\d+) locked packages, hash-checked/.exec(r.output);
         if (!m) throw new Error(`cold build did not install the lock:\n${r.output}`);
         packages = m[1] as string;
@@ -150,7 +129,7 @@ try {
     const warm = [
       async () => {
         const before = e2e.index.requests.length;
-        const r = await binBuild(c);
+        const r = await binBuild(c, timed);
         if (!r.output.includes(NOT_RUN)) throw new Error(`rebuild did not reuse pip-deps:\n${r.output}`);
         if (e2e.index.requests.length !== before) throw new Error('rebuild sent requests to the index');
         add(WARM_WHOLE, r.ms, r.cpu);

@@ -54,22 +54,6 @@ export function stepMs(log: string, label: string): number {
   return Number(m[2]) * 1000;
 }
 
-/** The env the lifecycle gives bin/build, for benchmarks that run it directly (no platform in between). */
-export function buildPhaseEnv(o: { home: string; buildpackDir: string; layers: string; platformDir: string; plan: string; arch: string; user?: NodeJS.ProcessEnv }): NodeJS.ProcessEnv {
-  return {
-    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    HOME: o.home,
-    ...o.user,
-    CNB_BUILDPACK_DIR: o.buildpackDir,
-    CNB_LAYERS_DIR: o.layers,
-    CNB_PLATFORM_DIR: o.platformDir,
-    CNB_BP_PLAN_PATH: o.plan,
-    CNB_TARGET_OS: 'linux',
-    CNB_TARGET_ARCH: o.arch,
-    NO_COLOR: '1',
-  };
-}
-
 /** A whole process timed as `timed` does, with the moment (ms from the start) each line of its output arrived. */
 export interface LinedRun extends Run {
   lines: Array<{ ms: number; text: string }>;

@@ -26,8 +26,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
-import { hostArch } from '../test/helpers/servers.js';
-import { AS_BUILD_USER, chownTree, buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
+import { binBuild, buildContainer, restoreLayer, type BuildContainer } from './build-container.js';
+import { AS_BUILD_USER, chownTree, median, stepMs, timed, type Run } from './measure.js';
 import { REQUIREMENTS, bareEnv, immutableFilesProxy } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 3);
@@ -52,44 +52,17 @@ try {
     PIP_CONFIG_FILE: '/dev/null',
   };
   const appFiles = { 'requirements.txt': `${REQUIREMENTS.join('\n')}\n`, 'app.py': 'print("hello")\n' };
-  const buildpackDir = e2e.platform.buildpackDir;
-  const bin = path.join(buildpackDir, 'bin', 'build');
+  const container = (name: string): BuildContainer => buildContainer({ scratch, name, buildpackDir: e2e.platform.buildpackDir, appFiles, userEnv });
 
-  /** A lifecycle-like build container for bin/build: app, platform env files, plan, layers dir. */
-  function container(name: string): { root: string; app: string; layers: string; env: NodeJS.ProcessEnv; args: string[] } {
-    const root = path.join(scratch, name);
-    const app = path.join(root, 'workspace');
-    const platformDir = path.join(root, 'platform');
-    const layers = path.join(root, 'layers', 'ausnimbus_python');
-    for (const d of [app, path.join(platformDir, 'env'), layers]) fs.mkdirSync(d, { recursive: true });
-    for (const [f, c] of Object.entries(appFiles)) fs.writeFileSync(path.join(app, f), c);
-    for (const [k, v] of Object.entries(userEnv)) fs.writeFileSync(path.join(platformDir, 'env', k), v);
-    const plan = path.join(root, 'plan.toml');
-    fs.writeFileSync(plan, '[[entries]]\nname = "python"\n');
-    const env = buildPhaseEnv({ home: root, buildpackDir, layers, platformDir, plan, arch: hostArch(), user: userEnv });
-    return { root, app, layers, env, args: [layers, platformDir, plan] };
-  }
-
-  async function binBuild(c: ReturnType<typeof container>): Promise<Run> {
-    const run = await timed([...AS_BUILD_USER, bin, ...c.args], { cwd: c.app, env: c.env });
-    if (run.code !== 0) throw new Error(`bin/build failed (${run.code}):\n${run.output}`);
-    return run;
-  }
-
-  // The python layer every cold run starts from, as the restorer leaves it (<layer>.toml holds [metadata] only).
+  // The python layer every cold run starts from, as the restorer leaves it.
   const template = container('template');
   chownTree(template.root);
-  await binBuild(template);
-  // With the build-tools layer (pip, setuptools, wheel, headers: build only), which is kept only with it.
-  const restored = (name: string): string => fs.readFileSync(path.join(template.layers, `${name}.toml`), 'utf8').replace(/\[types\][^[]*/s, '');
-  const [pythonToml, toolsToml] = [restored('python'), restored('build-tools')];
+  await binBuild(template, timed);
   const python = path.join(template.layers, 'python', 'bin', 'python');
-  function coldContainer(name: string): ReturnType<typeof container> {
+  function coldContainer(name: string): BuildContainer {
     const c = container(name);
-    fs.cpSync(path.join(template.layers, 'python'), path.join(c.layers, 'python'), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-    fs.writeFileSync(path.join(c.layers, 'python.toml'), pythonToml);
-    fs.cpSync(path.join(template.layers, 'build-tools'), path.join(c.layers, 'build-tools'), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-    fs.writeFileSync(path.join(c.layers, 'build-tools.toml'), toolsToml);
+    // With the build-tools layer (pip, setuptools, wheel, headers: build only), which is kept only with it.
+    for (const layer of ['python', 'build-tools']) restoreLayer(template.layers, c, layer);
     chownTree(c.root);
     return c;
   }
@@ -112,7 +85,7 @@ try {
   // Warm-up (page cache, server, binaries), not counted.
   {
     const c = coldContainer('warm-up');
-    await binBuild(c);
+    await binBuild(c, timed);
     const b = bareDir('warm-up-bare');
     await bare(['sh', '-c', `${python} -m venv v && v/bin/pip install -r requirements.txt`], b.dir, b.cache, 'bare cold install');
     fs.rmSync(c.root, { recursive: true, force: true });
@@ -142,7 +115,7 @@ try {
     const bare2 = bareDir(`bare-pip-${i}`);
     const cold = [
       async () => {
-        const r = await binBuild(c);
+        const r = await binBuild(c, timed);
         if (!r.output.includes("Running 'python -m pip install --user -r requirements.txt'")) throw new Error(`cold build did not run pip:\n${r.output}`);
         distributions = /(\d+) distributions in the pip-deps layer/.exec(r.output)?.[1] ?? '?';
         add(COLD_BP, stepMs(r.output, 'Installed dependencies'));
@@ -162,7 +135,7 @@ try {
     const warm = [
       async () => {
         const before = e2e.index.requests.length;
-        const r = await binBuild(c);
+        const r = await binBuild(c, timed);
         if (!r.output.includes(NOT_RUN)) throw new Error(`rebuild did not reuse pip-deps:\n${r.output}`);
         if (e2e.index.requests.length !== before) throw new Error('rebuild sent requests to the index');
         add(WARM_BP, r.ms, r.cpu);

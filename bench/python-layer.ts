@@ -21,8 +21,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { E2E, REPO } from '../test/e2e/support.js';
-import { hostArch } from '../test/helpers/servers.js';
-import { AS_BUILD_USER, chownTree, buildPhaseEnv, median, stepMs, timed, type Run } from './measure.js';
+import { binBuild, buildContainer, type BuildContainer } from './build-container.js';
+import { chownTree, median, stepMs, timed, type Run } from './measure.js';
 
 const N = Number(process.argv[2] ?? 5);
 const SPEC = process.argv[3] ?? '3.11';
@@ -38,29 +38,11 @@ try {
   const manifestUrl = await e2e.manifest([SPEC], 'bench-distributions.json');
   const archiveUrl = e2e.dists.url(`/python/${archive.filename}`);
   const appFiles = { '.python-version': `${archive.version}\n`, 'app.py': 'print("hello")\n' };
-  const buildpackDir = e2e.platform.buildpackDir;
-  const bin = path.join(buildpackDir, 'bin', 'build');
-
-  /** A lifecycle-like build container for bin/build: app, platform env files, plan, empty layers dir. */
-  function container(name: string): { root: string; app: string; env: NodeJS.ProcessEnv; args: string[] } {
-    const root = path.join(scratch, name);
-    const app = path.join(root, 'workspace');
-    const platformDir = path.join(root, 'platform');
-    const layers = path.join(root, 'layers', 'ausnimbus_python');
-    for (const d of [app, path.join(platformDir, 'env'), layers]) fs.mkdirSync(d, { recursive: true });
-    for (const [f, c] of Object.entries(appFiles)) fs.writeFileSync(path.join(app, f), c);
-    fs.writeFileSync(path.join(platformDir, 'env', 'BP_PYTHON_DISTRIBUTIONS'), manifestUrl);
-    const plan = path.join(root, 'plan.toml');
-    fs.writeFileSync(plan, '[[entries]]\nname = "python"\n');
-    chownTree(root);
-    const env = buildPhaseEnv({ home: root, buildpackDir, layers, platformDir, plan, arch: hostArch(), user: { BP_PYTHON_DISTRIBUTIONS: manifestUrl } });
-    return { root, app, env, args: [layers, platformDir, plan] };
-  }
-
-  async function binBuild(c: ReturnType<typeof container>): Promise<Run> {
-    const run = await timed([...AS_BUILD_USER, bin, ...c.args], { cwd: c.app, env: c.env });
-    if (run.code !== 0) throw new Error(`bin/build failed (${run.code}):\n${run.output}`);
-    return run;
+  /** A build container with an empty layers dir. */
+  function container(name: string): BuildContainer {
+    const c = buildContainer({ scratch, name, buildpackDir: e2e.platform.buildpackDir, appFiles, userEnv: { BP_PYTHON_DISTRIBUTIONS: manifestUrl } });
+    chownTree(c.root);
+    return c;
   }
   async function curlTar(i: number): Promise<Run> {
     const dir = fs.mkdtempSync(path.join(scratch, `curl-${i}-`));
@@ -81,7 +63,7 @@ try {
   // Warm-up (page cache, server, binaries), not counted.
   await curlTar(-1);
   await unpack(-1);
-  await binBuild(container('warm-build'));
+  await binBuild(container('warm-build'), timed);
 
   const cols: Record<string, { ms: number[]; cpu: number[] }> = {};
   const add = (name: string, ms: number, cpu?: number): void => {
@@ -108,11 +90,11 @@ try {
     for (const f of i % 2 === 0 ? pair : pair.reverse()) await f();
 
     const c = container(`build-${i}`);
-    const b = await binBuild(c);
+    const b = await binBuild(c, timed);
     add('bin/build cold, whole process', b.ms, b.cpu);
     add('  its "Installed Python" step', stepMs(b.output, 'Installed Python \\S+'));
     const before = e2e.dists.requests.length;
-    const r = await binBuild(c);
+    const r = await binBuild(c, timed);
     if (!r.output.includes('Using cached Python')) throw new Error(`rebuild did not reuse the layer:\n${r.output}`);
     if (e2e.dists.requests.slice(before).some((q) => q.path.startsWith('/python/'))) throw new Error('rebuild downloaded the archive');
     add('bin/build rebuild (layer reused)', r.ms, r.cpu);
