@@ -23,8 +23,8 @@ import path from 'node:path';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { baselinePlatform } from './baseline.js';
 import { binBuild as runBinBuild, buildContainer, restoreLayer, type BuildContainer } from './build-container.js';
-import { AS_BUILD_USER, chownTree, Columns, lineMs, median, timed, timedLines, type LinedRun, type Run } from './measure.js';
-import { REQUIREMENTS, bareEnv, immutableFilesProxy } from './pip-inputs.js';
+import { chownTree, Columns, lineMs, median, timedLines, type LinedRun, type Run } from './measure.js';
+import { REQUIREMENTS, bareRun, buildUserEnv, immutableFilesProxy, type BareDir } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 5);
 if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
@@ -41,13 +41,7 @@ try {
   const manifestUrl = await e2e.manifest([WHEELHOUSE_PYTHON], 'bench-distributions.json');
   const archiveUrl = e2e.dists.url(`/python/${archive.filename}`);
   const indexUrl = `${proxy.origin}/simple/`;
-  const userEnv: Record<string, string> = {
-    BP_PYTHON_DISTRIBUTIONS: manifestUrl,
-    BP_PYTHON_VERSION: archive.version,
-    PIP_INDEX_URL: indexUrl,
-    PIP_TRUSTED_HOST: '127.0.0.1',
-    PIP_CONFIG_FILE: '/dev/null',
-  };
+  const userEnv = buildUserEnv(manifestUrl, archive.version, indexUrl);
   const appFiles = { 'requirements.txt': `${REQUIREMENTS.join('\n')}\n`, 'wsgi.py': WSGI };
 
   const container = (name: string, buildpackDir: string): BuildContainer => buildContainer({ scratch, name, buildpackDir, appFiles, userEnv });
@@ -81,12 +75,7 @@ try {
     chownTree(dir);
     return { dir, cache };
   }
-  async function bare(argv: string[], b: { dir: string; cache: string }, what: string): Promise<Run> {
-    const run = await timed([...AS_BUILD_USER, ...argv], { cwd: b.dir, env: bareEnv(indexUrl, b.dir, b.cache) });
-    if (run.code !== 0) throw new Error(`${what} failed (${run.code}):\n${run.output}`);
-    if (what.includes('install') && !/Successfully installed/.test(run.output)) throw new Error(`${what} installed nothing:\n${run.output}`);
-    return run;
-  }
+  const bare = (argv: string[], b: BareDir, what: string): Promise<Run> => bareRun(indexUrl, argv, b, what);
   // The bare route's warm cache: one run of the route itself.
   const primed = bareDir('bare-prime');
   await bare(['sh', '-c', ROUTE], primed, 'bare route install');

@@ -22,8 +22,8 @@ import { parseToml } from '../src/cnb/toml.js';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { pipLock } from '../test/helpers/lock-tools.js';
 import { binBuild, buildContainer, restoreLayer, type BuildContainer } from './build-container.js';
-import { AS_BUILD_USER, chownTree, median, stepMs, timed, type Run } from './measure.js';
-import { REQUIREMENTS, bareEnv, immutableFilesProxy } from './pip-inputs.js';
+import { chownTree, median, stepMs, timed, type Run } from './measure.js';
+import { REQUIREMENTS, bareRun, buildUserEnv, immutableFilesProxy, type BareDir } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 3);
 if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
@@ -48,13 +48,7 @@ try {
   fs.mkdirSync(lockDir);
   const pylock = await pipLock(lockDir, WHEELHOUSE_PYTHON, indexUrl, REQUIREMENTS);
   const pins = pinsOf(pylock);
-  const userEnv: Record<string, string> = {
-    BP_PYTHON_DISTRIBUTIONS: manifestUrl,
-    BP_PYTHON_VERSION: archive.version,
-    PIP_INDEX_URL: indexUrl,
-    PIP_TRUSTED_HOST: '127.0.0.1',
-    PIP_CONFIG_FILE: '/dev/null',
-  };
+  const userEnv = buildUserEnv(manifestUrl, archive.version, indexUrl);
   const appFiles = { 'pylock.toml': pylock, 'app.py': 'print("hello")\n' };
   const container = (name: string): BuildContainer => buildContainer({ scratch, name, buildpackDir: e2e.platform.buildpackDir, appFiles, userEnv });
 
@@ -77,19 +71,14 @@ try {
     chownTree(dir);
     return { dir, cache: path.join(dir, 'cache') };
   }
-  async function bare(argv: string[], dir: string, cache: string, what: string): Promise<Run> {
-    const run = await timed([...AS_BUILD_USER, ...argv], { cwd: dir, env: bareEnv(indexUrl, dir, cache) });
-    if (run.code !== 0) throw new Error(`${what} failed (${run.code}):\n${run.output}`);
-    if (what.includes('install') && !/Successfully installed/.test(run.output)) throw new Error(`${what} installed nothing:\n${run.output}`);
-    return run;
-  }
+  const bare = (argv: string[], b: BareDir, what: string): Promise<Run> => bareRun(indexUrl, argv, b, what);
   const BARE_INSTALL = 'pip install --no-deps --require-hashes -r pins.txt';
 
   {
     const c = coldContainer('warm-up');
     await binBuild(c, timed);
     const b = bareDir('warm-up-bare');
-    await bare(['sh', '-c', `${python} -m venv v && v/bin/${BARE_INSTALL}`], b.dir, b.cache, 'bare cold install');
+    await bare(['sh', '-c', `${python} -m venv v && v/bin/${BARE_INSTALL}`], b, 'bare cold install');
     fs.rmSync(c.root, { recursive: true, force: true });
     fs.rmSync(b.dir, { recursive: true, force: true });
   }
@@ -119,13 +108,13 @@ try {
         add(COLD_WHOLE, r.ms, r.cpu);
       },
       async () => {
-        const r = await bare(['sh', '-c', `${python} -m venv v && v/bin/${BARE_INSTALL}`], b.dir, b.cache, 'bare cold install');
+        const r = await bare(['sh', '-c', `${python} -m venv v && v/bin/${BARE_INSTALL}`], b, 'bare cold install');
         add(COLD_BARE, r.ms, r.cpu);
       },
     ];
     for (const f of i % 2 === 0 ? cold : cold.reverse()) await f();
 
-    await bare([python, '-m', 'venv', 'v2'], b.dir, b.cache, 'venv');
+    await bare([python, '-m', 'venv', 'v2'], b, 'venv');
     const warm = [
       async () => {
         const before = e2e.index.requests.length;
@@ -136,7 +125,7 @@ try {
       },
       async () => {
         const before = e2e.index.requests.length;
-        const r = await bare(['sh', '-c', `v2/bin/${BARE_INSTALL}`], b.dir, b.cache, 'bare warm install');
+        const r = await bare(['sh', '-c', `v2/bin/${BARE_INSTALL}`], b, 'bare warm install');
         if (e2e.index.requests.slice(before).some((q) => q.path.startsWith('/files/'))) throw new Error('the warm bare install downloaded wheels: its cache is not warm');
         add(WARM_BARE, r.ms, r.cpu);
       },

@@ -27,8 +27,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { binBuild, buildContainer, restoreLayer, type BuildContainer } from './build-container.js';
-import { AS_BUILD_USER, chownTree, median, stepMs, timed, type Run } from './measure.js';
-import { REQUIREMENTS, bareEnv, immutableFilesProxy } from './pip-inputs.js';
+import { chownTree, median, stepMs, timed, type Run } from './measure.js';
+import { REQUIREMENTS, bareRun, buildUserEnv, immutableFilesProxy, type BareDir } from './pip-inputs.js';
 
 const N = Number(process.argv[2] ?? 3);
 if (!Number.isInteger(N) || N < 3) throw new Error(`N must be an integer >= 3, got ${process.argv[2]}`);
@@ -44,13 +44,7 @@ try {
   const archive = await e2e.python(WHEELHOUSE_PYTHON);
   const manifestUrl = await e2e.manifest([WHEELHOUSE_PYTHON], 'bench-distributions.json');
   const indexUrl = `${proxy.origin}/simple/`;
-  const userEnv: Record<string, string> = {
-    BP_PYTHON_DISTRIBUTIONS: manifestUrl,
-    BP_PYTHON_VERSION: archive.version,
-    PIP_INDEX_URL: indexUrl,
-    PIP_TRUSTED_HOST: '127.0.0.1',
-    PIP_CONFIG_FILE: '/dev/null',
-  };
+  const userEnv = buildUserEnv(manifestUrl, archive.version, indexUrl);
   const appFiles = { 'requirements.txt': `${REQUIREMENTS.join('\n')}\n`, 'app.py': 'print("hello")\n' };
   const container = (name: string): BuildContainer => buildContainer({ scratch, name, buildpackDir: e2e.platform.buildpackDir, appFiles, userEnv });
 
@@ -74,20 +68,15 @@ try {
     chownTree(dir);
     return { dir, cache: path.join(dir, 'cache') };
   }
-  async function bare(argv: string[], dir: string, cache: string, what: string): Promise<Run> {
-    const run = await timed([...AS_BUILD_USER, ...argv], { cwd: dir, env: bareEnv(indexUrl, dir, cache) });
-    if (run.code !== 0) throw new Error(`${what} failed (${run.code}):\n${run.output}`);
-    if (what.includes('install') && !/Successfully installed/.test(run.output)) throw new Error(`${what} installed nothing:\n${run.output}`);
-    return run;
-  }
-  const venv = (d: string, name: string): Promise<Run> => bare([python, '-m', 'venv', name], d, path.join(d, 'cache'), 'venv');
+  const bare = (argv: string[], b: BareDir, what: string): Promise<Run> => bareRun(indexUrl, argv, b, what);
+  const venv = (d: string, name: string): Promise<Run> => bare([python, '-m', 'venv', name], { dir: d, cache: path.join(d, 'cache') }, 'venv');
 
   // Warm-up (page cache, server, binaries), not counted.
   {
     const c = coldContainer('warm-up');
     await binBuild(c, timed);
     const b = bareDir('warm-up-bare');
-    await bare(['sh', '-c', `${python} -m venv v && v/bin/pip install -r requirements.txt`], b.dir, b.cache, 'bare cold install');
+    await bare(['sh', '-c', `${python} -m venv v && v/bin/pip install -r requirements.txt`], b, 'bare cold install');
     fs.rmSync(c.root, { recursive: true, force: true });
     fs.rmSync(b.dir, { recursive: true, force: true });
   }
@@ -122,10 +111,10 @@ try {
         add(COLD_BP_WHOLE, r.ms, r.cpu);
       },
       async () => {
-        const r = await bare(['sh', '-c', `${python} -m venv v && v/bin/pip install -r requirements.txt`], b.dir, b.cache, 'bare cold install');
+        const r = await bare(['sh', '-c', `${python} -m venv v && v/bin/pip install -r requirements.txt`], b, 'bare cold install');
         add(COLD_BARE, r.ms, r.cpu);
         await venv(bare2.dir, 'v');
-        const p = await bare([path.join(bare2.dir, 'v', 'bin', 'pip'), 'install', '-r', 'requirements.txt'], bare2.dir, bare2.cache, 'bare cold pip install');
+        const p = await bare([path.join(bare2.dir, 'v', 'bin', 'pip'), 'install', '-r', 'requirements.txt'], bare2, 'bare cold pip install');
         add(COLD_BARE_PIP, p.ms, p.cpu);
       },
     ];
@@ -142,7 +131,7 @@ try {
       },
       async () => {
         const before = e2e.index.requests.length;
-        const r = await bare([path.join(b.dir, 'v2', 'bin', 'pip'), 'install', '-r', 'requirements.txt'], b.dir, b.cache, 'bare warm install');
+        const r = await bare([path.join(b.dir, 'v2', 'bin', 'pip'), 'install', '-r', 'requirements.txt'], b, 'bare warm install');
         if (e2e.index.requests.slice(before).some((q) => q.path.startsWith('/files/'))) throw new Error('the warm bare install downloaded wheels: its cache is not warm');
         add(WARM_BARE, r.ms, r.cpu);
       },
