@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { hostArch } from '../test/helpers/servers.js';
-import { AS_BUILD_USER, type Run } from './measure.js';
+import { AS_BUILD_USER, chownTree, timed, type Run } from './measure.js';
 
 /** The env the lifecycle gives bin/build. */
 export function buildPhaseEnv(o: { home: string; buildpackDir: string; layers: string; platformDir: string; plan: string; arch: string; user?: NodeJS.ProcessEnv }): NodeJS.ProcessEnv {
@@ -66,4 +66,25 @@ export function restoreLayer(fromLayers: string, to: BuildContainer, name: strin
   fs.cpSync(path.join(fromLayers, name), path.join(to.layers, name), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
   const toml = fs.readFileSync(path.join(fromLayers, `${name}.toml`), 'utf8').replace(/\[types\][^[]*/s, '');
   fs.writeFileSync(path.join(to.layers, `${name}.toml`), toml);
+}
+
+/**
+ * Builds the container `template` once, and gives its interpreter and a maker of containers that hold its python
+ * layer as the restorer leaves it for an app whose dependencies changed and whose cache is empty (no pip-deps, no
+ * pip-cache). The build-tools layer (pip, setuptools, wheel, headers) comes with it: the python layer is kept only
+ * beside it.
+ */
+export async function restoredPython(container: (name: string) => BuildContainer): Promise<{ python: string; coldContainer: (name: string) => BuildContainer }> {
+  const template = container('template');
+  chownTree(template.root);
+  await binBuild(template, timed);
+  return {
+    python: path.join(template.layers, 'python', 'bin', 'python'),
+    coldContainer: (name) => {
+      const c = container(name);
+      for (const layer of ['python', 'build-tools']) restoreLayer(template.layers, c, layer);
+      chownTree(c.root);
+      return c;
+    },
+  };
 }

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { parseToml } from '../src/cnb/toml.js';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
 import { pipLock } from '../test/helpers/lock-tools.js';
-import { binBuild, buildContainer, restoreLayer, type BuildContainer } from './build-container.js';
+import { binBuild, buildContainer, restoredPython, type BuildContainer } from './build-container.js';
 import { chownTree, median, stepMs, timed, type Run } from './measure.js';
 import { REQUIREMENTS, bareRun, buildUserEnv, immutableFilesProxy, type BareDir } from './pip-inputs.js';
 
@@ -51,18 +51,7 @@ try {
   const userEnv = buildUserEnv(manifestUrl, archive.version, indexUrl);
   const appFiles = { 'pylock.toml': pylock, 'app.py': 'print("hello")\n' };
   const container = (name: string): BuildContainer => buildContainer({ scratch, name, buildpackDir: e2e.platform.buildpackDir, appFiles, userEnv });
-
-  const template = container('template');
-  chownTree(template.root);
-  await binBuild(template, timed);
-  const python = path.join(template.layers, 'python', 'bin', 'python');
-  function coldContainer(name: string): BuildContainer {
-    const c = container(name);
-    // The python layer is kept only with its build-tools layer (pip, setuptools, wheel, headers).
-    for (const layer of ['python', 'build-tools']) restoreLayer(template.layers, c, layer);
-    chownTree(c.root);
-    return c;
-  }
+  const { python, coldContainer } = await restoredPython(container);
 
   function bareDir(name: string): { dir: string; cache: string } {
     const dir = path.join(scratch, name);

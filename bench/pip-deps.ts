@@ -26,7 +26,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { E2E, WHEELHOUSE_PYTHON } from '../test/e2e/support.js';
-import { binBuild, buildContainer, restoreLayer, type BuildContainer } from './build-container.js';
+import { binBuild, buildContainer, restoredPython, type BuildContainer } from './build-container.js';
 import { chownTree, median, stepMs, timed, type Run } from './measure.js';
 import { REQUIREMENTS, bareRun, buildUserEnv, immutableFilesProxy, type BareDir } from './pip-inputs.js';
 
@@ -47,19 +47,7 @@ try {
   const userEnv = buildUserEnv(manifestUrl, archive.version, indexUrl);
   const appFiles = { 'requirements.txt': `${REQUIREMENTS.join('\n')}\n`, 'app.py': 'print("hello")\n' };
   const container = (name: string): BuildContainer => buildContainer({ scratch, name, buildpackDir: e2e.platform.buildpackDir, appFiles, userEnv });
-
-  // The python layer every cold run starts from, as the restorer leaves it.
-  const template = container('template');
-  chownTree(template.root);
-  await binBuild(template, timed);
-  const python = path.join(template.layers, 'python', 'bin', 'python');
-  function coldContainer(name: string): BuildContainer {
-    const c = container(name);
-    // With the build-tools layer (pip, setuptools, wheel, headers: build only), which is kept only with it.
-    for (const layer of ['python', 'build-tools']) restoreLayer(template.layers, c, layer);
-    chownTree(c.root);
-    return c;
-  }
+  const { python, coldContainer } = await restoredPython(container);
 
   function bareDir(name: string): { dir: string; cache: string } {
     const dir = path.join(scratch, name);
