@@ -7,10 +7,9 @@ import type { LogSink } from './logger.js';
 
 /**
  * Writes straight to the file descriptor, as Node does for process.stdout on Linux pipes and files (Node docs,
- * "A note on process I/O": synchronous there) but without making process.stdout: under bun that loads
- * node:stream, the largest cost of detect's start. Should the descriptor refuse a write (EAGAIN on a
- * non-blocking pipe, or any error), the rest and every later write go through the stream as before, so the
- * order of lines holds.
+ * "A note on process I/O": synchronous there) but without making process.stdout, which under bun loads
+ * node:stream at a cost to every start. Should the descriptor refuse a write (EAGAIN on a non-blocking pipe, or
+ * any error), the rest and every later write go through the stream as before, so the order of lines holds.
  */
 function fdSink(fd: 1 | 2, stream: () => NodeJS.WriteStream): LogSink {
   let viaStream = false;
@@ -35,4 +34,3 @@ function fdSink(fd: 1 | 2, stream: () => NodeJS.WriteStream): LogSink {
 export const stdoutSink: LogSink = fdSink(1, () => process.stdout);
 /** Warnings and errors go to stderr, as other buildpacks write them (libherokubuildpack's log_error). */
 export const stderrSink: LogSink = fdSink(2, () => process.stderr);
-

@@ -21,8 +21,9 @@ export interface LogSink {
  * process I/O"; bun likewise) and load nothing at start: detect's sinks, as its log is a line or two. Every
  * write the Logger makes is whole lines, each ending in a newline, which console adds back.
  */
-export const consoleSink: LogSink = { write: (text) => console.log(text.endsWith('\n') ? text.slice(0, -1) : text) };
-export const consoleErrorSink: LogSink = { write: (text) => console.error(text.endsWith('\n') ? text.slice(0, -1) : text) };
+const consoleLines = (print: (line: string) => void): LogSink => ({ write: (text) => print(text.endsWith('\n') ? text.slice(0, -1) : text) });
+export const consoleSink: LogSink = consoleLines(console.log);
+export const consoleErrorSink: LogSink = consoleLines(console.error);
 
 const BOLD_MAGENTA = '\x1b[1;35m';
 const BOLD_RED = '\x1b[1;31m';
