@@ -116,6 +116,8 @@ export class E2E {
     readonly platform: LocalPlatform,
     readonly sources: BuildSources,
     private readonly smallDir: string,
+    /** The staged copy the platform installed from (108 MB, the compiled executable): removed by stop(). */
+    private readonly stagedDir: string,
   ) {}
 
   /**
@@ -127,12 +129,13 @@ export class E2E {
     const sources = await BuildSources.start(opts);
     // HOSTILE=1: every build on a hostile build host (see hostile-env.ts)
     const smallDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-small-'));
+    const stagedDir = stagedBuildpack();
     const platform = await LocalPlatform.create({
-      buildpackDir: stagedBuildpack(),
+      buildpackDir: stagedDir,
       launchEnv: smallMachine(smallDir),
       ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}),
     });
-    return new E2E(platform, sources, smallDir);
+    return new E2E(platform, sources, smallDir, stagedDir);
   }
 
   get dists(): FileServer {
@@ -178,7 +181,7 @@ export class E2E {
   async stop(): Promise<void> {
     await this.platform.cleanup();
     await this.sources.close();
-    fs.rmSync(this.smallDir, { recursive: true, force: true });
+    for (const d of [this.smallDir, this.stagedDir]) fs.rmSync(d, { recursive: true, force: true });
   }
 }
 
