@@ -28,14 +28,15 @@ async function python(ctx: BuildContext, a: Analysis, input: DependencyInput, de
 }
 
 /**
- * Runs the steps after Python, then finish() (the python layer's bytecode compile ran alongside them): also
- * when a step fails, so that no compile outlives bin/build; the step's error is the one reported.
+ * Runs the steps after Python, then finish() (the python layer's bytecode compile ran alongside them). When a
+ * step fails, abandon() stops the compile, so that none outlives bin/build and the failure is not held back by
+ * it; the step's error is the one reported.
  */
 async function thenFinish(py: PythonInstall, steps: () => Promise<void>): Promise<void> {
   try {
     await steps();
   } catch (err) {
-    await py.finish().catch(() => undefined);
+    await py.abandon().catch(() => undefined);
     throw err;
   }
   await py.finish();

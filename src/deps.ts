@@ -10,6 +10,8 @@ export interface Execution {
   args: string[];
   cwd: string;
   env: Env;
+  /** Cancels the command: it is sent SIGTERM, and the outcome is `io`. */
+  signal?: AbortSignal;
 }
 
 export type CommandOutcome =

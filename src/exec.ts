@@ -3,7 +3,8 @@
  * the buildpack's own), and its output is streamed into the log under the current step, masked. Only main.ts
  * picks it; steps get it through Deps, so unit tests use fakes.
  */
-import { execa } from 'execa';
+import fs from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
 import type { Executor } from './deps.js';
 
 /** Keep only the tail of long outputs: error messages quote the last lines. */
@@ -37,12 +38,56 @@ export class OutputTail {
   }
 }
 
+/**
+ * The processes `pid` started, and theirs, deepest first (Linux: /proc/<pid>/task/<tid>/children). A command's
+ * own workers (compileall -j forks them) outlive a SIGTERM of the command alone: blocked on a queue whose other
+ * end they hold themselves, they never exit.
+ */
+function descendants(pid: number): number[] {
+  const found: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return found;
+  }
+  for (const tid of tasks) {
+    let children = '';
+    try {
+      children = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of children.split(' ').filter((c) => c.trim() !== '').map(Number)) found.push(...descendants(child), child);
+  }
+  return found;
+}
+
+/** Execution.signal: SIGTERM to the command and every process it started, once the signal is aborted. */
+function stopOnAbort(child: ResultPromise, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  const stop = (): void => {
+    if (child.pid === undefined) return;
+    for (const pid of [...descendants(child.pid), child.pid]) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
+  void child.finally(() => signal.removeEventListener('abort', stop)).catch(() => undefined);
+}
+
 export const realExecutor: Executor = {
   async stream(e, log) {
     const out = log.toolOutput();
     const kept = new OutputTail();
     try {
       const child = execa(e.command, e.args, { cwd: e.cwd, env: e.env, extendEnv: false, stdin: 'ignore', all: true, reject: false, buffer: false });
+      stopOnAbort(child, e.signal);
       child.all?.setEncoding('utf8');
       child.all?.on('data', (chunk: string) => {
         out.write(chunk);
@@ -58,7 +103,9 @@ export const realExecutor: Executor = {
   },
   async capture(e) {
     try {
-      const result = await execa(e.command, e.args, { cwd: e.cwd, env: e.env, extendEnv: false, stdin: 'ignore', all: true, reject: false });
+      const child = execa(e.command, e.args, { cwd: e.cwd, env: e.env, extendEnv: false, stdin: 'ignore', all: true, reject: false });
+      stopOnAbort(child, e.signal);
+      const result = await child;
       const output = String(result.all ?? '');
       if (result.failed && result.exitCode === undefined) return { kind: 'io', message: String(result.shortMessage ?? result.message ?? 'the command could not be started') };
       return result.exitCode === 0 ? { kind: 'ok', output } : { kind: 'exit', status: result.exitCode ?? 1, output };

@@ -66,6 +66,13 @@ export interface PythonInstall extends InstalledPython {
    * ends, failed or not. Idempotent; immediate for a kept layer.
    */
   finish: () => Promise<void>;
+  /**
+   * After a failed step, in place of finish(): stops the bytecode compile and waits for it to exit, leaving the
+   * layer without its toml. A failed build exports and caches nothing (the lifecycle runs no exporter after a
+   * failed builder), so completing the layer would only hold the failure back; the next build installs Python
+   * again either way. Immediate for a kept layer or once finish() has completed.
+   */
+  abandon: () => Promise<void>;
 }
 
 type Comparators<M> = { [K in keyof M]: (cached: M[K], next: M[K]) => string | undefined };
@@ -153,6 +160,7 @@ export async function installPython(
     buildTools = { layerPath: toolsRef.path, sitePackages: toolsSitePackages(toolsRef.path, minor), upgraded: metadata.upgraded, ref: toolsRef, metadata, pending: false };
   }
   let finish = async (): Promise<void> => undefined;
+  let abandon = async (): Promise<void> => undefined;
 
   if (state.kind === 'restored') {
     log.info(`Using cached Python ${archive.version}`);
@@ -180,12 +188,14 @@ export async function installPython(
       throw err;
     }
     const compileEnv = { PATH: env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' };
-    const compiling: Promise<CompileReport> = compileLayerBytecode(deps, compileEnv, python, layer.path, archive.version, movedPattern(moved, layer.path));
+    const cancel = new AbortController();
+    const compiling: Promise<CompileReport> = compileLayerBytecode(deps, compileEnv, python, layer.path, archive.version, { exclude: movedPattern(moved, layer.path), signal: cancel.signal });
     if (hasHashPyc(archive.version)) log.detail('Compiling the standard library to hash-based bytecode alongside the next steps');
     let finished: Promise<void> | undefined;
     finish = () => {
       finished ??= (async () => {
         const report = await compiling;
+        if (report.kind === 'canceled') return; // abandon(): the build failed
         if (report.kind !== 'none') log.header('Finishing the python layer');
         logCompile(log, report, true);
         if (buildTools?.pending) {
@@ -199,10 +209,15 @@ export async function installPython(
       })();
       return finished;
     };
+    abandon = async () => {
+      cancel.abort();
+      await compiling;
+      await finished;
+    };
   }
   Object.assign(env, (await layer.buildEnv(pythonLayerEnv())).apply('build', env));
   if (toolsRef) Object.assign(env, (await toolsRef.buildEnv()).apply('build', env));
-  return { version: archive.version, sha256: archive.sha256, layerPath: layer.path, python, buildTools, finish };
+  return { version: archive.version, sha256: archive.sha256, layerPath: layer.path, python, buildTools, finish, abandon };
 }
 
 /** `pip 23.2.1, setuptools 65.5.0; the C headers; ensurepip, lib2to3, …; 10 extension modules only tests or tkinter load` for the log. */

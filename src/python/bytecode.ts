@@ -28,6 +28,8 @@ const EXCLUDE = '/(site-packages/(?!_distutils_hack/)|tests?/|idle_test/)';
 
 export type CompileReport =
   | { kind: 'none' }
+  /** Stopped through its signal (a failed build does not wait for it). */
+  | { kind: 'canceled' }
   | { kind: 'compiled'; ms: number }
   | { kind: 'partial'; ms: number; detail: string; tail?: string };
 
@@ -44,18 +46,21 @@ export function compileJobs(cpus = os.availableParallelism()): number {
  * there (-f: compileall would keep timestamp .pyc files it thinks are current), with `jobs` workers. A file
  * that does not compile is left to be compiled at import, as before: this never fails the build. `env`: the
  * whole environment of the compile (isolated mode, -I, ignores PYTHON* variables anyway). `exclude`: one more
- * compileall -x pattern (the parts moved to the build-tools layer, src/python/build-only.ts). The caller logs
- * the report (logCompile): the compile runs alongside the later steps, whose lines it must not split.
+ * compileall -x pattern (the parts moved to the build-tools layer, src/python/build-only.ts). `signal` stops it
+ * (a failed build does not wait for it, src/layers/python.ts). The caller logs the report (logCompile): the
+ * compile runs alongside the later steps, whose lines it must not split.
  */
 export async function compileLayerBytecode(
-  { exec, clock }: Pick<Deps, 'exec' | 'clock'>, env: Env, python: string, layerPath: string, version: string, exclude?: string, jobs = compileJobs(),
+  { exec, clock }: Pick<Deps, 'exec' | 'clock'>, env: Env, python: string, layerPath: string, version: string,
+  { exclude, jobs = compileJobs(), signal }: { exclude?: string; jobs?: number; signal?: AbortSignal } = {},
 ): Promise<CompileReport> {
   if (!hasHashPyc(version)) return { kind: 'none' };
   const started = clock.now();
   const lib = path.join(layerPath, 'lib', `python${minorVersion(version)}`);
   const pattern = exclude ? `${EXCLUDE}|${exclude}` : EXCLUDE;
   const args = ['-I', '-m', 'compileall', '-q', '-f', '-j', String(jobs), '--invalidation-mode', 'unchecked-hash', '-x', pattern, lib];
-  const outcome = await exec.capture({ command: python, args, cwd: layerPath, env });
+  const outcome = await exec.capture({ command: python, args, cwd: layerPath, env, signal });
+  if (signal?.aborted) return { kind: 'canceled' };
   const ms = clock.now() - started;
   if (outcome.kind === 'ok') return { kind: 'compiled', ms };
   const detail = outcome.kind === 'io' ? outcome.message : `exit status ${outcome.status}`;
@@ -64,7 +69,7 @@ export async function compileLayerBytecode(
 
 /** The log lines of a compile. `alongside`: it ran while the later steps did. */
 export function logCompile(log: Logger, report: CompileReport, alongside: boolean): void {
-  if (report.kind === 'none') return;
+  if (report.kind === 'none' || report.kind === 'canceled') return;
   const how = alongside ? `, alongside the steps above, in ${formatDuration(report.ms)}` : '';
   if (report.kind === 'compiled') {
     log.detail(`Compiled the standard library to hash-based bytecode (valid in the image whatever its timestamps)${how}`);

@@ -72,11 +72,22 @@ describe('python layer bytecode', () => {
     fs.symlinkSync(path.join(elsewhere, 'turtle.py'), path.join(lib, 'turtle.py'));
     fs.symlinkSync(path.join(elsewhere, 'lib2to3'), path.join(lib, 'lib2to3'));
     const parts = [{ rel: 'lib/python3.11/turtle.py', kind: 'stdlib' as const }, { rel: 'lib/python3.11/lib2to3', kind: 'stdlib' as const }];
-    const report = await compileLayerBytecode({ exec: realExecutor, clock: systemClock }, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, python, layer, version, movedPattern(parts, layer));
+    const report = await compileLayerBytecode({ exec: realExecutor, clock: systemClock }, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, python, layer, version, { exclude: movedPattern(parts, layer) });
     expect(report.kind).to.equal('partial'); // broken.py
     expect(fs.existsSync(path.join(lib, '__pycache__', 'json_like.cpython-311.pyc'))).to.equal(true);
     expect(fs.existsSync(path.join(lib, '__pycache__', 'turtle.cpython-311.pyc'))).to.equal(false);
     expect(fs.existsSync(path.join(elsewhere, 'lib2to3', '__pycache__'))).to.equal(false);
+  });
+
+  it('stops when its signal is aborted (a failed build): the report says canceled and nothing is logged', async () => {
+    const { python, version } = pyenvPython(PYTHON_SPEC);
+    const cancel = new AbortController();
+    const compiling = compileLayerBytecode({ exec: realExecutor, clock: systemClock }, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, python, layer, version, { signal: cancel.signal });
+    cancel.abort();
+    const report = await compiling;
+    expect(report).to.deep.equal({ kind: 'canceled' });
+    logCompile(log(), report, true);
+    expect(lines).to.deep.equal([]);
   });
 
   it('compiles on every CPU but one, which pip keeps while both run; at least one worker', () => {

@@ -326,5 +326,24 @@ describe('python layer: cache decisions', () => {
       await py.finish(); // idempotent: nothing runs or is logged twice
       expect(f.log.stdout.match(/Compiled the standard library/g)).to.have.lengthOf(1);
     });
+
+    it('abandon(), after a failed step, stops the compile through its signal and leaves the layer without a toml, saying nothing', async () => {
+      let signal: AbortSignal | undefined;
+      // compileall runs until it is canceled, as the real one would be killed
+      const f = fakeDeps([ok('', (e) => new Promise<void>((r) => {
+        signal = e.signal;
+        e.signal?.addEventListener('abort', () => r());
+      }))]);
+      const py = await installPython(b.context(), { PATH: '/usr/bin:/bin' }, dist(), f.deps, OPTS);
+      await new Promise((r) => setTimeout(r, 10));
+      expect(signal?.aborted).to.equal(false);
+      await py.abandon();
+      expect(signal?.aborted).to.equal(true);
+      for (const name of ['python', 'build-tools']) expect(fs.existsSync(b.tomlPath(name)), `${name}.toml`).to.equal(false);
+      expect(fs.existsSync(path.join(b.layersDir, 'python.sbom.cdx.json'))).to.equal(false);
+      expect(f.log.stdout).not.to.contain('Finishing the python layer');
+      await py.finish(); // a later finish() (the build is failing anyway) writes nothing either
+      expect(fs.existsSync(b.tomlPath('python'))).to.equal(false);
+    });
   });
 });
