@@ -10,16 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { E2E, fixture, plainLog } from './support.js';
+import { E2E, fixture, plainLog, pythonInImage } from './support.js';
 import { buildWheel } from '../helpers/wheels.js';
 import type { AppFiles, BuildResult } from '../platform/index.js';
-
-/** Runs `python <args>` in the image (the `python` process, as the launch user). */
-async function pythonInImage(e2e: E2E, res: BuildResult, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const proc = await e2e.platform.launch(res, { processType: 'python', args, env });
-  const exit = await proc.waitForExit(60_000);
-  return { code: exit.code, output: proc.output() };
-}
 
 /** The flask-wsgi fixture's files, for apps that add to it. */
 function flaskFiles(): AppFiles {

@@ -221,3 +221,37 @@ export async function stopsCleanly(p: LaunchedProcess): Promise<void> {
   expect(stop.forced, `needed SIGKILL after 10 s\n${p.output()}`).to.equal(false);
   expect(stop.stopMs).to.be.below(10_000);
 }
+
+/**
+ * Runs python in the built image (its `python` process, as the launch user): `python -c <code>` for a string,
+ * `python <args>` for a list. Exit code and output.
+ */
+export async function pythonInImage(e2e: E2E, res: BuildResult, code: string | string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const proc = await e2e.platform.launch(res, { processType: 'python', args: typeof code === 'string' ? ['-c', code] : code, env });
+  const exit = await proc.waitForExit(60_000);
+  return { code: exit.code, output: proc.output() };
+}
+
+/** Every regular file under `dir`, absolute paths. */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const stack = [dir];
+  while (stack.length > 0) {
+    const d = stack.pop() as string;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else if (e.isFile()) out.push(p);
+    }
+  }
+  return out;
+}
+
+/** Files under `dirs` whose bytes (or path) contain `needle`. */
+export function filesContaining(dirs: string[], needle: string): string[] {
+  const bytes = Buffer.from(needle);
+  return dirs.filter((d) => fs.existsSync(d)).flatMap(filesUnder).filter((f) => f.includes(needle) || fs.readFileSync(f).includes(bytes));
+}
+
+/** The pip-deps step's line when nothing changed and pip does not run. */
+export const NOT_RUN = 'Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)';
