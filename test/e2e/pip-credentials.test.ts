@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { E2E, NOT_RUN, WHEELHOUSE, filesContaining, plainLog, pythonInImage } from './support.js';
+import { E2E, REQUIREMENTS_UNCHANGED, WHEELHOUSE, filesContaining, plainLog, pythonInImage } from './support.js';
 import { FileServer, PackageIndexServer, buildWheel } from '../helpers/servers.js';
 import type { BuildResult } from '../platform/index.js';
 
@@ -149,14 +149,14 @@ describe('e2e: credentials in pip inputs', function () {
       // The rebuild reuses the layer: nothing about the index is needed again.
       priv.index.clearRequests();
       const again = await priv.platform.buildOk(app, { platformEnv: env });
-      expect(plainLog(again.output)).to.contain(NOT_RUN);
+      expect(plainLog(again.output)).to.contain(REQUIREMENTS_UNCHANGED);
       expect(plainLog(again.output)).not.to.contain(SECRET);
       expect(priv.index.requests).to.have.length(0);
 
       // The key holds no credential, not even hashed (layer metadata is in the image's labels): a rotated
       // password keeps the layer. (pip does not run, so the server's fixed password does not matter.)
       const rotated = await priv.platform.buildOk(app, { platformEnv: { ...env, PIP_INDEX_URL: priv.index.indexUrl({ username: 'user', password: 'r0tated' }) } });
-      expect(plainLog(rotated.output)).to.contain(NOT_RUN);
+      expect(plainLog(rotated.output)).to.contain(REQUIREMENTS_UNCHANGED);
       expect(rotated.layers['pip-deps']?.metadata).to.deep.equal(res.layers['pip-deps']?.metadata);
     });
 
@@ -281,7 +281,7 @@ describe('e2e: credentials in pip inputs', function () {
         await app.writeFile('.s2i/environment', fs.readFileSync(path.join(app.sourceDir, '.s2i/environment'), 'utf8').replace(TOKENS.s2iIndex, 'r0tated4'));
         open.clearRequests();
         const again = await priv.platform.buildOk(app, { platformEnv: rotated });
-        expect(plainLog(again.output)).to.contain(NOT_RUN);
+        expect(plainLog(again.output)).to.contain(REQUIREMENTS_UNCHANGED);
         expect(again.layers['pip-deps']?.metadata).to.deep.equal(res.layers['pip-deps']?.metadata);
         expect(open.requests).to.have.length(0);
       });

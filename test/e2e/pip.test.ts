@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { E2E, NOT_RUN, fixture, filesUnder, plainLog, pythonInImage } from './support.js';
+import { E2E, REQUIREMENTS_UNCHANGED, fixture, filesUnder, plainLog, pythonInImage } from './support.js';
 import { buildWheel } from '../helpers/servers.js';
 import { freePort, type BuildResult } from '../platform/index.js';
 
@@ -128,7 +128,7 @@ describe('e2e: the pip-deps layer', function () {
 
       const again = await e2e.platform.buildOk(app, { platformEnv: upgrade });
       expect(plainLog(again.output)).to.not.contain('Upgraded pip');
-      expect(plainLog(again.output)).to.contain(NOT_RUN);
+      expect(plainLog(again.output)).to.contain(REQUIREMENTS_UNCHANGED);
 
       const off = await e2e.platform.buildOk(app, { platformEnv: await e2e.env() });
       expect(plainLog(off.output)).to.contain('- PIP_UPGRADE is no longer set: pip, setuptools and wheel go back to the versions that come with Python');
@@ -199,7 +199,7 @@ describe('e2e: the pip-deps layer', function () {
       const again = await e2e.platform.buildOk(app, { platformEnv: env });
       const log = plainLog(again.output);
       expect(e2e.index.requests.map((r) => r.path)).to.deep.equal([]);
-      expect(log).to.contain(NOT_RUN);
+      expect(log).to.contain(REQUIREMENTS_UNCHANGED);
       expect(log).not.to.contain('Running \'python -m pip');
       expect(again.reused).to.include('pip-deps');
       expect(again.layers['pip-deps']?.digest).to.equal(first.layers['pip-deps']?.digest);
@@ -226,7 +226,7 @@ describe('e2e: the pip-deps layer', function () {
       e2e.index.clearRequests();
       const before = await e2e.platform.buildOk(app, { platformEnv: env });
       const beforeLog = plainLog(before.output);
-      expect(beforeLog).to.contain(NOT_RUN);
+      expect(beforeLog).to.contain(REQUIREMENTS_UNCHANGED);
       expect(beforeLog).to.contain('They are reused for up to 24h (BP_PIP_UNPINNED_MAX_AGE), then pip resolves again these requirements, which pin no exact version:\n  - requirements.txt:1: six');
       expect(e2e.index.requests.map((r) => r.path)).to.deep.equal([]);
       expect(before.reused).to.include('pip-deps');
@@ -250,7 +250,7 @@ describe('e2e: the pip-deps layer', function () {
       await e2e.platform.buildOk(app, { platformEnv: env });
       e2e.index.clearRequests();
       const again = await e2e.platform.buildOk(app, { platformEnv: env });
-      expect(plainLog(again.output)).to.contain(NOT_RUN);
+      expect(plainLog(again.output)).to.contain(REQUIREMENTS_UNCHANGED);
       expect(plainLog(again.output)).not.to.contain('pin no exact version');
       expect(e2e.index.requests.map((r) => r.path)).to.deep.equal([]);
     });
@@ -265,7 +265,7 @@ describe('e2e: the pip-deps layer', function () {
       expect(out.output).to.contain('req-files app with six 1.17.0');
 
       const again = await e2e.platform.buildOk(app, { platformEnv: env });
-      expect(plainLog(again.output)).to.contain(NOT_RUN);
+      expect(plainLog(again.output)).to.contain(REQUIREMENTS_UNCHANGED);
       await app.writeFile('requirements/base.txt', 'six\nblinker\n');
       const edited = await e2e.platform.buildOk(app, { platformEnv: env });
       expect(plainLog(edited.output)).to.contain('Discarding cached dependencies since:\n  - The requirements (or the files they include) have changed');
@@ -365,7 +365,7 @@ describe('e2e: the pip-deps layer', function () {
       await app.writeFile('requirements.txt', fs.readFileSync(path.join(fixture('pip-rebuild'), 'requirements.txt'), 'utf8'));
       e2e.index.clearRequests();
       const fixed = await e2e.platform.buildOk(app, { platformEnv: env });
-      expect(plainLog(fixed.output)).to.contain(NOT_RUN);
+      expect(plainLog(fixed.output)).to.contain(REQUIREMENTS_UNCHANGED);
       expect(e2e.index.requests).to.have.length(0);
       expect(fixed.layers['pip-deps']?.digest).to.equal(good.layers['pip-deps']?.digest);
     });

@@ -253,5 +253,5 @@ export function filesContaining(dirs: string[], needle: string): string[] {
   return dirs.filter((d) => fs.existsSync(d)).flatMap(filesUnder).filter((f) => f.includes(needle) || fs.readFileSync(f).includes(bytes));
 }
 
-/** The pip-deps step's line when nothing changed and pip does not run. */
-export const NOT_RUN = 'Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)';
+/** The pip-deps step's line when requirement files, Python and pip settings are unchanged: pip does not run (a lock's is in lock-support.ts). */
+export const REQUIREMENTS_UNCHANGED = 'Using cached dependencies: requirements, Python and pip settings are unchanged (pip was not run)';
