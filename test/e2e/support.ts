@@ -98,6 +98,21 @@ export function stagedBuildpack(): string {
   return stageBuildpack(REPO, fs.mkdtempSync(path.join(os.tmpdir(), 'bp-staged-')));
 }
 
+let processStaged: string | undefined;
+
+/**
+ * One staged buildpack for every E2E of this process (a mocha worker runs several test files), which installs
+ * it into its own platform: staging copies the 108 MB executable. Removed when the process exits.
+ */
+function sharedStagedBuildpack(): string {
+  if (processStaged === undefined) {
+    const dir = stagedBuildpack();
+    processStaged = dir;
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return processStaged;
+}
+
 /**
  * A fake 512 MiB cgroup v2 container for the exec.d program (its test-only AUSNIMBUS_* paths), in `dir`:
  * exec.d gives it 2 workers, where this machine's own memory gives 10 on its 2 CPUs.
@@ -116,8 +131,6 @@ export class E2E {
     readonly platform: LocalPlatform,
     readonly sources: BuildSources,
     private readonly smallDir: string,
-    /** The staged copy the platform installed from (108 MB, the compiled executable): removed by stop(). */
-    private readonly stagedDir: string,
   ) {}
 
   /**
@@ -129,13 +142,12 @@ export class E2E {
     const sources = await BuildSources.start(opts);
     // HOSTILE=1: every build on a hostile build host (see hostile-env.ts)
     const smallDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-small-'));
-    const stagedDir = stagedBuildpack();
     const platform = await LocalPlatform.create({
-      buildpackDir: stagedDir,
+      buildpackDir: sharedStagedBuildpack(),
       launchEnv: smallMachine(smallDir),
       ...(HOSTILE ? { baseEnv: hostileBuildEnv() } : {}),
     });
-    return new E2E(platform, sources, smallDir, stagedDir);
+    return new E2E(platform, sources, smallDir);
   }
 
   get dists(): FileServer {
@@ -181,7 +193,7 @@ export class E2E {
   async stop(): Promise<void> {
     await this.platform.cleanup();
     await this.sources.close();
-    for (const d of [this.smallDir, this.stagedDir]) fs.rmSync(d, { recursive: true, force: true });
+    fs.rmSync(this.smallDir, { recursive: true, force: true });
   }
 }
 

@@ -152,4 +152,29 @@ describe('python-dist: packPythonArchive', function () {
     expect(fresh.sha256).to.equal(cached.sha256);
     expect(fresh.size).to.equal(cached.size);
   });
+
+  it('processes that want the same archive at once: one packs it, the others wait for its result', async () => {
+    const cacheDir = path.join(tmp, 'shared-cache');
+    const helper = new URL('./python-dist.ts', import.meta.url).pathname;
+    const script = `import { packPythonArchive } from ${JSON.stringify(helper)}; const a = await packPythonArchive('2.7', { cacheDir: ${JSON.stringify(cacheDir)} }); console.log(JSON.stringify(a));`;
+    const packers = [0, 1, 2].map(() => execa('node', ['--import', 'tsx', '--input-type=module', '-e', script], { reject: false }));
+    // work folders (.pack-<version>-*) in the cache while they run: never more than one at a time
+    let most = 0;
+    let done = false;
+    const watching = (async () => {
+      while (!done) {
+        const dirs = fs.existsSync(path.join(cacheDir, 'v1')) ? fs.readdirSync(path.join(cacheDir, 'v1')).filter((n) => n.startsWith('.pack-')) : [];
+        most = Math.max(most, dirs.length);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const results = await Promise.all(packers);
+    done = true;
+    await watching;
+    for (const r of results) expect(r.exitCode, r.stderr).to.equal(0);
+    const archives = results.map((r) => JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as PythonArchive);
+    expect(new Set(archives.map((a) => a.sha256)).size).to.equal(1);
+    expect(most, 'packs running at the same time').to.equal(1);
+    expect(fs.readdirSync(path.join(cacheDir, 'v1')).filter((n) => n.endsWith('.lock'))).to.deep.equal([]);
+  });
 });

@@ -112,15 +112,66 @@ export function packPythonArchive(spec: string, opts: PackOptions = {}): Promise
 }
 
 async function packCached(version: string, cacheDir: string, force: boolean): Promise<PythonArchive> {
-  const minor = version.split('.').slice(0, 2).join('.');
   const filename = `cpython-${version}-${pbsTriple()}-install_only_stripped.tar.gz`;
   const file = path.join(cacheDir, filename);
-  const metaFile = `${file}.json`;
-  if (!force && fs.existsSync(metaFile) && fs.existsSync(file)) {
-    const meta = (await fse.readJson(metaFile)) as PythonArchive;
-    if (meta.size === fs.statSync(file).size) return { ...meta, path: file };
-  }
+  const cached = async (): Promise<PythonArchive | undefined> => {
+    if (force || !fs.existsSync(`${file}.json`) || !fs.existsSync(file)) return undefined;
+    const meta = (await fse.readJson(`${file}.json`)) as PythonArchive;
+    return meta.size === fs.statSync(file).size ? { ...meta, path: file } : undefined;
+  };
+  const found = await cached();
+  if (found) return found;
   await fse.ensureDir(cacheDir);
+  // One packer per archive across processes (the e2e run's workers all want 3.11 at their start): the others wait
+  // for its result instead of packing it again.
+  const lock = `${file}.lock`;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (lockIsStale(lock)) {
+      fs.rmSync(lock, { force: true }); // its packer died
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+    const packed = force ? undefined : await cached();
+    if (packed) return packed;
+  }
+  try {
+    return (force ? undefined : await cached()) ?? (await pack(version, cacheDir, filename));
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+/** The lock's packer is gone (an empty lock is being written, unless it has been empty for 10 s). */
+function lockIsStale(lock: string): boolean {
+  try {
+    const text = fs.readFileSync(lock, 'utf8');
+    if (text === '') return Date.now() - fs.statSync(lock).mtimeMs > 10_000;
+    return !processAlive(Number(text));
+  } catch {
+    return false; // removed meanwhile: the next attempt takes it
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function pack(version: string, cacheDir: string, filename: string): Promise<PythonArchive> {
+  const minor = version.split('.').slice(0, 2).join('.');
+  const file = path.join(cacheDir, filename);
+  const metaFile = `${file}.json`;
   const work = await fs.promises.mkdtemp(path.join(cacheDir, `.pack-${version}-`));
   try {
     const stage = path.join(work, 'python');
