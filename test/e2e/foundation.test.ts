@@ -1,14 +1,10 @@
 import { expect } from 'chai';
 import type { AppFiles } from '../platform/index.js';
-import { E2E, plainLog, workersSettled } from './support.js';
+import { e2eForFile, plainLog, workersSettled } from './support.js';
 
 describe('e2e: foundation', function () {
   this.timeout(300_000);
-  let e2e: E2E;
-  before(async () => {
-    e2e = await E2E.start();
-  });
-  after(async () => e2e?.stop());
+  const e2e = e2eForFile();
 
   it('detect passes for a Flask app, naming the file that decided, and fails for an empty directory', async () => {
     const pass = await e2e.platform.detect(await e2e.app('flask-wsgi'));

@@ -7,18 +7,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { E2E, WHEELHOUSE_PYTHON, fixture, plainLog } from './support.js';
+import { e2eForFile, WHEELHOUSE_PYTHON, fixture, plainLog } from './support.js';
 import { appFiles, errorLine } from './lock-support.js';
 
 describe('e2e: locked installs (issue 14): Pipfile.lock', function () {
   this.timeout(900_000);
-  let e2e: E2E;
-  before(async () => {
-    e2e = await E2E.start();
-  });
-  after(async () => {
-    await e2e?.stop();
-  });
+  const e2e = e2eForFile();
 
   const pipenvApp = (extra: Record<string, string> = {}): Record<string, string> => {
     const vector = appFiles('lock-vectors/pipenv/flask-app');

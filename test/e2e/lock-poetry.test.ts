@@ -6,18 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { E2E, WHEELHOUSE_PYTHON, fixture, plainLog } from './support.js';
+import { e2eForFile, WHEELHOUSE_PYTHON, fixture, plainLog } from './support.js';
 import { NOT_RUN, appFiles, errorLine } from './lock-support.js';
 
 describe('e2e: locked installs (issue 14): poetry.lock', function () {
   this.timeout(900_000);
-  let e2e: E2E;
-  before(async () => {
-    e2e = await E2E.start();
-  });
-  after(async () => {
-    await e2e?.stop();
-  });
+  const e2e = e2eForFile();
 
   describe('poetry.lock, written by Poetry', () => {
     /** Poetry's groups and the extra that brings gunicorn; the index is ours (the lock names Poetry's source on another port). */

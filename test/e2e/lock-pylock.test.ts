@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { E2E, WHEELHOUSE_PYTHON, plainLog } from './support.js';
+import { e2eForFile, WHEELHOUSE_PYTHON, plainLog } from './support.js';
 import { NOT_RUN, appFiles, errorLine } from './lock-support.js';
 import { pipLock } from '../helpers/lock-tools.js';
 import type { AppFiles } from '../platform/index.js';
@@ -17,13 +17,7 @@ const flaskApp = (extra: AppFiles): AppFiles => appFiles('lock-flask', extra);
 
 describe('e2e: locked installs (issue 14): pylock.toml', function () {
   this.timeout(900_000);
-  let e2e: E2E;
-  before(async () => {
-    e2e = await E2E.start();
-  });
-  after(async () => {
-    await e2e?.stop();
-  });
+  const e2e = e2eForFile();
 
   /** The platform env of a locked build: our Python, and no PIP_INDEX_URL, so pip fetches what the lock names. */
   async function lockEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {

@@ -9,18 +9,12 @@
  * for Python >=3.12; no real uv.lock admitting 3.11 was found whose selection the index holds entirely.
  */
 import { expect } from 'chai';
-import { E2E, WHEELHOUSE_PYTHON, plainLog } from './support.js';
+import { e2eForFile, WHEELHOUSE_PYTHON, plainLog } from './support.js';
 import { NOT_RUN, appFiles, errorLine } from './lock-support.js';
 
 describe('e2e: locked installs (issue 14): uv.lock', function () {
   this.timeout(300_000);
-  let e2e: E2E;
-  before(async () => {
-    e2e = await E2E.start();
-  });
-  after(async () => {
-    await e2e?.stop();
-  });
+  const e2e = e2eForFile();
 
   it("a chosen Python outside the lock's requires-python stops the build naming both, before Python is installed", async () => {
     const res = await e2e.platform.build(await e2e.app(appFiles('lock-vectors/uv/lock-dev-group')), { platformEnv: await e2e.env(WHEELHOUSE_PYTHON) });

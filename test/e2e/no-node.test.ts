@@ -1,15 +1,11 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { E2E } from './support.js';
+import { e2eForFile } from './support.js';
 
 /** bin/detect and bin/build are single executables: they run on a build image with no Node.js at all. */
 describe('e2e: without Node.js', function () {
   this.timeout(300_000);
-  let e2e: E2E;
-  before(async () => {
-    e2e = await E2E.start();
-  });
-  after(async () => e2e?.stop());
+  const e2e = e2eForFile();
 
   it('the hiding works: node cannot start in the namespace the phases run in', () => {
     const r = spawnSync('unshare', ['-m', '--propagation', 'private', '--', '/bin/sh', '-c', 'mount --bind /dev/null /usr/bin/node && node -e "console.log(1)"']);

@@ -8,19 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { E2E, REQUIREMENTS_UNCHANGED, WHEELHOUSE, filesContaining, plainLog, pythonInImage } from './support.js';
+import { E2E, e2eForFile, REQUIREMENTS_UNCHANGED, WHEELHOUSE, filesContaining, plainLog, pythonInImage } from './support.js';
 import { FileServer, PackageIndexServer, buildWheel } from '../helpers/servers.js';
 import type { BuildResult } from '../platform/index.js';
 
 describe('e2e: credentials in pip inputs', function () {
   this.timeout(900_000);
-  let e2e: E2E;
-  before(async () => {
-    e2e = await E2E.start();
-  });
-  after(async () => {
-    await e2e?.stop();
-  });
+  const e2e = e2eForFile();
 
   describe('credentials in a direct URL requirement (PEP 610 direct_url.json)', () => {
     // pip records the URL of a `name @ url` requirement in the installed distribution's direct_url.json, with

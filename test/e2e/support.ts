@@ -197,6 +197,29 @@ export class E2E {
   }
 }
 
+/**
+ * The E2E of a test file, for files that need nothing else set up: started in mocha's before() and stopped in its
+ * after(), both registered by this call (put it at the top of the file's describe). The returned object stands for
+ * that E2E (it forwards to it), so tests write `e2e.platform`, `e2e.env()` and pass `e2e` on as usual; using it
+ * before before() ran throws.
+ */
+export function e2eForFile(opts?: Parameters<typeof E2E.start>[0]): E2E {
+  let current: E2E | undefined;
+  before(async () => {
+    current = await E2E.start(opts);
+  });
+  after(async () => {
+    await current?.stop();
+  });
+  return new Proxy({} as E2E, {
+    get(_, prop) {
+      if (!current) throw new Error(`e2e.${String(prop)} used before the file's before() started it`);
+      const value = Reflect.get(current, prop, current) as unknown;
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
+}
+
 /** The build log without colours and timings, for whole-block assertions. */
 export function plainLog(output: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes, which start with the ESC control character
