@@ -39,42 +39,53 @@ export class OutputTail {
 }
 
 /**
- * The processes `pid` started, and theirs, deepest first (Linux: /proc/<pid>/task/<tid>/children). A command's
- * own workers (compileall -j forks them) outlive a SIGTERM of the command alone: blocked on a queue whose other
- * end they hold themselves, they never exit.
+ * The processes below `pid` (its children, theirs, ...), deepest first, from every process's parent in
+ * /proc/<pid>/stat (the `children` files need CONFIG_PROC_CHILDREN and are exact only for stopped processes). A
+ * command's own workers (compileall -j forks them) outlive a SIGTERM of the command alone: blocked on a queue
+ * whose other end they hold themselves, they never exit, and they keep its output open.
  */
 function descendants(pid: number): number[] {
-  const found: number[] = [];
-  let tasks: string[];
-  try {
-    tasks = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return found;
-  }
-  for (const tid of tasks) {
-    let children = '';
+  const childrenOf = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
     try {
-      children = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
     } catch {
-      continue;
+      continue; // gone meanwhile
     }
-    for (const child of children.split(' ').filter((c) => c.trim() !== '').map(Number)) found.push(...descendants(child), child);
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const siblings = childrenOf.get(ppid) ?? [];
+    siblings.push(Number(entry));
+    childrenOf.set(ppid, siblings);
   }
-  return found;
+  const below = (p: number): number[] => (childrenOf.get(p) ?? []).flatMap((c) => [...below(c), c]);
+  return below(pid);
 }
 
-/** Execution.signal: SIGTERM to the command and every process it started, once the signal is aborted. */
+const signalProcess = (pid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+};
+
+/**
+ * Execution.signal: once it is aborted, the command and every process it started get SIGTERM. The command is
+ * stopped (SIGSTOP) first, so that it forks no worker between the listing and the kill, and continued once its
+ * SIGTERM is pending.
+ */
 function stopOnAbort(child: ResultPromise, signal: AbortSignal | undefined): void {
   if (!signal) return;
   const stop = (): void => {
-    if (child.pid === undefined) return;
-    for (const pid of [...descendants(child.pid), child.pid]) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    const pid = child.pid;
+    if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return; // exited: its pid may be another's now
+    signalProcess(pid, 'SIGSTOP');
+    for (const p of descendants(pid)) signalProcess(p, 'SIGTERM');
+    signalProcess(pid, 'SIGTERM');
+    signalProcess(pid, 'SIGCONT');
   };
   if (signal.aborted) stop();
   else signal.addEventListener('abort', stop, { once: true });

@@ -147,12 +147,16 @@ async function packCached(version: string, cacheDir: string, force: boolean): Pr
   }
 }
 
-/** The lock's packer is gone (an empty lock is being written, unless it has been empty for 10 s). */
+/**
+ * The lock's packer is gone: its pid is not running, or the lock is older than any pack takes (a reused pid, or
+ * a cache shared with another pid namespace). An empty lock is being written, unless it has been for 10 s.
+ */
 function lockIsStale(lock: string): boolean {
   try {
     const text = fs.readFileSync(lock, 'utf8');
-    if (text === '') return Date.now() - fs.statSync(lock).mtimeMs > 10_000;
-    return !processAlive(Number(text));
+    const age = Date.now() - fs.statSync(lock).mtimeMs;
+    if (text === '') return age > 10_000;
+    return age > 15 * 60_000 || !processAlive(Number(text));
   } catch {
     return false; // removed meanwhile: the next attempt takes it
   }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import {
   chownTree,
   copyTree,
+  IS_ROOT,
   exists,
   isDirectory,
   isTable,
@@ -357,10 +358,10 @@ function meta(digest: string, types: StoredLayerMeta['types'], metadata: TomlTab
 /**
  * Lays the image out at the paths the build used (the app dir and `<layers>`), as a container of
  * the image would see them: `<layers>/<id>/<launch layer>/`, `<layers>/config/metadata.toml`,
- * `<layers>/sbom/launch/...` and the app dir. Nothing else from the build is visible. The layers are hard
- * links to the image's files (a layer is tens of MB, copied at every launch otherwise): they belong to the build
- * user and are read-only to the launch user, as in a real image, and nothing may write to them in place; the
- * app dir, which tests make writable (a volume mounted there), is a copy.
+ * `<layers>/sbom/launch/...` and the app dir. Nothing else from the build is visible. Run as root, the layers are
+ * hard links to the image's files (a layer is tens of MB, copied at every launch otherwise): they belong to the
+ * build user and are read-only to the launch user, as in a real image, and nothing may write to them in place;
+ * the app dir, which tests make writable (a volume mounted there), is a copy.
  */
 export async function materializeImage(
   image: Image,
@@ -374,7 +375,10 @@ export async function materializeImage(
   const bpDir = path.join(paths.layersDir, descriptor.escapedId);
   await makeDir(bpDir, 0o755);
   await fsp.chmod(paths.layersDir, 0o755);
-  for (const name of Object.keys(image.layers)) await linkTree(path.join(image.dir, 'layers', name), path.join(bpDir, name));
+  // Links only as root: the launch user (another uid) cannot write the build user's files. Run as one user,
+  // removeTree's chmod fallback would reach the stored files through the links.
+  const place = IS_ROOT ? linkTree : copyTree;
+  for (const name of Object.keys(image.layers)) await place(path.join(image.dir, 'layers', name), path.join(bpDir, name));
   if (await isDirectory(path.join(image.dir, 'sbom'))) await copyTree(path.join(image.dir, 'sbom'), path.join(paths.layersDir, 'sbom'));
   const processes = image.processes.map((p) => ({
     type: p.type,
