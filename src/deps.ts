@@ -10,7 +10,7 @@ export interface Execution {
   args: string[];
   cwd: string;
   env: Env;
-  /** Cancels the command: it is sent SIGTERM, and the outcome is `io`. */
+  /** Cancels the command: it and every process it started are sent SIGTERM, and the outcome is `io`. */
   signal?: AbortSignal;
 }
 

@@ -44,7 +44,7 @@ export class OutputTail {
  * command's own workers (compileall -j forks them) outlive a SIGTERM of the command alone: blocked on a queue
  * whose other end they hold themselves, they never exit, and they keep its output open.
  */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   const childrenOf = new Map<number, number[]>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

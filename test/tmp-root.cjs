@@ -1,7 +1,8 @@
 /**
  * One temporary folder per test run (a mocha global fixture, .mocharc.json): TMPDIR points into it for the run,
- * so os.tmpdir() in every test file and worker, and in the builds and launches they start, lands there, and the
- * whole folder is removed at the end, whatever a test left behind (staged buildpacks alone are 108 MB each).
+ * so os.tmpdir() in every test file and worker lands there, and the whole folder is removed at the end, whatever
+ * a test left behind (staged buildpacks alone are 108 MB each). Builds and launches get the local platform's own
+ * environment, which does not pass TMPDIR on.
  * KEEP_PLATFORM=1 keeps it, as it keeps the local platform's folders, for inspection.
  */
 const fs = require('node:fs');

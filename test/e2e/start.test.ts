@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { freePort, type AppFiles, type BuildResult, type LaunchedProcess } from '../platform/index.js';
 import type { Cause } from '../../src/causes.js';
 import { renderCause, renderWarning } from '../../src/messages.js';
+import { descendants } from '../../src/exec.js';
 import { E2E, plainLog, stopsCleanly, workersSettled } from './support.js';
 
 const MiB = 1024 * 1024;
@@ -468,34 +469,17 @@ describe('e2e: starting the app (issue 5)', function () {
   describe('ASGI apps (issue 15)', () => {
     const UVICORN_LINE = /^exec \S+\/pip-deps\/bin\/uvicorn (\S+) --host 0\.0\.0\.0 --port "\$\{PORT:-8080\}" --workers "\$\{WEB_CONCURRENCY:-2\}" --forwarded-allow-ips "\$\{FORWARDED_ALLOW_IPS:-\*\}" --timeout-graceful-shutdown 25$/;
 
-    /** The processes below `pid` (its children, theirs, ...), from /proc, with their command lines. */
-    function descendants(pid: number): Array<{ pid: number; cmdline: string }> {
-      const parentOf = new Map<number, number>();
-      for (const entry of fs.readdirSync('/proc')) {
-        if (!/^\d+$/.test(entry)) continue;
+    /** The processes below `pid` (its children, theirs, ...), with their command lines. */
+    function descendantsWithCmdline(pid: number): Array<{ pid: number; cmdline: string }> {
+      return descendants(pid).map((child) => {
+        let cmdline = '';
         try {
-          const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-          parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+          cmdline = fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ');
         } catch {
           // gone meanwhile
         }
-      }
-      const found: Array<{ pid: number; cmdline: string }> = [];
-      const walk = (p: number): void => {
-        for (const [child, parent] of parentOf) {
-          if (parent !== p) continue;
-          let cmdline = '';
-          try {
-            cmdline = fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ');
-          } catch {
-            // gone meanwhile
-          }
-          found.push({ pid: child, cmdline });
-          walk(child);
-        }
-      };
-      walk(pid);
-      return found;
+        return { pid: child, cmdline };
+      });
     }
 
     it('app.py with a FastAPI app and no __main__ block: served by uvicorn (not `python app.py`, which would exit at once), as PID 1; stops on SIGTERM', async () => {
@@ -551,8 +535,8 @@ describe('e2e: starting the app (issue 5)', function () {
       expect(new Set(started).size, proc.output()).to.equal(3);
       expect(proc.output()).to.contain('Started parent process [1]'); // uvicorn's supervisor is PID 1
       // The worker processes themselves: uvicorn spawns each with multiprocessing (spawn_main).
-      const workers = descendants(proc.pid).filter((d) => d.cmdline.includes('spawn_main'));
-      expect(workers.length, JSON.stringify(descendants(proc.pid), null, 1)).to.equal(3);
+      const workers = descendantsWithCmdline(proc.pid).filter((d) => d.cmdline.includes('spawn_main'));
+      expect(workers.length, JSON.stringify(descendantsWithCmdline(proc.pid), null, 1)).to.equal(3);
       expect((await proc.waitForHttp(`http://127.0.0.1:${port}/env/WEB_CONCURRENCY`)).body).to.equal('3');
       // The supervisor (the launched process): trusted proxies from FORWARDED_ALLOW_IPS (default *), as in the fallback Gunicorn config.
       const supervisor = fs.readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0');

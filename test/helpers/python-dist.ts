@@ -114,6 +114,7 @@ export function packPythonArchive(spec: string, opts: PackOptions = {}): Promise
 async function packCached(version: string, cacheDir: string, force: boolean): Promise<PythonArchive> {
   const filename = `cpython-${version}-${pbsTriple()}-install_only_stripped.tar.gz`;
   const file = path.join(cacheDir, filename);
+  // never with `force`, which packs again (one packer at a time, as ever)
   const cached = async (): Promise<PythonArchive | undefined> => {
     if (force || !fs.existsSync(`${file}.json`) || !fs.existsSync(file)) return undefined;
     const meta = (await fse.readJson(`${file}.json`)) as PythonArchive;
@@ -137,11 +138,11 @@ async function packCached(version: string, cacheDir: string, force: boolean): Pr
       continue;
     }
     await new Promise((r) => setTimeout(r, 250));
-    const packed = force ? undefined : await cached();
+    const packed = await cached();
     if (packed) return packed;
   }
   try {
-    return (force ? undefined : await cached()) ?? (await pack(version, cacheDir, filename));
+    return (await cached()) ?? (await pack(version, cacheDir, filename));
   } finally {
     fs.rmSync(lock, { force: true });
   }
