@@ -34,6 +34,7 @@ try {
   const r = await soak(proc, {
     ...SOAK_DEFAULTS,
     url,
+    workers: WORKERS,
     connections: CONNECTIONS,
     durationMs: SECONDS * 1000,
     killAtMs: Math.round((SECONDS * 1000) / 3),
@@ -42,7 +43,7 @@ try {
   console.log(`load average after: ${load()}`);
   console.log(formatSoak(r));
   const held =
-    r.errors === 0 && r.retried === r.retriedOk && r.replacedAfterMs >= 0 && r.workersAfter.length === r.workersBefore.length &&
+    r.errors === 0 && r.retried === r.retriedOk && r.replacedAfterMs >= 0 && r.workersAfter.length === WORKERS &&
     r.rssGrowth < 1.3 && r.stop.code === 0 && !r.stop.forced && r.stop.stopMs < 10_000;
   console.log(`verdict: ${held ? 'PASS' : 'FAIL'}`);
   console.log(JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, workers: WORKERS, ...r }));

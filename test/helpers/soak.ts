@@ -13,7 +13,8 @@
  *  - a failure that ends within [kill, kill + retryWindowMs] is retried once, at once, as a client would; the
  *    retry must succeed;
  *  - every other failure counts as an error: there must be none;
- *  - the killed worker must be replaced by a new pid, with as many workers as before, within `replaceWithinMs`;
+ *  - the measured period starts once the master runs all `workers`; the killed worker must be replaced by a new
+ *    pid, with all `workers` running again, within `replaceWithinMs`;
  *  - memory: the resident set (VmRSS) of the master and its workers, summed, at the start (after warm-up) and at
  *    the end; `rssGrowth` is end / start;
  *  - SIGTERM at the end must stop the app with exit code 0 within 10 s.
@@ -24,6 +25,11 @@ import type { LaunchedProcess } from '../platform/index.js';
 
 export interface SoakOptions {
   url: string;
+  /**
+   * The workers the master is configured to run (WEB_CONCURRENCY). Gunicorn forks them one after another, and the
+   * first may answer before the last is forked on a loaded machine: the soak waits for all of them first.
+   */
+  workers: number;
   durationMs: number;
   /** When the worker is killed, after the start of the measured period. */
   killAtMs: number;
@@ -36,7 +42,7 @@ export interface SoakOptions {
   log?: (line: string) => void;
 }
 
-export const SOAK_DEFAULTS: Omit<SoakOptions, 'url' | 'durationMs' | 'killAtMs'> = {
+export const SOAK_DEFAULTS: Omit<SoakOptions, 'url' | 'workers' | 'durationMs' | 'killAtMs'> = {
   connections: 8,
   warmupMs: 2000,
   retryWindowMs: 1000,
@@ -112,6 +118,19 @@ export function rssKb(pid: number): number {
 
 const treeRss = (master: number): number => [master, ...childrenOf(master)].reduce((sum, p) => sum + rssKb(p), 0);
 
+/** The master's workers once it runs `count` of them; throws when it does not within `withinMs`. */
+async function allWorkers(master: number, count: number, withinMs: number): Promise<number[]> {
+  const deadline = performance.now() + withinMs;
+  for (;;) {
+    const workers = childrenOf(master);
+    if (workers.length === count) return workers;
+    if (performance.now() > deadline) {
+      throw new Error(`the app (pid ${master}) runs ${workers.length} worker processes after ${withinMs} ms, not the ${count} configured`);
+    }
+    await sleep(50);
+  }
+}
+
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 function get(url: string, agent: http.Agent, timeoutMs: number): Promise<number> {
@@ -130,8 +149,7 @@ function get(url: string, agent: http.Agent, timeoutMs: number): Promise<number>
 export async function soak(proc: LaunchedProcess, o: SoakOptions): Promise<SoakResult> {
   const master = proc.pid;
   const log = o.log ?? (() => undefined);
-  const workersBefore = childrenOf(master);
-  if (workersBefore.length === 0) throw new Error(`the app (pid ${master}) has no worker processes`);
+  const workersBefore = await allWorkers(master, o.workers, o.replaceWithinMs);
 
   let t0 = performance.now();
   let measuring = false;
@@ -207,7 +225,7 @@ export async function soak(proc: LaunchedProcess, o: SoakOptions): Promise<SoakR
     const deadline = performance.now() + o.replaceWithinMs;
     while (performance.now() < deadline) {
       const current = childrenOf(master);
-      if (current.length >= victims.length && !current.includes(killedPid) && current.some((p) => !victims.includes(p))) {
+      if (current.length >= o.workers && !current.includes(killedPid) && current.some((p) => !victims.includes(p))) {
         replacedAfterMs = Math.round(now() - killAt);
         workersAfter = current;
         log(`soak: worker replaced after ${replacedAfterMs} ms: ${current.join(', ')}`);
