@@ -345,5 +345,26 @@ describe('python layer: cache decisions', () => {
       await py.finish(); // a later finish() (the build is failing anyway) writes nothing either
       expect(fs.existsSync(b.tomlPath('python'))).to.equal(false);
     });
+
+    it('a failure after the compile has started (reading the layer\'s build env) stops the compile before it is reported', async () => {
+      let signal: AbortSignal | undefined;
+      let stopped = false;
+      const f = fakeDeps([ok('', (e) => new Promise<void>((r) => {
+        signal = e.signal;
+        // the layer's lib/ becomes a symlink loop: stat() fails with ELOOP when its build env is read
+        const lib = path.join(b.layerPath('python'), 'lib');
+        fs.rmSync(lib, { recursive: true, force: true });
+        fs.symlinkSync('lib', lib);
+        e.signal?.addEventListener('abort', () => {
+          stopped = true;
+          r();
+        });
+      }))]);
+      const err = await installPython(b.context(), { PATH: '/usr/bin:/bin' }, dist(), f.deps, OPTS).then(() => undefined, (e: unknown) => e);
+      expect((err as NodeJS.ErrnoException | undefined)?.code).to.equal('ELOOP');
+      expect(signal?.aborted, 'the compile was canceled').to.equal(true);
+      expect(stopped, 'and had stopped when installPython rejected').to.equal(true);
+      expect(fs.existsSync(b.tomlPath('python'))).to.equal(false);
+    });
   });
 });
