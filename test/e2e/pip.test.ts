@@ -341,7 +341,9 @@ describe('e2e: the pip-deps layer', function () {
       // pip's lines are in the log whole (and masked); the error message quotes none, as they fall outside the
       // 64 KB tail of pip's output it reads.
       expect(long.log).to.match(/\n {6}ERROR: No matching distribution found for flask==(a1B2){262144}\n/);
-      expect(long.ms - short.ms, 'the 1 MB line costs seconds at most').to.be.below(30_000);
+      // The quadratic handling this guards against cost 53 s for a 200 KB line; the two builds run beside other
+      // workers' builds, so the bound is relative and generous.
+      expect(long.ms, 'the 1 MB line costs seconds at most').to.be.below(2 * short.ms + 60_000);
     });
 
     it('an unreachable index ends in a clear message naming the requirement and the index', async () => {

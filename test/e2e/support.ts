@@ -13,6 +13,7 @@ import { packPythonArchive, type PythonArchive } from '../helpers/python-dist.js
 import { FileServer, PackageIndexServer, hostArch } from '../helpers/servers.js';
 import { stageBuildpack } from '../../scripts/buildpack-files.js';
 import { HOSTILE, HOSTILE_USER_ENV, hostileBuildEnv } from './hostile-env.js';
+import { catchesSigchld, childrenOf, procStrings } from '../helpers/procfs.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const FIXTURES = path.join(REPO, 'test', 'fixtures');
@@ -227,13 +228,16 @@ export function plainLog(output: string): string {
 }
 
 /**
- * Waits until gunicorn has stopped booting workers (no new "Booting worker" line for a second). gunicorn 26
- * has a start-up race: a worker forked just before SIGTERM keeps the arbiter's handler and lives until
- * graceful_timeout, so tests that check a clean stop wait for the boot to settle first.
+ * Waits until gunicorn has started its workers: no new "Booting worker" line for a second, then as many workers
+ * as the buildpack's fallback config gives (when it runs), each with its own signal handlers installed. gunicorn
+ * 26 has a start-up race: a worker forked just before SIGTERM keeps the arbiter's handler and lives until
+ * graceful_timeout (see catchesSigchld), so tests that check a clean stop wait for the boot to settle first. The
+ * quiet second alone is not enough on a loaded machine, where the master can wait that long between two forks.
  */
-export async function workersSettled(p: LaunchedProcess, timeoutMs = 30_000): Promise<void> {
+export async function workersSettled(p: LaunchedProcess, timeoutMs = 60_000): Promise<void> {
   const booted = (): number => (p.output().match(/Booting worker with pid/g) ?? []).length;
   const deadline = Date.now() + timeoutMs;
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   let seen = -1;
   let since = Date.now();
   for (;;) {
@@ -241,9 +245,32 @@ export async function workersSettled(p: LaunchedProcess, timeoutMs = 30_000): Pr
     if (n !== seen) [seen, since] = [n, Date.now()];
     else if (Date.now() - since >= 1000) break;
     if (Date.now() > deadline) throw new Error(`gunicorn workers still booting after ${timeoutMs} ms\n${p.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
-  await new Promise((r) => setTimeout(r, 300));
+  const expected = fallbackConfigWorkers(p.pid) ?? 0;
+  for (;;) {
+    const workers = childrenOf(p.pid);
+    const starting = workers.filter(catchesSigchld);
+    if (workers.length >= expected && starting.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(`gunicorn runs ${workers.length} of ${expected || 'its'} workers after ${timeoutMs} ms, ${starting.length} without their own signal handlers\n${p.output()}`);
+    }
+    await sleep(50);
+  }
+}
+
+/**
+ * The workers gunicorn runs under the buildpack's fallback config (layers/gunicorn.conf.py): WEB_CONCURRENCY as
+ * the master got it (exec.d sets it), 2 when unset; undefined under an app's own config, a worker count in
+ * GUNICORN_CMD_ARGS, or a value the config would refuse.
+ */
+function fallbackConfigWorkers(pid: number): number | undefined {
+  if (!procStrings(pid, 'cmdline').some((a) => a.endsWith('/gunicorn-config/gunicorn.conf.py'))) return undefined;
+  const env = new Map(procStrings(pid, 'environ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  if (/(^|\s)(-w|--workers)\b/.test(env.get('GUNICORN_CMD_ARGS') ?? '')) return undefined;
+  const raw = (env.get('WEB_CONCURRENCY') ?? '').trim();
+  if (raw === '') return 2;
+  return /^[1-9]\d{0,2}$/.test(raw) ? Number(raw) : undefined;
 }
 
 /**

@@ -71,7 +71,8 @@ describe('platform: interrupted builds (crash injection)', function () {
   it('kills at a time offset', async () => {
     const app = await platform.app({});
     const res = await platform.build(app, { platformEnv: { MODE: 'crash' }, interrupt: { afterMs: 300 } });
-    expect(res.interrupted?.atMs).to.be.at.least(300).and.below(5000);
+    // 290: the timer counts from the event loop's cached time, a few ms before the build's start is stamped
+    expect(res.interrupted?.atMs).to.be.at.least(290).and.below(5000);
     expect(res.lifecycleExitCode).to.equal(137);
   });
 

@@ -33,9 +33,14 @@ describe('escapeControl: user text shown with its control characters visible', (
 
   it('linear time: 1 MB of ESC or of text without controls in well under a second', () => {
     for (const t of ['\x1b'.repeat(1 << 20), 'a'.repeat(1 << 20)]) {
-      const start = performance.now();
-      escapeControl(t);
-      expect(performance.now() - start).to.be.below(1000);
+      // the best of three: other work on the machine can slow one run, not a quadratic algorithm
+      let best = Infinity;
+      for (let run = 0; run < 3 && best >= 1000; run++) {
+        const start = performance.now();
+        escapeControl(t);
+        best = Math.min(best, performance.now() - start);
+      }
+      expect(best).to.be.below(1000);
     }
   });
 });

@@ -23,7 +23,7 @@ function growth(fn: (n: number) => unknown, large = 1024 * KB): { ms: number; ra
   fn(large / 4); // warm up
   const best = [Infinity, Infinity];
   for (let r = 0; r < 5; r++) {
-    for (const [i, n] of [large / 4, large].entries()) {
+    for (const [i, n] of [large / 16, large].entries()) {
       const t = performance.now();
       fn(n);
       best[i] = Math.min(best[i] as number, performance.now() - t);
@@ -34,18 +34,18 @@ function growth(fn: (n: number) => unknown, large = 1024 * KB): { ms: number; ra
 }
 
 /**
- * Well under a second on `large`, and 4x the input costs less than 12x the time (linear: ~4x, up to ~10x on a
- * busy machine, where the larger input falls out of caches; quadratic: 16x). Measured up to five times, the best
+ * Well under a second on `large`, and 16x the input costs less than 100x the time (linear: ~16x, more on a busy
+ * machine, where the larger input falls out of caches; quadratic: 256x). Measured up to five times, the best
  * kept: other work on the machine can slow one measurement, not a quadratic algorithm.
  */
 function expectLinear(fn: (n: number) => unknown, large = 1024 * KB): void {
   let best = { ms: Infinity, ratio: Infinity };
-  for (let attempt = 0; attempt < 5 && !(best.ms < 1000 && best.ratio < 12); attempt++) {
+  for (let attempt = 0; attempt < 5 && !(best.ms < 1000 && best.ratio < 100); attempt++) {
     const g = growth(fn, large);
     if (g.ratio < best.ratio) best = g;
   }
   expect(best.ms, `${best.ms.toFixed(1)} ms`).to.be.below(1000);
-  expect(best.ratio, `x${best.ratio.toFixed(1)} for 4x the input`).to.be.below(12);
+  expect(best.ratio, `x${best.ratio.toFixed(1)} for 16x the input`).to.be.below(100);
 }
 
 function logTo(lines: string[]): Logger {
