@@ -156,6 +156,11 @@ export type LockCause =
   | { type: 'lock-version-unsupported'; file: string; tool: LockTool; found: string; supported: string }
   /** The lock no longer matches `manifest` (Pipfile, pyproject.toml); `command` re-locks; `detail` says what differs. */
   | { type: 'lock-stale'; file: string; tool: LockTool; manifest: string; command: string; detail: string }
+  /**
+   * A Pipfile.lock source URL names variables (`$NAME`, `${NAME}`) the build environment does not set; Pipenv
+   * expands them at install (src/lock/index-credentials.ts). `source`: the source's name, when it has one.
+   */
+  | { type: 'lock-index-variable-unset'; file: string; source: string | undefined; variables: string[] }
   /** Lockfiles of different tools in one app, and no setting picks one. */
   | { type: 'lockfiles-ambiguous'; files: string[]; setting: string }
   /** A selected registry or URL package the lock gives no hash for. */

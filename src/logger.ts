@@ -2,7 +2,7 @@
  * The build log: a header per step, indented detail lines, tool output nested under its step, and the time
  * each step took. Every line goes through maskSecrets(), so credentials in URLs never reach the log.
  */
-import { maskSecrets } from './secrets.js';
+import { MASK, maskSecrets } from './secrets.js';
 
 export interface Clock {
   /** Milliseconds on a monotonic clock, for durations. */
@@ -39,8 +39,26 @@ export class Logger {
     private readonly errSink: LogSink = sink,
   ) {}
 
+  /** Values printed as the mask wherever they appear (see redact). */
+  private readonly redacted: string[] = [];
+
   private line(text: string, sink: LogSink = this.sink): void {
-    sink.write(`${maskSecrets(text)}\n`);
+    let shown = maskSecrets(text);
+    for (const v of this.redacted) if (shown.includes(v)) shown = shown.split(v).join(MASK);
+    sink.write(`${shown}\n`);
+  }
+
+  /**
+   * From now on, `values` (and their percent-encoded forms) are printed as the mask wherever they appear: secrets
+   * the build placed where no URL rule finds them, such as a token in an index URL's path. Values under 4
+   * characters are left alone: masking them everywhere would garble the log, and they guard nothing.
+   */
+  redact(values: readonly string[]): void {
+    for (const v of values.flatMap((x) => [x, encodeURIComponent(x)])) {
+      if (v.length >= 4 && !this.redacted.includes(v)) this.redacted.push(v);
+    }
+    // the longest first, so that a value containing another is masked whole
+    this.redacted.sort((a, b) => b.length - a.length);
   }
 
   private paint(code: string, text: string): string {

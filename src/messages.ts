@@ -431,6 +431,20 @@ export function renderCause(c: Cause): Message {
         `${shown(c.file)} no longer matches ${shown(c.manifest)}: ${shown(c.detail, 500)}.\nInstalling it would not install what ${shown(c.manifest)} asks for.\n\n` +
           steps(`Run ${c.command} and commit the updated ${shown(c.file)}.`),
       );
+    case 'lock-index-variable-unset': {
+      const names = c.variables.map((v) => shown(v));
+      const list = (xs: string[]): string => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
+      const source = c.source === undefined ? 'A source' : `The source "${shown(c.source)}"`;
+      const them = names.length === 1 ? 'it' : 'them';
+      return user(
+        `${shown(c.file)} needs ${list(names)}`,
+        `${source} in ${shown(c.file)} has ${list(names.map((n) => `$${n}`))} in its URL. Pipenv fills ${them} in from the environment when it installs (they are often credentials), but the build environment does not set ${them}.\n\n` +
+          steps(
+            `Set ${list(names)} for the build: \`pack build --env ${names[0]}=...\`, or the platform's build environment (a kpack Image's spec.build.env, a Tekton param). Keep credentials out of the app's files (.s2i/environment, project.toml): they are committed with it.`,
+            "Or set PIP_INDEX_URL to the index to use instead of the lock's.",
+          ),
+      );
+    }
     case 'lockfiles-ambiguous':
       return user(
         'More than one lockfile',

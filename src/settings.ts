@@ -55,6 +55,12 @@ export interface Settings {
    * Pipfile.lock even beside a requirements.txt. Both set stops the build, as s2i does.
    */
   pipenvAlias: 'ENABLE_PIPENV' | 'ENABLE_MICROPIPENV' | undefined;
+  /**
+   * A user variable by name, for the credentials each lock's tool reads for its indexes
+   * (src/lock/index-credentials.ts): POETRY_HTTP_BASIC_<SOURCE>_USERNAME and _PASSWORD, UV_INDEX_<NAME>_USERNAME
+   * and _PASSWORD, and whatever a Pipfile.lock source URL names ($NAME, ${NAME}). A file's final newline is dropped.
+   */
+  lockIndexVariable: (name: string) => string | undefined;
   /** Every PIP_* variable: passed to pip, and part of the pip-deps cache key. */
   pipVariables: Record<string, string>;
   /** APP_RUN: the start command, run through /bin/sh; overrides everything else. */
@@ -114,7 +120,8 @@ const OPENSHIFT_BUILD_SETTINGS = ['UPGRADE_PIP_TO_LATEST', 'DISABLE_SETUP_PY_PRO
 
 /**
  * Variables only the build reads: the buildpack's BP_* settings (the CNB convention for build-time
- * configuration), pip's PIP_* settings (PIP_UPGRADE among them), DISABLE_COLLECTSTATIC and OpenShift's build
+ * configuration), pip's PIP_* settings (PIP_UPGRADE among them), Poetry's and uv's index credentials
+ * (POETRY_HTTP_BASIC_*, UV_INDEX_*), DISABLE_COLLECTSTATIC and OpenShift's build
  * settings above (and s2i's ENABLE_PIPENV and ENABLE_MICROPIPENV): every setting in
  * Settings above but the start settings. Set in .s2i/environment, they configure the build and stay out of the
  * image (src/s2i/launch-defaults.ts): nothing at launch reads them, and PIP_INDEX_URL and its kin often carry
@@ -123,7 +130,7 @@ const OPENSHIFT_BUILD_SETTINGS = ['UPGRADE_PIP_TO_LATEST', 'DISABLE_SETUP_PY_PRO
  * in the image, as in s2i images, where run scripts read them at start. BP_DJANGO_MIGRATE_AT_START also shapes
  * the start, but only through the web command written at build: like every BP_ variable it stays out.
  */
-const BUILD_ONLY_PREFIXES = ['BP_', 'PIP_'];
+const BUILD_ONLY_PREFIXES = ['BP_', 'PIP_', 'POETRY_HTTP_BASIC_', 'UV_INDEX_'];
 const BUILD_ONLY_NAMES = new Set(['DISABLE_COLLECTSTATIC', 'ENABLE_PIPENV', 'ENABLE_MICROPIPENV', ...OPENSHIFT_BUILD_SETTINGS]);
 
 export function isBuildOnly(name: string): boolean {
@@ -144,6 +151,7 @@ export function readSettings(env: UserEnv): Settings {
     dependencyGroups: nameList(env.get('BP_PYTHON_DEPENDENCY_GROUPS')),
     extras: nameList(env.get('BP_PYTHON_EXTRAS')),
     pipenvAlias: pipenvAlias(env),
+    lockIndexVariable: (name) => env.raw(name)?.replace(/\r?\n$/, ''),
     pipVariables: Object.fromEntries(
       Object.entries(env.entries())
         .filter(([k]) => k.startsWith('PIP_') && k !== 'PIP_UPGRADE')

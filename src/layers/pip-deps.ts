@@ -43,6 +43,7 @@ import { linksPage, localArgument, pipInputs, type PipInputs } from '../lock/pip
 import { selectedSetChanges, selectedSetEntries, selectedSetKey } from '../lock/selected-set.js';
 import { artifactFits, describeTarget, type WheelTarget } from '../lock/wheel-tags.js';
 import { applyMirror } from '../python/archives.js';
+import { indexAccess, LOCK_TOOL_NAME } from '../lock/index-credentials.js';
 
 export { nothingToInstall, planInstall, pipArgs, type InstallPlan, type ProjectProcessing, type SkippedProject } from '../python/install-plan.js';
 
@@ -169,6 +170,8 @@ export interface LockedPlan {
   inputs: PipInputs;
   /** `--index-url` / `--extra-index-url` arguments from the lock (none when PIP_INDEX_URL names the index). */
   indexArgs: string[];
+  /** The variables that gave the lock's indexes their credentials (src/lock/index-credentials.ts), and their secret values. */
+  indexCredentials: { variables: string[]; secrets: string[] };
   /** The app's own package, left out by DISABLE_SETUP_PY_PROCESSING / DISABLE_PYPROJECT_TOML_PROCESSING: the settings named. */
   appSkippedBy: string[];
 }
@@ -207,13 +210,18 @@ export function planLockedInstall(ctx: BuildContext, lock: Lockfile, python: Ins
   const mirror = (url: string): string => (/^https?:/i.test(url) ? applyMirror(url, settings.dependencyMirror) : url);
   const ownIndex = settings.pipVariables.PIP_INDEX_URL === undefined;
   const inputs = pipInputs(lock, packages, target, mirror, ownIndex);
-  const indexes = [...new Set([...lock.indexes, ...packages.flatMap((p) => (p.source.kind === 'index' && p.source.url !== undefined ? [p.source.url] : []))])].map(mirror);
+  const named = [...new Set([...lock.indexes, ...packages.flatMap((p) => (p.source.kind === 'index' && p.source.url !== undefined ? [p.source.url] : []))])];
+  // Credentials as the lock's tool takes them from the environment; BP_DEPENDENCY_MIRROR then keeps only the
+  // path, so they never reach the mirror's host.
+  const access = ownIndex ? named.map((u) => indexAccess(lock, u, settings.lockIndexVariable)) : [];
+  const indexes = access.map((a) => mirror(a.url));
+  const indexCredentials = { variables: [...new Set(access.flatMap((a) => a.variables))], secrets: [...new Set(access.flatMap((a) => a.secrets))] };
   // An http:// index the lock names (Pipenv's `verify_ssl = false` sources, a Poetry source on the LAN) is one
   // pip ignores without --trusted-host (pip's secure origins: https, localhost); the lock's hashes still decide
   // which files are accepted, so plain HTTP cannot swap a file.
   const trusted = [...new Set(indexes.flatMap((u) => (/^http:/i.test(u) ? [hostOf(u)] : [])))].flatMap((h) => (h === undefined ? [] : ['--trusted-host', h]));
   const indexArgs = ownIndex ? [...indexes.flatMap((u, i) => [i === 0 ? '--index-url' : '--extra-index-url', u]), ...trusted] : [];
-  return { lock, packages, target, inputs, indexArgs, appSkippedBy: [...skippedBy] };
+  return { lock, packages, target, inputs, indexArgs, indexCredentials, appSkippedBy: [...skippedBy] };
 }
 
 /** `host` or `host:port` of a URL, as --trusted-host takes it; undefined for a URL that does not parse. */
@@ -285,6 +293,10 @@ export async function installDependencies(
   let plan: InstallPlan = { kind: 'none', configOnly: [], skipped: [] };
   if (input.kind === 'lock') {
     locked = planLockedInstall(ctx, input.lock, python, settings);
+    log.redact(locked.indexCredentials.secrets);
+    if (locked.indexCredentials.variables.length > 0) {
+      log.info(`The lock's package indexes take ${locked.indexCredentials.variables.join(', ')} from the build environment, as ${LOCK_TOOL_NAME[input.lock.tool]} does`);
+    }
     log.info(`Selected ${locked.packages.length} locked package${locked.packages.length === 1 ? '' : 's'} for ${describeTarget(locked.target)}${selectionDetails(settings)}`);
     if (locked.appSkippedBy.length > 0) log.info(`The app itself is not installed (${locked.appSkippedBy.join(' and ')} ${locked.appSkippedBy.length > 1 ? 'are' : 'is'} set)`);
   } else {

@@ -63,6 +63,16 @@ export interface Lockfile {
   requiresPython: string | undefined;
   /** Index URLs the lock names, in its order (the first is the default index). */
   indexes: string[];
+  /**
+   * The tool's names of those indexes, by indexKey(url): Pipenv's and Poetry's source names, uv's
+   * `[[tool.uv.index]]` names. The tools find an index's credentials by its name (src/lock/index-credentials.ts).
+   */
+  indexNames: ReadonlyMap<string, string>;
   /** The packages to install for this request, in a stable order (by name). */
   select(request: SelectionRequest): LockedPackage[];
+}
+
+/** An index URL as the index names compare it: without trailing slashes (`…/simple/` and `…/simple` are one index). */
+export function indexKey(url: string): string {
+  return url.replace(/\/+$/, '');
 }

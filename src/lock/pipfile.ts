@@ -23,7 +23,7 @@ import type { LockCause } from '../causes.js';
 import { BuildpackError } from '../failure.js';
 import { validRange } from '@renovatebot/pep440';
 import { evaluateMarker, MarkerError, MarkerSyntaxError, parseMarker } from './markers.js';
-import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
+import { indexKey, type LockedArtifact, type LockedPackage, type Lockfile, type LockSource, type SelectionRequest } from './model.js';
 import { pipfileHashes } from './pipfile-hash.js';
 import { normalizeName } from '../python/package-name.js';
 
@@ -79,6 +79,7 @@ export function readPipfileLock(appDir: string, file: string): Lockfile {
     file,
     requiresPython,
     indexes: sources.map((s) => s.url),
+    indexNames: new Map(sources.flatMap((s) => (s.name === undefined ? [] : [[indexKey(s.url), s.name] as const]))),
     select: (request) => {
       checkRequested(file, categories, request);
       return select(categories, request, file);

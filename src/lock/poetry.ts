@@ -16,7 +16,7 @@ import path from 'node:path';
 import { parseToml } from '../cnb/toml.js';
 import { BuildpackError } from '../failure.js';
 import { evaluateMarker, type Marker, type MarkerEnvironment, MarkerSyntaxError, parseMarker } from './markers.js';
-import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
+import { indexKey, type LockedArtifact, type LockedPackage, type Lockfile, type LockSource, type SelectionRequest } from './model.js';
 import { acceptedContentHashes, generatorVersion } from './poetry-content-hash.js';
 import { allows, allowsPython, type Constraint, ConstraintSyntaxError, parsePoetryConstraint, toPep440 } from './poetry-constraint.js';
 import { normalizeName } from '../python/package-name.js';
@@ -317,6 +317,8 @@ interface Project {
   /** Every group pyproject.toml declares (normalized), those without dependencies too. */
   declaredGroups: Set<string>;
   sources: string[];
+  /** `[[tool.poetry.source]]` names by indexKey(url): Poetry finds a source's credentials by its name. */
+  sourceNames: Map<string, string>;
 }
 
 function readProject(reader: Reader, pyproject: Table, manifest: string): Project {
@@ -364,8 +366,10 @@ function readProject(reader: Reader, pyproject: Table, manifest: string): Projec
   if (isTable(tool.group)) for (const group of Object.keys(tool.group)) declaredGroups.add(normalizeName(group));
   if (isTable(pyproject['dependency-groups'])) for (const group of Object.keys(pyproject['dependency-groups'])) declaredGroups.add(normalizeName(group));
   const name = typeof project.name === 'string' ? project.name : typeof tool.name === 'string' ? tool.name : undefined;
-  const sources = Array.isArray(tool.source) ? tool.source.filter(isTable).map((s) => (typeof s.url === 'string' ? s.url.replace(/\/+$/, '') : '')) : [];
-  return { name, packageMode: tool['package-mode'] !== false, groups, extras, declaredGroups, sources };
+  const sourceTables = Array.isArray(tool.source) ? tool.source.filter(isTable) : [];
+  const sources = sourceTables.map((s) => (typeof s.url === 'string' ? indexKey(s.url) : ''));
+  const sourceNames = new Map(sourceTables.flatMap((s) => (typeof s.url === 'string' && typeof s.name === 'string' ? [[indexKey(s.url), s.name] as const] : [])));
+  return { name, packageMode: tool['package-mode'] !== false, groups, extras, declaredGroups, sources, sourceNames };
 }
 
 /** Runs a marker evaluation; a comparison the evaluator refuses is the lock's fault, named by `entry`. */
@@ -544,6 +548,7 @@ export function readPoetryLock(appDir: string, file: string): Lockfile {
     file,
     requiresPython: pep440 === '' ? undefined : pep440,
     indexes,
+    indexNames: project.sourceNames,
     select(request: SelectionRequest): LockedPackage[] {
       checkRequested(reader, packages, project, lockExtras, request);
       const chosen = allowsPython(python, request.env.python_version, request.env.python_full_version) ? (lockVersion === '2.1' ? select2(reader, packages, request) : walk(reader, packages, project, lockExtras, request)) : [];

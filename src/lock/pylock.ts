@@ -356,5 +356,5 @@ export function readPylock(appDir: string, file: string): Lockfile {
       .map((e) => ({ name: e.name, version: e.version, source: e.source, artifacts: e.artifacts.map((a) => ({ ...a, hashes: { ...a.hashes } })) }));
   };
 
-  return { tool: 'pylock', file, requiresPython, indexes, select };
+  return { tool: 'pylock', file, requiresPython, indexes, indexNames: new Map(), select };
 }

@@ -28,7 +28,7 @@ import path from 'node:path';
 import { BuildpackError } from '../failure.js';
 import { parseToml } from '../cnb/toml.js';
 import { evaluateMarker, type Marker, MarkerError, MarkerSyntaxError, parseMarker } from './markers.js';
-import type { LockedArtifact, LockedPackage, Lockfile, LockSource, SelectionRequest } from './model.js';
+import { indexKey, type LockedArtifact, type LockedPackage, type Lockfile, type LockSource, type SelectionRequest } from './model.js';
 import { checkUvLockFresh, type UvProjectMetadata, uvSourceNames } from './uv-stale.js';
 import fs from 'node:fs';
 import { normalizeName } from '../python/package-name.js';
@@ -605,8 +605,25 @@ export function readUvLock(appDir: string, file: string): Lockfile {
     file,
     requiresPython: lock.requiresPython,
     indexes,
+    indexNames: uvIndexNames(pyproject),
     select: (request) => selectUv(lock, { project, rootGroups: project === undefined ? declaredGroups(pyproject) : [] }, request, file),
   };
+}
+
+/** `[[tool.uv.index]]` names by indexKey(url) (uv.lock records only the URL, without credentials). */
+function uvIndexNames(pyproject: Record<string, unknown>): Map<string, string> {
+  const tool = isRecord(pyproject.tool) && isRecord(pyproject.tool.uv) ? pyproject.tool.uv : {};
+  const names = new Map<string, string>();
+  for (const index of Array.isArray(tool.index) ? tool.index : []) {
+    if (!isRecord(index) || typeof index.name !== 'string' || typeof index.url !== 'string') continue;
+    names.set(indexKey(withoutCredentials(index.url)), index.name);
+  }
+  return names;
+}
+
+/** `url` without its user-info, as uv writes an index URL into uv.lock (Source::from_index_url). */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/, '$1');
 }
 
 /** The groups a pyproject.toml declares: `[dependency-groups]`, and `dev` for `[tool.uv] dev-dependencies` (uv's FlatDependencyGroups). */

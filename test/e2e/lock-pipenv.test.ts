@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { e2eForFile, WHEELHOUSE_PYTHON, fixture, plainLog } from './support.js';
+import { E2E, e2eForFile, WHEELHOUSE_PYTHON, filesContaining, fixture, plainLog } from './support.js';
 import { appFiles, errorLine } from './lock-support.js';
 
 describe('e2e: locked installs (issue 14): Pipfile.lock', function () {
@@ -48,6 +48,41 @@ describe('e2e: locked installs (issue 14): Pipfile.lock', function () {
     expect(log).to.match(/1\. Run pipenv lock/);
     // [Installing Python] heads both an install and a restore (of a shared cache too): its absence means neither ran
     expect(log).to.not.contain('[Installing Python]');
+  });
+
+  describe('a private index whose credentials and host come from the build env ($VARIABLES in the source URL)', () => {
+    // The index requires HTTP basic auth; the lock (test/fixtures/lock-vectors/pipenv/private-index, written by
+    // Pipenv) names it as http://${PRIVATE_INDEX_USER}:${PRIVATE_INDEX_PASSWORD}@${PRIVATE_INDEX_HOST}/simple.
+    const AUTH = { username: 'builder', password: 'Pr1vate-1ndex-Pw' };
+    let priv: E2E;
+    before(async () => {
+      priv = await E2E.start({ indexAuth: AUTH });
+    });
+    after(async () => priv?.stop());
+
+    it('serves HTTP 200 with the credentials from the build env, which reach the index and nothing else; without them the build stops naming the variables', async () => {
+      const vector = appFiles('lock-vectors/pipenv/private-index');
+      const app = await priv.app({ ...appFiles('lock-flask'), Pipfile: vector.Pipfile as string, 'Pipfile.lock': vector['Pipfile.lock'] as string });
+      const { PIP_INDEX_URL: _ours, ...env } = await priv.env(WHEELHOUSE_PYTHON); // the lock names the index
+      const fromEnv = { PRIVATE_INDEX_USER: AUTH.username, PRIVATE_INDEX_PASSWORD: AUTH.password, PRIVATE_INDEX_HOST: new URL(priv.index.indexUrl()).host };
+      const res = await priv.platform.buildOk(app, { platformEnv: { ...env, ...fromEnv } });
+      const log = plainLog(res.output);
+      expect(log).to.contain("The lock's package indexes take PRIVATE_INDEX_USER, PRIVATE_INDEX_PASSWORD, PRIVATE_INDEX_HOST from the build environment, as Pipenv does");
+      const basic = `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`;
+      expect(priv.index.requests.filter((r) => r.headers.authorization === basic).length, 'requests with the credentials').to.be.above(0);
+      const { proc, status, body } = await priv.serve(res);
+      await proc.stop();
+      expect([status, body]).to.deep.equal([200, 'Hello from a locked Flask']);
+      expect(res.output).to.not.contain(AUTH.password);
+      expect(filesContaining([res.app.layersDir, res.image?.dir as string, res.cache?.dir as string], AUTH.password)).to.deep.equal([]);
+
+      const { PRIVATE_INDEX_PASSWORD: _pw, ...withoutPassword } = fromEnv;
+      const failed = await priv.platform.build(app, { platformEnv: { ...env, ...withoutPassword } });
+      const failedLog = plainLog(failed.output);
+      expect(failed.success).to.equal(false);
+      expect(failedLog).to.contain(errorLine({ type: 'lock-index-variable-unset', file: 'Pipfile.lock', source: 'private', variables: ['PRIVATE_INDEX_PASSWORD'] }));
+      expect(failedLog).to.contain('pack build --env PRIVATE_INDEX_PASSWORD=...');
+    });
   });
 
   describe('ENABLE_PIPENV / ENABLE_MICROPIPENV (OpenShift s2i)', () => {

@@ -14,6 +14,7 @@ export function fakeLock(opts: {
   file?: string;
   requiresPython?: string;
   indexes?: string[];
+  indexNames?: Map<string, string>;
   packages: LockedPackage[] | ((r: SelectionRequest) => LockedPackage[]);
 }): FakeLock {
   const requests: SelectionRequest[] = [];
@@ -22,6 +23,7 @@ export function fakeLock(opts: {
     file: opts.file ?? 'pylock.toml',
     requiresPython: opts.requiresPython,
     indexes: opts.indexes ?? [],
+    indexNames: opts.indexNames ?? new Map(),
     requests,
     select(r) {
       requests.push(r);

@@ -254,6 +254,35 @@ describe('lock: the locked install in pip-deps', () => {
     expect(f.log.stdout).to.contain('--index-url https://****@pypi.internal/simple');
   });
 
+  it('a Pipfile.lock source with $VARIABLES: pip gets them expanded from the build env; the log names them, never their values (a path token either); new credentials reinstall nothing', async () => {
+    const url = 'https://${PYPI_USER}:${PYPI_PASSWORD}@pypi.internal/${PYPI_TOKEN}/simple';
+    const lock = (): FakeLock => fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[url, 'private']]), packages: [FLASK] });
+    b.writePlatformEnv({ PYPI_USER: 'ci-user', PYPI_PASSWORD: 'pw-0001', PYPI_TOKEN: 'tok-path-0001' });
+    // pip echoes the index it looks in: it hides the password, not a token in the path
+    const f = await build(lock(), [ok('Looking in indexes: https://ci-user:****@pypi.internal/tok-path-0001/simple\n', installs([['flask', '3.1.3']]))]);
+    const args = f.exec.executions[0]?.args ?? [];
+    expect(args[args.indexOf('--index-url') + 1]).to.equal('https://ci-user:pw-0001@pypi.internal/tok-path-0001/simple');
+    expect(f.log.lines).to.include("- The lock's package indexes take PYPI_USER, PYPI_PASSWORD, PYPI_TOKEN from the build environment, as Pipenv does");
+    expect(f.log.stdout).to.contain('Looking in indexes: https://****@pypi.internal/****/simple');
+    const layerFiles = [b.tomlPath('pip-deps'), path.join(b.layersDir, 'pip-deps.sbom.cdx.json')].map((p) => fs.readFileSync(p, 'utf8'));
+    for (const secret of ['ci-user', 'pw-0001', 'tok-path-0001']) {
+      for (const text of [f.log.stdout, f.log.stderr, ...layerFiles]) expect(text, secret).to.not.contain(secret);
+    }
+
+    // a rotated password (the key keeps the URL masked): the layer is kept, pip does not run
+    restoreLayer(b.layersDir, 'pip-deps');
+    b.writePlatformEnv({ PYPI_USER: 'ci-user', PYPI_PASSWORD: 'pw-0002', PYPI_TOKEN: 'tok-path-0001' });
+    const again = await build(lock(), []);
+    expect(again.exec.executions).to.deep.equal([]);
+  });
+
+  it('a Pipfile.lock source variable the build env lacks stops the build before pip, naming it', async () => {
+    const url = 'https://${PYPI_USER}:${PYPI_PASSWORD}@pypi.internal/simple';
+    const { cause, f } = await fails(fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[url, 'private']]), packages: [FLASK] }), [], { processEnv: { PYPI_USER: 'ci' } });
+    expect(cause).to.deep.equal({ type: 'lock-index-variable-unset', file: 'Pipfile.lock', source: 'private', variables: ['PYPI_PASSWORD'] });
+    expect(f.exec.executions).to.deep.equal([]);
+  });
+
   it('the SBOM: each locked package with its files (URL and hashes), the installed file`s hash when one fits, and the lockfile named', async () => {
     const flaskWheel = wheel('flask-3.1.3-py3-none-any.whl', 'flask', 'https://files.example/flask-3.1.3-py3-none-any.whl');
     const lock = fakeLock({ packages: [{ ...FLASK, artifacts: [flaskWheel] }, MARKUPSAFE] });

@@ -115,6 +115,7 @@ describe('Pipfile.lock vectors from Pipenv', () => {
     { vector: 'categories', groups: ['docs'], export: 'requirements-docs-default.txt', installed: 'installed-default-docs.txt' },
     { vector: 'categories', groups: ['docs', 'lint'], export: 'requirements-docs-lint-default.txt', installed: 'installed-default-docs-lint.txt' },
     { vector: 'local-sources', groups: [], export: 'requirements.txt', installed: 'installed.txt' },
+    { vector: 'private-index', groups: [], export: 'requirements.txt', installed: 'installed.txt' },
     { vector: 'chronicle', groups: [], export: 'requirements.txt' },
     { vector: 'chronicle', groups: ['linters', 'tests'], export: 'requirements-linters-tests-default.txt' },
     { vector: 'chronicle', groups: ['tests', 'linters'], export: 'requirements-tests-linters-default.txt' },
@@ -163,7 +164,7 @@ describe('Pipfile.lock vectors from Pipenv', () => {
   });
 
   it('the indexes are the lock\'s sources in order, as `pipenv requirements` prints them', () => {
-    for (const vector of ['flask-app', 'categories', 'chronicle']) {
+    for (const vector of ['flask-app', 'categories', 'chronicle', 'private-index']) {
       const lock = readPipfileLock(path.join(VECTORS, vector), 'Pipfile.lock');
       expect(lock.indexes, vector).to.deep.equal(readExport(path.join(VECTORS, vector, 'requirements.txt')).indexes);
     }
@@ -203,7 +204,7 @@ describe('Pipfile.lock vectors from Pipenv', () => {
   });
 
   it("Pipenv's Pipfile hash: every vector's _meta.hash is what the buildpack computes from its Pipfile", () => {
-    for (const vector of ['flask-app', 'categories', 'local-sources', 'chronicle', 'democracyclub-website']) {
+    for (const vector of ['flask-app', 'categories', 'local-sources', 'chronicle', 'democracyclub-website', 'private-index']) {
       const lock = JSON.parse(fs.readFileSync(path.join(VECTORS, vector, 'Pipfile.lock'), 'utf8')) as { _meta: { hash: { sha256: string } } };
       expect(pipfileHashes(fs.readFileSync(path.join(VECTORS, vector, 'Pipfile'), 'utf8')).plette, vector).to.equal(lock._meta.hash.sha256);
     }

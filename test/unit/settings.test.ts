@@ -27,13 +27,21 @@ describe('settings', () => {
   });
   afterEach(() => b.cleanup());
 
-  function settings(s: Sources): Settings {
+  /** The settings as data: lockIndexVariable, a lookup, has a test of its own. */
+  type Data = Omit<Settings, 'lockIndexVariable'>;
+
+  function fullSettings(s: Sources): Settings {
     if (s.platform) b.writePlatformEnv(s.platform);
     if (s.s2i !== undefined) b.writeApp({ '.s2i/environment': s.s2i });
     return analyse(b.context({ processEnv: s.process ?? {} })).settings;
   }
 
-  const DEFAULTS: Settings = {
+  function settings(s: Sources): Data {
+    const { lockIndexVariable: _lookup, ...data } = fullSettings(s);
+    return data;
+  }
+
+  const DEFAULTS: Data = {
     pythonVersion: undefined,
     pythonDistributions: undefined,
     dependencyMirror: undefined,
@@ -126,7 +134,20 @@ describe('settings', () => {
       migrateAtStart: true,
       disableMigrate: true,
       enableInitWrapper: true,
-    } satisfies Settings);
+    } satisfies Data);
+  });
+
+  it('lockIndexVariable reads any user variable, as the lock tools read index credentials: platform env first, a final newline dropped, blanks kept', () => {
+    const s = fullSettings({
+      platform: { POETRY_HTTP_BASIC_PRIVATE_PASSWORD: 'p@ss word\n', PYPI_HOST: 'pypi.internal' },
+      s2i: 'PYPI_HOST=elsewhere\nUV_INDEX_CORP_USERNAME=ci\n',
+      process: { EMPTY: '' },
+    });
+    expect(s.lockIndexVariable('POETRY_HTTP_BASIC_PRIVATE_PASSWORD')).to.equal('p@ss word');
+    expect(s.lockIndexVariable('PYPI_HOST')).to.equal('pypi.internal');
+    expect(s.lockIndexVariable('UV_INDEX_CORP_USERNAME')).to.equal('ci');
+    expect(s.lockIndexVariable('EMPTY')).to.equal('');
+    expect(s.lockIndexVariable('UNSET')).to.equal(undefined);
   });
 
   it('APP_MODULE (OpenShift s2i) is an alias of GUNICORN_APP_MODULE, which wins when both are equal (issue 15)', () => {

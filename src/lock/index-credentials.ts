@@ -1,0 +1,151 @@
+/**
+ * A lock's package indexes as pip is to reach them, with the credentials each lock's own tool takes from the
+ * environment at install, so an app whose private index works with its tool builds here with the same variables:
+ *
+ * - Pipenv expands `$NAME` and `${NAME}` in a source URL; the lock keeps the URL as the Pipfile has it, so no
+ *   credential is committed (https://pipenv.pypa.io/en/latest/credentials.html). As Pipenv 2026.4+ does
+ *   (pipenv/utils/shell.py expand_url_credentials), the user name and password are percent-encoded once
+ *   expanded, and the rest of the URL is expanded as os.path.expandvars does. A variable that is not set is left
+ *   in place by Pipenv, and pip then fails on a host or a login nobody can read; here it stops the build naming it.
+ * - Poetry reads `POETRY_HTTP_BASIC_<SOURCE>_USERNAME` and `_PASSWORD` for a `[[tool.poetry.source]]`
+ *   (poetry/config/config.py Config.get: the name upper-cased, `-` as `_`; Poetry up to 2.3 also splits the
+ *   name at dots, 2.4 keeps them, so both spellings are read). Either alone is sent, the other empty, as Poetry 2.
+ * - uv reads `UV_INDEX_<NAME>_USERNAME` and `_PASSWORD` for a `[[tool.uv.index]]` (uv-distribution-types
+ *   IndexName::to_env_var: ASCII letters and digits upper-cased, anything else `_`); they win over credentials in
+ *   the URL. uv.lock records only the URL, so the index is found by its URL in pyproject.toml.
+ *
+ * The URLs with credentials go only into pip's arguments. Layer metadata keeps them masked (src/secrets.ts), and
+ * passwords and the values expanded into a path or query go to the log's redaction list (Logger.redact), for
+ * the parts of a URL (a path token) that no URL rule masks.
+ */
+import { BuildpackError } from '../failure.js';
+import { indexKey, type Lockfile, type LockTool } from './model.js';
+
+/** The tool that reads each lock, as the log names it. */
+export const LOCK_TOOL_NAME: Record<LockTool, string> = { pipenv: 'Pipenv', poetry: 'Poetry', uv: 'uv', pylock: 'pip' };
+
+/** An index URL ready for pip, and what the environment gave it. */
+export interface IndexAccess {
+  url: string;
+  /** The variables read, in the order used, for the log. */
+  variables: string[];
+  /**
+   * Values the log must not show wherever they appear: passwords, and whatever went into a URL's path or query,
+   * where no URL rule masks it. Not the host, nor a user name (a URL's user-info is masked whole).
+   */
+  secrets: string[];
+}
+
+type Lookup = (name: string) => string | undefined;
+
+/** `url` (one of the lock's index URLs) with the credentials the lock's tool would use. */
+export function indexAccess(lock: Pick<Lockfile, 'tool' | 'file' | 'indexNames'>, url: string, variable: Lookup): IndexAccess {
+  switch (lock.tool) {
+    case 'pipenv':
+      return expandPipenvUrl(url, variable, lock.file, lock.indexNames.get(indexKey(url)));
+    case 'poetry': {
+      const name = lock.indexNames.get(indexKey(url));
+      return name === undefined ? plain(url) : withBasicAuth(url, poetryVariables(name), variable, false);
+    }
+    case 'uv': {
+      const name = lock.indexNames.get(indexKey(url));
+      return name === undefined ? plain(url) : withBasicAuth(url, [uvVariables(name)], variable, true);
+    }
+    case 'pylock':
+      return plain(url);
+  }
+}
+
+const plain = (url: string): IndexAccess => ({ url, variables: [], secrets: [] });
+
+/** The variable pairs Poetry reads for source `name`: 2.4's spelling (dots kept), then 1.x-2.3's (dots split). */
+export function poetryVariables(name: string): Array<[string, string]> {
+  const base = (n: string): string => `POETRY_HTTP_BASIC_${n.toUpperCase().replace(/-/g, '_')}`;
+  const names = [...new Set([base(name), base(name.replace(/\./g, '_'))])];
+  return names.map((n) => [`${n}_USERNAME`, `${n}_PASSWORD`]);
+}
+
+/** The variables uv reads for index `name`. */
+export function uvVariables(name: string): [string, string] {
+  const env = name.replace(/[^A-Za-z0-9]/g, '_').toUpperCase();
+  return [`UV_INDEX_${env}_USERNAME`, `UV_INDEX_${env}_PASSWORD`];
+}
+
+/**
+ * The first pair with either variable set puts `user:password` (percent-encoded) in the URL's user-info. A URL
+ * that already has credentials keeps them unless `envWins` (uv) — Poetry's lock URLs come from pyproject.toml,
+ * where a user-info would be the user's own choice.
+ */
+function withBasicAuth(url: string, pairs: Array<[string, string]>, variable: Lookup, envWins: boolean): IndexAccess {
+  for (const [userVar, passVar] of pairs) {
+    const username = variable(userVar);
+    const password = variable(passVar);
+    if (username === undefined && password === undefined) continue;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return plain(url);
+    }
+    if (!envWins && (parsed.username !== '' || parsed.password !== '')) return plain(url);
+    parsed.username = encodeURIComponent(username ?? '');
+    parsed.password = encodeURIComponent(password ?? '');
+    const used = [...(username === undefined ? [] : [userVar]), ...(password === undefined ? [] : [passVar])];
+    // the user name stays in the URL's user-info, which every URL rule masks; the password is redacted anywhere
+    return { url: parsed.toString(), variables: used, secrets: password === undefined || password === '' ? [] : [password] };
+  }
+  return plain(url);
+}
+
+/** `$NAME` or `${NAME}` as os.path.expandvars reads them (ASCII word characters; braces take anything but `}`). */
+const EXPANDVARS = /\$(?:([A-Za-z0-9_]+)|\{([^}]*)\})/g;
+/** Pipenv's user-info references: `${NAME}` (optionally in single quotes) or `$NAME`. */
+const USERINFO_VARS = /'?\$\{([^}]+)\}'?|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+function expandPipenvUrl(url: string, variable: Lookup, file: string, source: string | undefined): IndexAccess {
+  if (!url.includes('$')) return plain(url);
+  const variables: string[] = [];
+  const unset: string[] = [];
+  const secrets: string[] = [];
+  const infoValues: string[] = [];
+  const expand = (text: string, re: RegExp, into: string[] | undefined): string =>
+    text.replace(re, (whole, bare: string | undefined, braced: string | undefined) => {
+      const name = (bare ?? braced) as string;
+      const value = variable(name);
+      if (value === undefined) {
+        if (!unset.includes(name)) unset.push(name);
+        return whole;
+      }
+      if (!variables.includes(name)) variables.push(name);
+      if (value !== '') into?.push(value);
+      return value;
+    });
+  // scheme://[userinfo@]rest: the user-info ends at the last @ before the path (RFC 3986 §3.2)
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*@)?(.*)$/s.exec(url);
+  let expanded: string;
+  if (m === null) {
+    expanded = expand(url, EXPANDVARS, secrets);
+  } else {
+    const [, scheme, userinfo, rest] = m as unknown as [string, string, string | undefined, string];
+    const slash = rest.search(/[/?#]/);
+    const host = slash === -1 ? rest : rest.slice(0, slash);
+    const tail = slash === -1 ? '' : rest.slice(slash);
+    let info = '';
+    if (userinfo !== undefined) {
+      const raw = userinfo.slice(0, -1);
+      const out = expand(raw, USERINFO_VARS, infoValues);
+      if (out === raw) {
+        info = userinfo;
+      } else {
+        const colon = out.indexOf(':');
+        const user = colon === -1 ? out : out.slice(0, colon);
+        secrets.push(...infoValues.filter((v) => v !== user));
+        const enc = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+        info = `${colon === -1 ? enc(out) : `${enc(out.slice(0, colon))}:${enc(out.slice(colon + 1))}`}@`;
+      }
+    }
+    expanded = `${scheme}${info}${expand(host, EXPANDVARS, undefined)}${expand(tail, EXPANDVARS, secrets)}`;
+  }
+  if (unset.length > 0) throw new BuildpackError({ type: 'lock-index-variable-unset', file, source, variables: unset });
+  return { url: expanded, variables, secrets };
+}
