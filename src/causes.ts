@@ -161,6 +161,8 @@ export type LockCause =
    * expands them at install (src/lock/index-credentials.ts). `source`: the source's name, when it has one.
    */
   | { type: 'lock-index-variable-unset'; file: string; source: string | undefined; variables: string[] }
+  /** That URL, with `variables` filled in from the build environment, is not a URL (a space or an empty host, say). */
+  | { type: 'lock-index-url-invalid'; file: string; source: string | undefined; variables: string[] }
   /** Lockfiles of different tools in one app, and no setting picks one. */
   | { type: 'lockfiles-ambiguous'; files: string[]; setting: string }
   /** A selected registry or URL package the lock gives no hash for. */

@@ -2,6 +2,7 @@
  * The build log: a header per step, indented detail lines, tool output nested under its step, and the time
  * each step took. Every line goes through maskSecrets(), so credentials in URLs never reach the log.
  */
+import { pythonQuote } from './python-quote.js';
 import { MASK, maskSecrets } from './secrets.js';
 
 export interface Clock {
@@ -54,7 +55,9 @@ export class Logger {
    * characters are left alone: masking them everywhere would garble the log, and they guard nothing.
    */
   redact(values: readonly string[]): void {
-    for (const v of values.flatMap((x) => [x, encodeURIComponent(x)])) {
+    // as written, and as URLs carry them: JavaScript's and Python's percent-encoding (pip quotes file URLs with '/' safe)
+    const forms = (x: string): string[] => [x, encodeURIComponent(x), pythonQuote(x), pythonQuote(x, '/')];
+    for (const v of values.flatMap(forms)) {
       if (v.length >= 4 && !this.redacted.includes(v)) this.redacted.push(v);
     }
     // the longest first, so that a value containing another is masked whole

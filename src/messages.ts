@@ -445,6 +445,15 @@ export function renderCause(c: Cause): Message {
           ),
       );
     }
+    case 'lock-index-url-invalid': {
+      const names = c.variables.map((v) => `$${shown(v)}`).join(', ');
+      const source = c.source === undefined ? 'A source' : `The source "${shown(c.source)}"`;
+      return user(
+        `${shown(c.file)} has a source URL the build environment breaks`,
+        `${source} in ${shown(c.file)} is not a valid URL once ${names} ${c.variables.length === 1 ? 'is' : 'are'} filled in from the build environment. (The values are not shown: they are often credentials.)\n\n` +
+          steps('Check the values: a host must not be empty nor hold a space, and a value in the path or the query must be percent-encoded (a user name and a password are encoded for you, as Pipenv does).', "Or set PIP_INDEX_URL to the index to use instead of the lock's."),
+      );
+    }
     case 'lockfiles-ambiguous':
       return user(
         'More than one lockfile',

@@ -172,6 +172,8 @@ export interface LockedPlan {
   indexArgs: string[];
   /** The variables that gave the lock's indexes their credentials (src/lock/index-credentials.ts), and their secret values. */
   indexCredentials: { variables: string[]; secrets: string[] };
+  /** The lock's index URLs as it writes them (no value from the environment), for the layer key; none under PIP_INDEX_URL. */
+  lockIndexes: string[];
   /** The app's own package, left out by DISABLE_SETUP_PY_PROCESSING / DISABLE_PYPROJECT_TOML_PROCESSING: the settings named. */
   appSkippedBy: string[];
 }
@@ -211,8 +213,8 @@ export function planLockedInstall(ctx: BuildContext, lock: Lockfile, python: Ins
   const ownIndex = settings.pipVariables.PIP_INDEX_URL === undefined;
   const inputs = pipInputs(lock, packages, target, mirror, ownIndex);
   const named = [...new Set([...lock.indexes, ...packages.flatMap((p) => (p.source.kind === 'index' && p.source.url !== undefined ? [p.source.url] : []))])];
-  // Credentials as the lock's tool takes them from the environment; BP_DEPENDENCY_MIRROR then keeps only the
-  // path, so they never reach the mirror's host.
+  // Credentials as the lock's tool takes them from the environment; BP_DEPENDENCY_MIRROR then keeps the path and
+  // query (a token there too), never the user name and password.
   const access = ownIndex ? named.map((u) => indexAccess(lock, u, settings.lockIndexVariable)) : [];
   const indexes = access.map((a) => mirror(a.url));
   const indexCredentials = { variables: [...new Set(access.flatMap((a) => a.variables))], secrets: [...new Set(access.flatMap((a) => a.secrets))] };
@@ -221,7 +223,7 @@ export function planLockedInstall(ctx: BuildContext, lock: Lockfile, python: Ins
   // which files are accepted, so plain HTTP cannot swap a file.
   const trusted = [...new Set(indexes.flatMap((u) => (/^http:/i.test(u) ? [hostOf(u)] : [])))].flatMap((h) => (h === undefined ? [] : ['--trusted-host', h]));
   const indexArgs = ownIndex ? [...indexes.flatMap((u, i) => [i === 0 ? '--index-url' : '--extra-index-url', u]), ...trusted] : [];
-  return { lock, packages, target, inputs, indexArgs, indexCredentials, appSkippedBy: [...skippedBy] };
+  return { lock, packages, target, inputs, indexArgs, indexCredentials, lockIndexes: ownIndex ? named : [], appSkippedBy: [...skippedBy] };
 }
 
 /** `host` or `host:port` of a URL, as --trusted-host takes it; undefined for a URL that does not parse. */
@@ -243,8 +245,9 @@ export function lockedLayerKey(ctx: BuildContext, plan: LockedPlan, python: Inst
   const local = collectRequirementInputs(ctx.appDir, [], settings.pipVariables).local;
   const localInputs = localInputsKey(ctx.appDir, [...plan.inputs.local.map((l) => ({ kind: 'path' as const, path: l.path, editable: l.editable })), ...local]);
   const pipSettings = JSON.stringify([settings.pipUpgrade, Object.entries(settings.pipVariables).map(([k, v]) => [k, maskSecrets(v)]).sort()]);
-  // Where the files come from joins the set: the lock's indexes and the mirror, masked.
-  const where = [plan.indexArgs.map(maskSecrets), maskSecrets(settings.dependencyMirror ?? '')];
+  // Where the files come from joins the set: the lock's indexes as it writes them (a value the environment fills in,
+  // a token in a path, never reaches the key) and the mirror, masked.
+  const where = [plan.lockIndexes.map(maskSecrets), maskSecrets(settings.dependencyMirror ?? '')];
   return {
     inputs: sha(JSON.stringify([selectedSetKey(locked), where])),
     localInputs,
@@ -295,7 +298,7 @@ export async function installDependencies(
     locked = planLockedInstall(ctx, input.lock, python, settings);
     log.redact(locked.indexCredentials.secrets);
     if (locked.indexCredentials.variables.length > 0) {
-      log.info(`The lock's package indexes take ${locked.indexCredentials.variables.join(', ')} from the build environment, as ${LOCK_TOOL_NAME[input.lock.tool]} does`);
+      log.info(`The lock's package indexes take ${escapeControl(locked.indexCredentials.variables.join(', '))} from the build environment, as ${LOCK_TOOL_NAME[input.lock.tool]} does`);
     }
     log.info(`Selected ${locked.packages.length} locked package${locked.packages.length === 1 ? '' : 's'} for ${describeTarget(locked.target)}${selectionDetails(settings)}`);
     if (locked.appSkippedBy.length > 0) log.info(`The app itself is not installed (${locked.appSkippedBy.join(' and ')} ${locked.appSkippedBy.length > 1 ? 'are' : 'is'} set)`);

@@ -19,6 +19,7 @@
  * the parts of a URL (a path token) that no URL rule masks.
  */
 import { BuildpackError } from '../failure.js';
+import { pythonQuote } from '../python-quote.js';
 import { indexKey, type Lockfile, type LockTool } from './model.js';
 
 /** The tool that reads each lock, as the log names it. */
@@ -85,35 +86,43 @@ function withBasicAuth(url: string, pairs: Array<[string, string]>, variable: Lo
     try {
       parsed = new URL(url);
     } catch {
-      return plain(url);
+      return plain(url); // pip reports a URL it cannot use, naming it
     }
     if (!envWins && (parsed.username !== '' || parsed.password !== '')) return plain(url);
     parsed.username = encodeURIComponent(username ?? '');
     parsed.password = encodeURIComponent(password ?? '');
     const used = [...(username === undefined ? [] : [userVar]), ...(password === undefined ? [] : [passVar])];
-    // the user name stays in the URL's user-info, which every URL rule masks; the password is redacted anywhere
-    return { url: parsed.toString(), variables: used, secrets: password === undefined || password === '' ? [] : [password] };
+    return { url: parsed.toString(), variables: used, secrets: credentialSecrets(username ?? '', password ?? '') };
   }
   return plain(url);
+}
+
+/**
+ * What of a user name and password the log must never show: the password; the user name too when there is no
+ * password, as an index token often is (`https://<token>@…`, `__token__` aside).
+ */
+function credentialSecrets(username: string, password: string): string[] {
+  return [password !== '' ? password : username].filter((v) => v !== '');
 }
 
 /** `$NAME` or `${NAME}` as os.path.expandvars reads them (ASCII word characters; braces take anything but `}`). */
 const EXPANDVARS = /\$(?:([A-Za-z0-9_]+)|\{([^}]*)\})/g;
 /** Pipenv's user-info references: `${NAME}` (optionally in single quotes) or `$NAME`. */
 const USERINFO_VARS = /'?\$\{([^}]+)\}'?|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+/** A name a shell or a platform can set: one that is not set is an error; any other `$…` is left as text, as Pipenv does. */
+const SETTABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function expandPipenvUrl(url: string, variable: Lookup, file: string, source: string | undefined): IndexAccess {
   if (!url.includes('$')) return plain(url);
   const variables: string[] = [];
   const unset: string[] = [];
   const secrets: string[] = [];
-  const infoValues: string[] = [];
   const expand = (text: string, re: RegExp, into: string[] | undefined): string =>
     text.replace(re, (whole, bare: string | undefined, braced: string | undefined) => {
       const name = (bare ?? braced) as string;
       const value = variable(name);
       if (value === undefined) {
-        if (!unset.includes(name)) unset.push(name);
+        if (SETTABLE.test(name) && !unset.includes(name)) unset.push(name);
         return whole;
       }
       if (!variables.includes(name)) variables.push(name);
@@ -133,19 +142,19 @@ function expandPipenvUrl(url: string, variable: Lookup, file: string, source: st
     let info = '';
     if (userinfo !== undefined) {
       const raw = userinfo.slice(0, -1);
-      const out = expand(raw, USERINFO_VARS, infoValues);
+      const out = expand(raw, USERINFO_VARS, undefined);
       if (out === raw) {
         info = userinfo;
       } else {
         const colon = out.indexOf(':');
-        const user = colon === -1 ? out : out.slice(0, colon);
-        secrets.push(...infoValues.filter((v) => v !== user));
-        const enc = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-        info = `${colon === -1 ? enc(out) : `${enc(out.slice(0, colon))}:${enc(out.slice(colon + 1))}`}@`;
+        const [user, password] = colon === -1 ? [out, ''] : [out.slice(0, colon), out.slice(colon + 1)];
+        secrets.push(...credentialSecrets(user, password));
+        info = `${colon === -1 ? pythonQuote(out) : `${pythonQuote(user)}:${pythonQuote(password)}`}@`;
       }
     }
     expanded = `${scheme}${info}${expand(host, EXPANDVARS, undefined)}${expand(tail, EXPANDVARS, secrets)}`;
   }
   if (unset.length > 0) throw new BuildpackError({ type: 'lock-index-variable-unset', file, source, variables: unset });
+  if (variables.length > 0 && !URL.canParse(expanded)) throw new BuildpackError({ type: 'lock-index-url-invalid', file, source, variables });
   return { url: expanded, variables, secrets };
 }

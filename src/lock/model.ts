@@ -72,7 +72,19 @@ export interface Lockfile {
   select(request: SelectionRequest): LockedPackage[];
 }
 
-/** An index URL as the index names compare it: without trailing slashes (`…/simple/` and `…/simple` are one index). */
+/**
+ * An index URL as the tools' names for indexes are looked up: without credentials and trailing slashes, the scheme
+ * and host in lower case and a default port left out (WHATWG URL), so that `https://Host:443/simple/` and
+ * `https://host/simple` are one index. A URL that does not parse (a Pipfile source with `${HOST}`) only loses its
+ * trailing slashes.
+ */
 export function indexKey(url: string): string {
-  return url.replace(/\/+$/, '');
+  let key = url;
+  try {
+    const u = new URL(url);
+    key = `${u.protocol}//${u.host}${u.pathname}${u.search}`;
+  } catch {
+    // not a URL as it stands
+  }
+  return key.replace(/\/+$/, '');
 }

@@ -616,14 +616,9 @@ function uvIndexNames(pyproject: Record<string, unknown>): Map<string, string> {
   const names = new Map<string, string>();
   for (const index of Array.isArray(tool.index) ? tool.index : []) {
     if (!isRecord(index) || typeof index.name !== 'string' || typeof index.url !== 'string') continue;
-    names.set(indexKey(withoutCredentials(index.url)), index.name);
+    names.set(indexKey(index.url), index.name); // indexKey drops credentials, as uv does writing the lock
   }
   return names;
-}
-
-/** `url` without its user-info, as uv writes an index URL into uv.lock (Source::from_index_url). */
-function withoutCredentials(url: string): string {
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/, '$1');
 }
 
 /** The groups a pyproject.toml declares: `[dependency-groups]`, and `dev` for `[tool.uv] dev-dependencies` (uv's FlatDependencyGroups). */

@@ -53,7 +53,8 @@ describe('e2e: locked installs (issue 14): Pipfile.lock', function () {
   describe('a private index whose credentials and host come from the build env ($VARIABLES in the source URL)', () => {
     // The index requires HTTP basic auth; the lock (test/fixtures/lock-vectors/pipenv/private-index, written by
     // Pipenv) names it as http://${PRIVATE_INDEX_USER}:${PRIVATE_INDEX_PASSWORD}@${PRIVATE_INDEX_HOST}/simple.
-    const AUTH = { username: 'builder', password: 'Pr1vate-1ndex-Pw' };
+    // characters a URL's user-info must carry encoded: Pipenv (and the build) percent-encode the expanded values
+    const AUTH = { username: 'ci@builder', password: "Pr1v@te:1ndex/Pw!'(x)" };
     let priv: E2E;
     before(async () => {
       priv = await E2E.start({ indexAuth: AUTH });
@@ -73,8 +74,10 @@ describe('e2e: locked installs (issue 14): Pipfile.lock', function () {
       const { proc, status, body } = await priv.serve(res);
       await proc.stop();
       expect([status, body]).to.deep.equal([200, 'Hello from a locked Flask']);
-      expect(res.output).to.not.contain(AUTH.password);
-      expect(filesContaining([res.app.layersDir, res.image?.dir as string, res.cache?.dir as string], AUTH.password)).to.deep.equal([]);
+      for (const form of [AUTH.password, encodeURIComponent(AUTH.password), 'Pr1v%40te%3A1ndex%2FPw%21%27%28x%29']) {
+        expect(res.output, form).to.not.contain(form);
+        expect(filesContaining([res.app.layersDir, res.image?.dir as string, res.cache?.dir as string], form), form).to.deep.equal([]);
+      }
 
       const { PRIVATE_INDEX_PASSWORD: _pw, ...withoutPassword } = fromEnv;
       const failed = await priv.platform.build(app, { platformEnv: { ...env, ...withoutPassword } });

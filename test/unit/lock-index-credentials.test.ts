@@ -4,6 +4,8 @@
  * tool's own rules for the variable names (Poetry's config.py, uv's IndexName::to_env_var, Pipenv's
  * expand_url_credentials).
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { indexAccess, poetryVariables, uvVariables } from '../../src/lock/index-credentials.js';
@@ -45,6 +47,15 @@ describe('lock index credentials', () => {
       expect(indexAccess(pipenv, 'https://pypi.org/simple', env)).to.deep.equal({ url: 'https://pypi.org/simple', variables: [], secrets: [] });
       // a user-info with no variable is left as written, encoding included
       expect(indexAccess(pipenv, 'https://a%40b:c@h/${FURY}', env).url).to.equal('https://a%40b:c@h/fury-token-1');
+      // a token as the user name (no password) is a secret; `${}` and `$5b` (no name a variable can have) stay as text
+      expect(indexAccess(pipenv, 'https://${TOKEN}@pypi.example.com/simple', env).secrets).to.deep.equal(['tok_123456']);
+      expect(indexAccess(pipenv, 'https://h/a$5b/${}/${TOKEN}', env).url).to.equal('https://h/a$5b/${}/tok_123456');
+    });
+
+    it('a URL that does not parse once filled in (an empty host) stops the build naming the variables, not their values', () => {
+      const pipenv = fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', packages: [] });
+      const cause = thrownCause(() => indexAccess(pipenv, 'https://${USER}:${PW}@${HOST}/simple', vars({ USER: 'u', PW: 'secret-pw', HOST: '' })));
+      expect(cause).to.deep.equal({ type: 'lock-index-url-invalid', file: 'Pipfile.lock', source: undefined, variables: ['USER', 'PW', 'HOST'] });
     });
   });
 
@@ -64,6 +75,8 @@ describe('lock index credentials', () => {
       const both = indexAccess(lock, url, vars({ POETRY_HTTP_BASIC_LOCAL_USERNAME: 'ci', POETRY_HTTP_BASIC_LOCAL_PASSWORD: 's3cr3t!' }));
       expect(both).to.deep.equal({ url: 'http://ci:s3cr3t!@127.0.0.1:18731/simple', variables: ['POETRY_HTTP_BASIC_LOCAL_USERNAME', 'POETRY_HTTP_BASIC_LOCAL_PASSWORD'], secrets: ['s3cr3t!'] });
       expect(indexAccess(lock, url, vars({ POETRY_HTTP_BASIC_LOCAL_PASSWORD: 'tok' })).url).to.equal('http://:tok@127.0.0.1:18731/simple');
+      // a user name alone is sent as it is, and kept from the log as the token it usually is
+      expect(indexAccess(lock, url, vars({ POETRY_HTTP_BASIC_LOCAL_USERNAME: 'pypi-AgEI0token' }))).to.deep.include({ url: 'http://pypi-AgEI0token@127.0.0.1:18731/simple', secrets: ['pypi-AgEI0token'] });
       expect(indexAccess(lock, url, vars({ POETRY_HTTP_BASIC_OTHER_PASSWORD: 'tok' }))).to.deep.equal({ url, variables: [], secrets: [] });
     });
   });
@@ -84,11 +97,21 @@ describe('lock index credentials', () => {
       expect(indexAccess(lock, 'https://pypi.org/simple', env).url).to.equal('https://pypi.org/simple');
     });
 
-    it('the variables win over credentials in the URL, as in uv; an index the lock has no name for is left alone', () => {
-      const lock = fakeLock({ tool: 'uv', file: 'uv.lock', indexes: ['https://old@corp.example/simple/'], indexNames: new Map([['https://old@corp.example/simple', 'corp']]), packages: [] });
-      const env = vars({ UV_INDEX_CORP_USERNAME: 'oauth2accesstoken', UV_INDEX_CORP_PASSWORD: 'ya29.token' });
-      expect(indexAccess(lock, 'https://old@corp.example/simple/', env).url).to.equal('https://oauth2accesstoken:ya29.token@corp.example/simple/');
-      expect(indexAccess(lock, 'https://pypi.org/simple', env).url).to.equal('https://pypi.org/simple');
+    it("pyproject.toml's index URL with a user name and another spelling (the lock writes it without): found by name; the variables give the credentials", () => {
+      // the vector's pyproject.toml as a user may write it: uv drops the credentials when it writes uv.lock
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uv-named-'));
+      try {
+        fs.cpSync(path.join(VECTORS, 'uv/named-index'), dir, { recursive: true });
+        const pyproject = path.join(dir, 'pyproject.toml');
+        const text = fs.readFileSync(pyproject, 'utf8');
+        expect(text).to.contain('url = "https://download.pytorch.org/whl/cu118"');
+        fs.writeFileSync(pyproject, text.replace('url = "https://download.pytorch.org/whl/cu118"', 'url = "https://oauth2accesstoken@Download.PyTorch.org:443/whl/cu118/"'));
+        const lock = readUvLock(dir, 'uv.lock');
+        const env = vars({ UV_INDEX_PYTORCH_CU118_PASSWORD: 'ya29.token' });
+        expect(indexAccess(lock, 'https://download.pytorch.org/whl/cu118', env).url).to.equal('https://:ya29.token@download.pytorch.org/whl/cu118');
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 

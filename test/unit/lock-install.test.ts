@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import type { Execution } from '../../src/deps.js';
 import { hashMismatch, installDependencies } from '../../src/layers/pip-deps.js';
 import type { InstalledPython } from '../../src/layers/python.js';
-import type { LockedPackage } from '../../src/lock/model.js';
+import { indexKey, type LockedPackage } from '../../src/lock/model.js';
 import { readSettings } from '../../src/settings.js';
 import { TempBuild, type ContextOptions } from '../fakes/context.js';
 import { fakeDeps, type FakeDeps } from '../fakes/deps.js';
@@ -256,7 +256,7 @@ describe('lock: the locked install in pip-deps', () => {
 
   it('a Pipfile.lock source with $VARIABLES: pip gets them expanded from the build env; the log names them, never their values (a path token either); new credentials reinstall nothing', async () => {
     const url = 'https://${PYPI_USER}:${PYPI_PASSWORD}@pypi.internal/${PYPI_TOKEN}/simple';
-    const lock = (): FakeLock => fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[url, 'private']]), packages: [FLASK] });
+    const lock = (): FakeLock => fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[indexKey(url), 'private']]), packages: [FLASK] });
     b.writePlatformEnv({ PYPI_USER: 'ci-user', PYPI_PASSWORD: 'pw-0001', PYPI_TOKEN: 'tok-path-0001' });
     // pip echoes the index it looks in: it hides the password, not a token in the path
     const f = await build(lock(), [ok('Looking in indexes: https://ci-user:****@pypi.internal/tok-path-0001/simple\n', installs([['flask', '3.1.3']]))]);
@@ -269,16 +269,25 @@ describe('lock: the locked install in pip-deps', () => {
       for (const text of [f.log.stdout, f.log.stderr, ...layerFiles]) expect(text, secret).to.not.contain(secret);
     }
 
-    // a rotated password (the key keeps the URL masked): the layer is kept, pip does not run
+    // a rotated password and path token (the key holds the lock's URL as written): the layer is kept, pip does not run
     restoreLayer(b.layersDir, 'pip-deps');
-    b.writePlatformEnv({ PYPI_USER: 'ci-user', PYPI_PASSWORD: 'pw-0002', PYPI_TOKEN: 'tok-path-0001' });
+    b.writePlatformEnv({ PYPI_USER: 'ci-user', PYPI_PASSWORD: 'pw-0002', PYPI_TOKEN: 'tok-path-0002' });
     const again = await build(lock(), []);
     expect(again.exec.executions).to.deep.equal([]);
   });
 
+  it('BP_DEPENDENCY_MIRROR with a credentialed lock index: the mirror gets the path, never the user name or password', async () => {
+    const url = 'https://${PYPI_USER}:${PYPI_PASSWORD}@pypi.internal/simple';
+    const lock = fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[indexKey(url), 'private']]), packages: [FLASK] });
+    const f = await build(lock, [ok('', installs([['flask', '3.1.3']]))], { processEnv: { PYPI_USER: 'ci-user', PYPI_PASSWORD: 'pw-0001', BP_DEPENDENCY_MIRROR: 'https://mirror.internal/pypi' } });
+    const args = f.exec.executions[0]?.args ?? [];
+    expect(args[args.indexOf('--index-url') + 1]).to.equal('https://mirror.internal/pypi/simple');
+    expect(args.join(' ')).to.not.contain('pw-0001');
+  });
+
   it('a Pipfile.lock source variable the build env lacks stops the build before pip, naming it', async () => {
     const url = 'https://${PYPI_USER}:${PYPI_PASSWORD}@pypi.internal/simple';
-    const { cause, f } = await fails(fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[url, 'private']]), packages: [FLASK] }), [], { processEnv: { PYPI_USER: 'ci' } });
+    const { cause, f } = await fails(fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[indexKey(url), 'private']]), packages: [FLASK] }), [], { processEnv: { PYPI_USER: 'ci' } });
     expect(cause).to.deep.equal({ type: 'lock-index-variable-unset', file: 'Pipfile.lock', source: 'private', variables: ['PYPI_PASSWORD'] });
     expect(f.exec.executions).to.deep.equal([]);
   });

@@ -72,6 +72,7 @@ const EVERY_CAUSE: Table<Cause> = {
   'lock-malformed': { type: 'lock-malformed', file: 'uv.lock', tool: 'uv', entry: '[[package]] "flask"', detail: 'sdist has no hash' },
   'lock-version-unsupported': { type: 'lock-version-unsupported', file: 'poetry.lock', tool: 'poetry', found: '3.0', supported: 'lock-version 1.1, 2.0 and 2.1' },
   'lock-stale': { type: 'lock-stale', file: 'Pipfile.lock', tool: 'pipenv', manifest: 'Pipfile', command: 'pipenv lock', detail: 'the Pipfile hash is 1a2b…, the lock was made from 9f8e…' },
+  'lock-index-url-invalid': { type: 'lock-index-url-invalid', file: 'Pipfile.lock', source: 'private', variables: ['PYPI_HOST'] },
   'lock-index-variable-unset': { type: 'lock-index-variable-unset', file: 'Pipfile.lock', source: 'private', variables: ['PYPI_USER', 'PYPI_TOKEN'] },
   'lockfiles-ambiguous': { type: 'lockfiles-ambiguous', files: ['uv.lock', 'poetry.lock'], setting: 'BP_PYTHON_DEPENDENCY_FILE' },
   'lock-missing-hash': { type: 'lock-missing-hash', file: 'pylock.toml', package: 'flask==3.1.0' },
