@@ -92,7 +92,19 @@ export interface UnreachableIndex {
 /** Installing the app's packages (src/layers/pip-deps.ts, src/python/requirements.ts). */
 export type PipCause =
   | { type: 'missing-requirement-file'; file: string; from: string | undefined }
-  | { type: 'pip-install-failed'; command: string; errorLines: string[]; status: number; unreachable: UnreachableIndex | undefined }
+  | {
+    type: 'pip-install-failed';
+    command: string;
+    errorLines: string[];
+    status: number;
+    unreachable: UnreachableIndex | undefined;
+    /**
+     * A locked install from an index the lock's tool has a name for, with none of the variables that tool reads
+     * its credentials from set: the tool, and those variables (src/lock/index-credentials.ts). pip reports an
+     * index's 401 only as "no matching distribution".
+     */
+    lockCredentials?: { tool: string; variables: string[] };
+  }
   | { type: 'pip-upgrade-failed'; errorLines: string[]; status: number; unreachable: UnreachableIndex | undefined }
   | { type: 'pip-command-io'; program: string; message: string }
   | { type: 'nothing-to-install' }

@@ -43,7 +43,7 @@ import { linksPage, localArgument, pipInputs, type PipInputs } from '../lock/pip
 import { selectedSetChanges, selectedSetEntries, selectedSetKey } from '../lock/selected-set.js';
 import { artifactFits, describeTarget, type WheelTarget } from '../lock/wheel-tags.js';
 import { applyMirror } from '../python/archives.js';
-import { indexAccess, LOCK_TOOL_NAME } from '../lock/index-credentials.js';
+import { credentialVariables, indexAccess, LOCK_TOOL_NAME } from '../lock/index-credentials.js';
 
 export { nothingToInstall, planInstall, pipArgs, type InstallPlan, type ProjectProcessing, type SkippedProject } from '../python/install-plan.js';
 
@@ -174,6 +174,8 @@ export interface LockedPlan {
   indexCredentials: { variables: string[]; secrets: string[] };
   /** The lock's index URLs as it writes them (no value from the environment), for the layer key; none under PIP_INDEX_URL. */
   lockIndexes: string[];
+  /** The variables that would give the lock's named indexes credentials, when none was set: for pip's failure message. */
+  unsetCredentials: string[];
   /** The app's own package, left out by DISABLE_SETUP_PY_PROCESSING / DISABLE_PYPROJECT_TOML_PROCESSING: the settings named. */
   appSkippedBy: string[];
 }
@@ -223,7 +225,8 @@ export function planLockedInstall(ctx: BuildContext, lock: Lockfile, python: Ins
   // which files are accepted, so plain HTTP cannot swap a file.
   const trusted = [...new Set(indexes.flatMap((u) => (/^http:/i.test(u) ? [hostOf(u)] : [])))].flatMap((h) => (h === undefined ? [] : ['--trusted-host', h]));
   const indexArgs = ownIndex ? [...indexes.flatMap((u, i) => [i === 0 ? '--index-url' : '--extra-index-url', u]), ...trusted] : [];
-  return { lock, packages, target, inputs, indexArgs, indexCredentials, lockIndexes: ownIndex ? named : [], appSkippedBy: [...skippedBy] };
+  const unsetCredentials = [...new Set(named.flatMap((u, i) => (access[i]?.variables.length === 0 ? credentialVariables(lock, u) : [])))];
+  return { lock, packages, target, inputs, indexArgs, indexCredentials, lockIndexes: ownIndex ? named : [], unsetCredentials, appSkippedBy: [...skippedBy] };
 }
 
 /** `host` or `host:port` of a URL, as --trusted-host takes it; undefined for a URL that does not parse. */
@@ -445,6 +448,11 @@ async function installLocked(ctx: BuildContext, exec: Executor, log: Logger, pyt
       const args = inputs.local.flatMap((l) => (l.editable ? ['-e', localArgument(l.path)] : [localArgument(l.path)]));
       await runPip(ctx, exec, log, python, env, [...common, '--no-deps', ...indexArgs, ...args], 'Installed the app and its local packages', false);
     }
+  } catch (err) {
+    if (err instanceof BuildpackError && err.cause.type === 'pip-install-failed' && plan.unsetCredentials.length > 0) {
+      throw new BuildpackError({ ...err.cause, lockCredentials: { tool: LOCK_TOOL_NAME[lock.tool], variables: plan.unsetCredentials } }, err.source);
+    }
+    throw err;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

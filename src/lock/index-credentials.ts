@@ -59,6 +59,19 @@ export function indexAccess(lock: Pick<Lockfile, 'tool' | 'file' | 'indexNames'>
 
 const plain = (url: string): IndexAccess => ({ url, variables: [], secrets: [] });
 
+/**
+ * The variables that would give `url` credentials when none of them is set: for an index Poetry or uv has a name
+ * for (the spelling older Poetry reads, with a dotted name). Empty otherwise: Pipfile.lock's variables are
+ * required, pylock.toml names no index.
+ */
+export function credentialVariables(lock: Pick<Lockfile, 'tool' | 'indexNames'>, url: string): string[] {
+  const name = lock.indexNames.get(indexKey(url));
+  if (name === undefined) return [];
+  if (lock.tool === 'poetry') return (poetryVariables(name).at(-1) as [string, string]).slice();
+  if (lock.tool === 'uv') return uvVariables(name).slice();
+  return [];
+}
+
 /** The variable pairs Poetry reads for source `name`: 2.4's spelling (dots kept), then 1.x-2.3's (dots split). */
 export function poetryVariables(name: string): Array<[string, string]> {
   const base = (n: string): string => `POETRY_HTTP_BASIC_${n.toUpperCase().replace(/-/g, '_')}`;

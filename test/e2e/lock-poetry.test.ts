@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { e2eForFile, WHEELHOUSE_PYTHON, fixture, plainLog } from './support.js';
+import { WHEELHOUSE, e2eForFile, WHEELHOUSE_PYTHON, fixture, plainLog } from './support.js';
+import { PackageIndexServer } from '../helpers/servers.js';
 import { NOT_RUN, appFiles, errorLine } from './lock-support.js';
 
 describe('e2e: locked installs (issue 14): poetry.lock', function () {
@@ -75,6 +76,34 @@ describe('e2e: locked installs (issue 14): poetry.lock', function () {
       expect(log).to.contain(errorLine({ type: 'lock-stale', file: 'poetry.lock', tool: 'poetry', manifest: 'pyproject.toml', command: 'poetry lock', detail: '' }));
       expect(log, log).to.match(/1\. Run poetry lock/);
       expect(res.layers['pip-deps']).to.equal(undefined);
+    });
+
+    it("the lock's own source, behind basic auth, with POETRY_HTTP_BASIC_LOCAL_*: pip sends the credentials there, the app serves HTTP 200; without them pip's 401 stops the build", async () => {
+      // The source "local" the lock names is http://127.0.0.1:18741/simple/ (SOURCE.md): the index listens there.
+      const AUTH = { username: 'poetry-ci', password: 'p0etry:Pa$$/w0rd' };
+      const owned = await PackageIndexServer.start({ root: WHEELHOUSE, auth: AUTH, port: 18741 });
+      try {
+        const app = await e2e.app(appFiles('lock-poetry-flask'));
+        const { PIP_INDEX_URL: _ours, ...env } = await e2e.env(WHEELHOUSE_PYTHON, SERVE);
+        const creds = { POETRY_HTTP_BASIC_LOCAL_USERNAME: AUTH.username, POETRY_HTTP_BASIC_LOCAL_PASSWORD: AUTH.password };
+        const res = await e2e.platform.buildOk(app, { platformEnv: { ...env, ...creds } });
+        const log = plainLog(res.output);
+        expect(log).to.contain("The lock's package indexes take POETRY_HTTP_BASIC_LOCAL_USERNAME, POETRY_HTTP_BASIC_LOCAL_PASSWORD from the build environment, as Poetry does");
+        const basic = `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`;
+        expect(owned.requests.some((r) => r.headers.authorization === basic), 'a request with the credentials').to.equal(true);
+        expect(res.output).to.not.contain(AUTH.password);
+        const { proc, status, body } = await e2e.serve(res);
+        await proc.stop();
+        expect([status, body]).to.deep.equal([200, 'ok']);
+
+        const denied = await e2e.platform.build(await e2e.app(appFiles('lock-poetry-flask')), { platformEnv: env });
+        expect(denied.success).to.equal(false);
+        // pip shows the index's 401 only as no matching distribution: the message names the variables to set
+        expect(plainLog(denied.output)).to.contain('No matching distribution found for blinker==1.9.0');
+        expect(plainLog(denied.output)).to.contain('set POETRY_HTTP_BASIC_LOCAL_USERNAME, POETRY_HTTP_BASIC_LOCAL_PASSWORD for the build, as Poetry reads them');
+      } finally {
+        await owned.close();
+      }
     });
   });
 });

@@ -64,6 +64,11 @@ export interface FileServerOptions {
   auth?: BasicAuth;
   /** Custom resolver tried before `files`/`root` (used by PackageIndexServer). */
   resolve?: (urlPath: string) => Promise<Resolved | undefined>;
+  /**
+   * A fixed port, for a URL a tool wrote into a test's data (a lock's index); default any free one. Choose one
+   * below Linux's ephemeral range (32768 and up), which freePort() and outgoing connections use.
+   */
+  port?: number;
 }
 
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.json': 'application/json', '.toml': 'application/toml', '.txt': 'text/plain' };
@@ -92,7 +97,7 @@ export class FileServer {
   protected async listen(): Promise<this> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => resolve());
+      this.server.listen(this.opts.port ?? 0, '127.0.0.1', () => resolve());
     });
     this.port = (this.server.address() as AddressInfo).port;
     return this;
@@ -245,6 +250,8 @@ export interface PackageIndexOptions {
   /** Extra dirs of .whl/.tar.gz/.zip files merged into the index (served under /overlay/). */
   overlayDirs?: string[];
   auth?: BasicAuth;
+  /** See FileServerOptions.port. */
+  port?: number;
 }
 
 /** PEP 503 simple index; `indexUrl()` is the value for pip --index-url / PIP_INDEX_URL. */
@@ -253,12 +260,13 @@ export class PackageIndexServer extends FileServer {
     private readonly root: string,
     private readonly overlayDirs: string[],
     auth?: BasicAuth,
+    port?: number,
   ) {
-    super({ auth });
+    super({ auth, port });
   }
 
   static override async start(opts: PackageIndexOptions = {}): Promise<PackageIndexServer> {
-    return new PackageIndexServer(opts.root ?? '/opt/pypi', [...(opts.overlayDirs ?? [])], opts.auth).listen();
+    return new PackageIndexServer(opts.root ?? '/opt/pypi', [...(opts.overlayDirs ?? [])], opts.auth, opts.port).listen();
   }
 
   /** http://[user:pass@]127.0.0.1:PORT/simple/ */

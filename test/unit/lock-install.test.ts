@@ -285,6 +285,16 @@ describe('lock: the locked install in pip-deps', () => {
     expect(args.join(' ')).to.not.contain('pw-0001');
   });
 
+  it("pip failing on a lock's named index with no credentials set: the message names the variables the lock's tool reads (a 401 looks like a missing package)", async () => {
+    const url = 'https://pypi.corp.example/simple/';
+    const poetry = fakeLock({ tool: 'poetry', file: 'poetry.lock', indexes: [url], indexNames: new Map([[indexKey(url), 'corp.repo']]), packages: [FLASK] });
+    const { cause } = await fails(poetry, [exit(1, 'ERROR: No matching distribution found for flask==3.1.3\n')]);
+    expect(cause).to.deep.include({ type: 'pip-install-failed', lockCredentials: { tool: 'Poetry', variables: ['POETRY_HTTP_BASIC_CORP_REPO_USERNAME', 'POETRY_HTTP_BASIC_CORP_REPO_PASSWORD'] } });
+    // with the credentials set, the usual advice
+    const { cause: withCreds } = await fails(poetry, [exit(1, 'ERROR: No matching distribution found for flask==3.1.3\n')], { processEnv: { POETRY_HTTP_BASIC_CORP_REPO_PASSWORD: 'x' } });
+    expect(withCreds).to.not.have.property('lockCredentials');
+  });
+
   it('a Pipfile.lock source variable the build env lacks stops the build before pip, naming it', async () => {
     const url = 'https://${PYPI_USER}:${PYPI_PASSWORD}@pypi.internal/simple';
     const { cause, f } = await fails(fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[indexKey(url), 'private']]), packages: [FLASK] }), [], { processEnv: { PYPI_USER: 'ci' } });
