@@ -14,6 +14,7 @@ import { upgradeBuildTools } from './layers/build-tools-upgrade.js';
 import { preparePipCache } from './layers/pip-cache.js';
 import { installDependencies } from './layers/pip-deps.js';
 import { chooseDependencyInput, type DependencyInput } from './lock/input.js';
+import { variablesNamedBy } from './lock/index-credentials.js';
 import { launchDefaults } from './s2i/launch-defaults.js';
 import { findS2iScripts } from './s2i/scripts.js';
 import { runAppAssemble } from './s2i/assemble.js';
@@ -75,11 +76,11 @@ export async function build(ctx: BuildContext, deps: Deps): Promise<void> {
     log.warning(w.title, w.body);
   }
   if (Object.keys(a.appEnv).length > 0) log.info(`Read ${Object.keys(a.appEnv).join(', ')} from .s2i/environment`);
-  const launchEnv = launchDefaults(a.appEnv, a.userEnv, log);
-  const scripts = findS2iScripts(ctx.appDir, a.settings.appRun, log);
   // The dependency input is read before any layer: a malformed, stale or ambiguous lock stops the build here,
   // and the lock's requires-python is a version source.
   const input = chooseDependencyInput(ctx.appDir, a.settings);
+  const launchEnv = launchDefaults(a.appEnv, a.userEnv, log, input.kind === 'lock' ? variablesNamedBy(input.lock) : []);
+  const scripts = findS2iScripts(ctx.appDir, a.settings.appRun, log);
   const py = await python(ctx, a, input, deps);
 
   await thenFinish(py, async () => {

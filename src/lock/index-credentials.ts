@@ -118,6 +118,23 @@ function credentialSecrets(username: string, password: string): string[] {
   return [password !== '' ? password : username].filter((v) => v !== '');
 }
 
+/**
+ * The variables a lock's index URLs name for the build to fill in (Pipfile.lock's `$NAME`, `${NAME}`): only the
+ * build reads them, and they often hold credentials, so .s2i/environment's values of them stay out of the image.
+ * Poetry's and uv's variables need no list: their prefixes are build-only (src/settings.ts).
+ */
+export function variablesNamedBy(lock: Pick<Lockfile, 'tool' | 'indexes'>): string[] {
+  if (lock.tool !== 'pipenv') return [];
+  const names = new Set<string>();
+  for (const url of lock.indexes) {
+    for (const m of url.matchAll(/'?\$\{([^}]+)\}'?|\$([A-Za-z0-9_]+)/g)) {
+      const name = (m[1] ?? m[2]) as string;
+      if (SETTABLE.test(name)) names.add(name);
+    }
+  }
+  return [...names];
+}
+
 /** `$NAME` or `${NAME}` as os.path.expandvars reads them (ASCII word characters; braces take anything but `}`). */
 const EXPANDVARS = /\$(?:([A-Za-z0-9_]+)|\{([^}]*)\})/g;
 /** Pipenv's user-info references: `${NAME}` (optionally in single quotes) or `$NAME`. */

@@ -5,6 +5,8 @@
  * - variables only the build reads (isBuildOnly in src/settings.ts: BP_*, PIP_*, DISABLE_COLLECTSTATIC and
  *   OpenShift s2i's build settings),
  *   which nothing at launch needs and which often hold an index token (PIP_INDEX_URL=https://user:token@…);
+ * - the variables the app's lock names in its index URLs for the build to fill in (Pipfile.lock's `${NAME}`,
+ *   src/lock/index-credentials.ts variablesNamedBy): often a bare password, which no URL rule finds;
  * - any value holding URL credentials (user-info or a credential query parameter, as maskSecrets finds them):
  *   the image's env is readable by anyone who can pull the image, so such a value belongs in the runtime
  *   environment (a secret of the platform), not in the image.
@@ -18,7 +20,7 @@ import type { Logger } from '../logger.js';
 import { hasSecrets } from '../secrets.js';
 import { isBuildOnly } from '../settings.js';
 
-export type KeptOutReason = 'build-only' | 'credentials';
+export type KeptOutReason = 'build-only' | 'lock-index' | 'credentials';
 
 export interface LaunchDefaultsPlan {
   /** NAME → value, in the order of the file. */
@@ -26,11 +28,12 @@ export interface LaunchDefaultsPlan {
   keptOut: Array<{ name: string; reason: KeptOutReason }>;
 }
 
-export function planLaunchDefaults(appEnv: Record<string, string>, setOnPlatform: (name: string) => boolean): LaunchDefaultsPlan {
+export function planLaunchDefaults(appEnv: Record<string, string>, setOnPlatform: (name: string) => boolean, lockIndexNames: readonly string[] = []): LaunchDefaultsPlan {
   const plan: LaunchDefaultsPlan = { defaults: [], keptOut: [] };
   for (const [name, value] of Object.entries(appEnv)) {
     if (setOnPlatform(name)) continue;
     if (isBuildOnly(name)) plan.keptOut.push({ name, reason: 'build-only' });
+    else if (lockIndexNames.includes(name)) plan.keptOut.push({ name, reason: 'lock-index' });
     else if (hasSecrets(value)) plan.keptOut.push({ name, reason: 'credentials' });
     else plan.defaults.push({ name, value });
   }
@@ -39,12 +42,13 @@ export function planLaunchDefaults(appEnv: Record<string, string>, setOnPlatform
 
 const WHY: Record<KeptOutReason, string> = {
   'build-only': 'only the build reads it',
+  'lock-index': "the lock's index URL names it: only the build reads it, and it often holds a credential",
   credentials: 'its value holds credentials in a URL; set it in the runtime environment instead',
 };
 
 /** The launch defaults from .s2i/environment, as a layer env; logs one line per variable kept out of the image. */
-export function launchDefaults(appEnv: Record<string, string>, userEnv: UserEnv, log: Logger): LayerEnv {
-  const plan = planLaunchDefaults(appEnv, (name) => userEnv.setOnPlatform(name));
+export function launchDefaults(appEnv: Record<string, string>, userEnv: UserEnv, log: Logger, lockIndexNames: readonly string[] = []): LayerEnv {
+  const plan = planLaunchDefaults(appEnv, (name) => userEnv.setOnPlatform(name), lockIndexNames);
   for (const k of plan.keptOut) log.info(`${k.name} from .s2i/environment is kept out of the image: ${WHY[k.reason]}`);
   const env = new LayerEnv();
   for (const d of plan.defaults) env.default(Scope.launch, d.name, d.value);

@@ -63,9 +63,15 @@ describe('e2e: locked installs (issue 14): Pipfile.lock', function () {
 
     it('serves HTTP 200 with the credentials from the build env, which reach the index and nothing else; without them the build stops naming the variables', async () => {
       const vector = appFiles('lock-vectors/pipenv/private-index');
-      const app = await priv.app({ ...appFiles('lock-flask'), Pipfile: vector.Pipfile as string, 'Pipfile.lock': vector['Pipfile.lock'] as string });
+      // the user name from the app's .s2i/environment (the build reads it there too), the rest from the platform
+      const app = await priv.app({
+        ...appFiles('lock-flask'),
+        Pipfile: vector.Pipfile as string,
+        'Pipfile.lock': vector['Pipfile.lock'] as string,
+        '.s2i/environment': `PRIVATE_INDEX_USER=${AUTH.username}\n`,
+      });
       const { PIP_INDEX_URL: _ours, ...env } = await priv.env(WHEELHOUSE_PYTHON); // the lock names the index
-      const fromEnv = { PRIVATE_INDEX_USER: AUTH.username, PRIVATE_INDEX_PASSWORD: AUTH.password, PRIVATE_INDEX_HOST: new URL(priv.index.indexUrl()).host };
+      const fromEnv = { PRIVATE_INDEX_PASSWORD: AUTH.password, PRIVATE_INDEX_HOST: new URL(priv.index.indexUrl()).host };
       const res = await priv.platform.buildOk(app, { platformEnv: { ...env, ...fromEnv } });
       const log = plainLog(res.output);
       expect(log).to.contain("The lock's package indexes take PRIVATE_INDEX_USER, PRIVATE_INDEX_PASSWORD, PRIVATE_INDEX_HOST from the build environment, as Pipenv does");
@@ -74,6 +80,8 @@ describe('e2e: locked installs (issue 14): Pipfile.lock', function () {
       const { proc, status, body } = await priv.serve(res);
       await proc.stop();
       expect([status, body]).to.deep.equal([200, 'Hello from a locked Flask']);
+      expect(log).to.contain("PRIVATE_INDEX_USER from .s2i/environment is kept out of the image: the lock's index URL names it");
+      expect(proc.details.env, 'the launch env').to.not.have.property('PRIVATE_INDEX_USER');
       for (const form of [AUTH.password, encodeURIComponent(AUTH.password), 'Pr1v%40te%3A1ndex%2FPw%21%27%28x%29']) {
         expect(res.output, form).to.not.contain(form);
         expect(filesContaining([res.app.layersDir, res.image?.dir as string, res.cache?.dir as string], form), form).to.deep.equal([]);

@@ -62,6 +62,18 @@ describe('.s2i/environment launch defaults', () => {
     expect(JSON.stringify(plan.defaults)).not.to.match(new RegExp(SECRETS.join('|')));
   });
 
+  it("keeps out the variables the lock's index URLs name (a bare password no URL rule finds), and Poetry's and uv's credential variables", () => {
+    const plan = planLaunchDefaults({ GREETING: 'a', PYPI_PASSWORD: 'hunter2-plain', POETRY_HTTP_BASIC_CORP_PASSWORD: 'p', UV_INDEX_CORP_PASSWORD: 'q' }, () => false, ['PYPI_USER', 'PYPI_PASSWORD']);
+    expect(plan).to.deep.equal({
+      defaults: [{ name: 'GREETING', value: 'a' }],
+      keptOut: [
+        { name: 'PYPI_PASSWORD', reason: 'lock-index' },
+        { name: 'POETRY_HTTP_BASIC_CORP_PASSWORD', reason: 'build-only' },
+        { name: 'UV_INDEX_CORP_PASSWORD', reason: 'build-only' },
+      ],
+    });
+  });
+
   it('leaves out what the user set on the platform: their value is for them to give at launch', () => {
     expect(planLaunchDefaults({ GREETING: 'a', PIP_INDEX_URL: 'x' }, (n) => n === 'GREETING')).to.deep.equal({ defaults: [], keptOut: [{ name: 'PIP_INDEX_URL', reason: 'build-only' }] });
   });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { indexAccess, poetryVariables, uvVariables } from '../../src/lock/index-credentials.js';
+import { indexAccess, poetryVariables, uvVariables, variablesNamedBy } from '../../src/lock/index-credentials.js';
 import { readPipfileLock } from '../../src/lock/pipfile.js';
 import { readPoetryLock } from '../../src/lock/poetry.js';
 import { readUvLock } from '../../src/lock/uv.js';
@@ -19,12 +19,12 @@ const VECTORS = path.resolve(import.meta.dirname, '../fixtures/lock-vectors');
 const vars = (values: Record<string, string>) => (name: string): string | undefined => (Object.hasOwn(values, name) ? values[name] : undefined);
 
 describe('lock index credentials', () => {
-  describe('Pipenv: $NAME and ${NAME} in a source URL, expanded from the environment', () => {
+  describe(`Pipenv: $NAME and \${NAME} in a source URL, expanded from the environment`, () => {
     const lock = readPipfileLock(path.join(VECTORS, 'pipenv/private-index'), 'Pipfile.lock');
     const url = lock.indexes[0] as string;
 
     it("the lock keeps the Pipfile's URL; the build expands user, password (percent-encoded) and host", () => {
-      expect(url).to.equal('http://${PRIVATE_INDEX_USER}:${PRIVATE_INDEX_PASSWORD}@${PRIVATE_INDEX_HOST}/simple');
+      expect(url).to.equal(`http://\${PRIVATE_INDEX_USER}:\${PRIVATE_INDEX_PASSWORD}@\${PRIVATE_INDEX_HOST}/simple`);
       const a = indexAccess(lock, url, vars({ PRIVATE_INDEX_USER: 'ci@corp', PRIVATE_INDEX_PASSWORD: "p:ss/w*rd'", PRIVATE_INDEX_HOST: '127.0.0.1:8765' }));
       expect(a.url).to.equal('http://ci%40corp:p%3Ass%2Fw%2Ard%27@127.0.0.1:8765/simple');
       expect(new URL(a.url).host).to.equal('127.0.0.1:8765');
@@ -33,28 +33,33 @@ describe('lock index credentials', () => {
       expect(a.secrets).to.deep.equal(["p:ss/w*rd'"]);
     });
 
+    it('the variables the lock names, for .s2i/environment to keep out of the image', () => {
+      expect(variablesNamedBy(lock)).to.deep.equal(['PRIVATE_INDEX_USER', 'PRIVATE_INDEX_PASSWORD', 'PRIVATE_INDEX_HOST']);
+      expect(variablesNamedBy(fakeLock({ tool: 'poetry', indexes: [`https://\${NOT_PIPENV}/simple`], packages: [] }))).to.deep.equal([]);
+    });
+
     it('a variable the build does not set stops the build naming every such variable and the source', () => {
       const cause = thrownCause(() => indexAccess(lock, url, vars({ PRIVATE_INDEX_HOST: 'h' })));
       expect(cause).to.deep.equal({ type: 'lock-index-variable-unset', file: 'Pipfile.lock', source: 'private', variables: ['PRIVATE_INDEX_USER', 'PRIVATE_INDEX_PASSWORD'] });
     });
 
-    it("$NAME, '${NAME}' in the user-info, a token in the path (a secret no URL rule masks), and URLs without variables as they are", () => {
+    it(`$NAME, '\${NAME}' in the user-info, a token in the path (a secret no URL rule masks), and URLs without variables as they are`, () => {
       const pipenv = fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', packages: [] });
       const env = vars({ USER: 'u', TOKEN: 'tok_123456', FURY: 'fury-token-1' });
-      expect(indexAccess(pipenv, "https://$USER:'${TOKEN}'@pypi.example.com/simple", env).url).to.equal('https://u:tok_123456@pypi.example.com/simple');
-      const fury = indexAccess(pipenv, 'https://pypi.fury.io/${FURY}/acme/', env);
+      expect(indexAccess(pipenv, `https://$USER:'\${TOKEN}'@pypi.example.com/simple`, env).url).to.equal('https://u:tok_123456@pypi.example.com/simple');
+      const fury = indexAccess(pipenv, `https://pypi.fury.io/\${FURY}/acme/`, env);
       expect(fury).to.deep.equal({ url: 'https://pypi.fury.io/fury-token-1/acme/', variables: ['FURY'], secrets: ['fury-token-1'] });
       expect(indexAccess(pipenv, 'https://pypi.org/simple', env)).to.deep.equal({ url: 'https://pypi.org/simple', variables: [], secrets: [] });
       // a user-info with no variable is left as written, encoding included
-      expect(indexAccess(pipenv, 'https://a%40b:c@h/${FURY}', env).url).to.equal('https://a%40b:c@h/fury-token-1');
+      expect(indexAccess(pipenv, `https://a%40b:c@h/\${FURY}`, env).url).to.equal('https://a%40b:c@h/fury-token-1');
       // a token as the user name (no password) is a secret; `${}` and `$5b` (no name a variable can have) stay as text
-      expect(indexAccess(pipenv, 'https://${TOKEN}@pypi.example.com/simple', env).secrets).to.deep.equal(['tok_123456']);
-      expect(indexAccess(pipenv, 'https://h/a$5b/${}/${TOKEN}', env).url).to.equal('https://h/a$5b/${}/tok_123456');
+      expect(indexAccess(pipenv, `https://\${TOKEN}@pypi.example.com/simple`, env).secrets).to.deep.equal(['tok_123456']);
+      expect(indexAccess(pipenv, `https://h/a$5b/\${}/\${TOKEN}`, env).url).to.equal(`https://h/a$5b/\${}/tok_123456`);
     });
 
     it('a URL that does not parse once filled in (an empty host) stops the build naming the variables, not their values', () => {
       const pipenv = fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', packages: [] });
-      const cause = thrownCause(() => indexAccess(pipenv, 'https://${USER}:${PW}@${HOST}/simple', vars({ USER: 'u', PW: 'secret-pw', HOST: '' })));
+      const cause = thrownCause(() => indexAccess(pipenv, `https://\${USER}:\${PW}@\${HOST}/simple`, vars({ USER: 'u', PW: 'secret-pw', HOST: '' })));
       expect(cause).to.deep.equal({ type: 'lock-index-url-invalid', file: 'Pipfile.lock', source: undefined, variables: ['USER', 'PW', 'HOST'] });
     });
   });

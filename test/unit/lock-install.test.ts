@@ -255,7 +255,7 @@ describe('lock: the locked install in pip-deps', () => {
   });
 
   it('a Pipfile.lock source with $VARIABLES: pip gets them expanded from the build env; the log names them, never their values (a path token either); new credentials reinstall nothing', async () => {
-    const url = 'https://${PYPI_USER}:${PYPI_PASSWORD}@pypi.internal/${PYPI_TOKEN}/simple';
+    const url = `https://\${PYPI_USER}:\${PYPI_PASSWORD}@pypi.internal/\${PYPI_TOKEN}/simple`;
     const lock = (): FakeLock => fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[indexKey(url), 'private']]), packages: [FLASK] });
     b.writePlatformEnv({ PYPI_USER: 'ci-user', PYPI_PASSWORD: 'pw-0001', PYPI_TOKEN: 'tok-path-0001' });
     // pip echoes the index it looks in: it hides the password, not a token in the path
@@ -277,7 +277,7 @@ describe('lock: the locked install in pip-deps', () => {
   });
 
   it('BP_DEPENDENCY_MIRROR with a credentialed lock index: the mirror gets the path, never the user name or password', async () => {
-    const url = 'https://${PYPI_USER}:${PYPI_PASSWORD}@pypi.internal/simple';
+    const url = `https://\${PYPI_USER}:\${PYPI_PASSWORD}@pypi.internal/simple`;
     const lock = fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[indexKey(url), 'private']]), packages: [FLASK] });
     const f = await build(lock, [ok('', installs([['flask', '3.1.3']]))], { processEnv: { PYPI_USER: 'ci-user', PYPI_PASSWORD: 'pw-0001', BP_DEPENDENCY_MIRROR: 'https://mirror.internal/pypi' } });
     const args = f.exec.executions[0]?.args ?? [];
@@ -296,7 +296,7 @@ describe('lock: the locked install in pip-deps', () => {
   });
 
   it('a Pipfile.lock source variable the build env lacks stops the build before pip, naming it', async () => {
-    const url = 'https://${PYPI_USER}:${PYPI_PASSWORD}@pypi.internal/simple';
+    const url = `https://\${PYPI_USER}:\${PYPI_PASSWORD}@pypi.internal/simple`;
     const { cause, f } = await fails(fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], indexNames: new Map([[indexKey(url), 'private']]), packages: [FLASK] }), [], { processEnv: { PYPI_USER: 'ci' } });
     expect(cause).to.deep.equal({ type: 'lock-index-variable-unset', file: 'Pipfile.lock', source: 'private', variables: ['PYPI_PASSWORD'] });
     expect(f.exec.executions).to.deep.equal([]);
