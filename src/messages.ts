@@ -215,9 +215,12 @@ export function renderCause(c: Cause): Message {
           `\n${SEE_LOG}\n\n` +
           steps(
             'Check the requirement named above: its name, its version and that it exists for this Python version.',
-            c.lockCredentials === undefined
-              ? 'If the packages come from your own index (PIP_INDEX_URL), check that the build can reach it and that its credentials are valid.'
-              : `If the lock's index needs credentials (an index answering 401 shows as no matching distribution), set ${c.lockCredentials.variables.map((v) => shown(v)).join(', ')} for the build, as ${c.lockCredentials.tool} reads them.`,
+            'If the packages come from your own index (PIP_INDEX_URL), check that the build can reach it and that its credentials are valid.',
+            ...(c.lockCredentials === undefined
+              ? []
+              : [
+                  `If the lock's index needs credentials (pip shows an index that answers 401 as no matching distribution), set ${c.lockCredentials.variables.map((v) => shown(v)).join(' and ')} for the build, as ${c.lockCredentials.tool} reads them, or give them in a .netrc.`,
+                ]),
             'Nothing from this install was kept; build again after the fix.',
           ),
       );

@@ -43,7 +43,7 @@ import { linksPage, localArgument, pipInputs, type PipInputs } from '../lock/pip
 import { selectedSetChanges, selectedSetEntries, selectedSetKey } from '../lock/selected-set.js';
 import { artifactFits, describeTarget, type WheelTarget } from '../lock/wheel-tags.js';
 import { applyMirror } from '../python/archives.js';
-import { credentialVariables, indexAccess, LOCK_TOOL_NAME } from '../lock/index-credentials.js';
+import { indexAccess, LOCK_TOOL_NAME, unsetCredentialVariables } from '../lock/index-credentials.js';
 
 export { nothingToInstall, planInstall, pipArgs, type InstallPlan, type ProjectProcessing, type SkippedProject } from '../python/install-plan.js';
 
@@ -225,7 +225,7 @@ export function planLockedInstall(ctx: BuildContext, lock: Lockfile, python: Ins
   // which files are accepted, so plain HTTP cannot swap a file.
   const trusted = [...new Set(indexes.flatMap((u) => (/^http:/i.test(u) ? [hostOf(u)] : [])))].flatMap((h) => (h === undefined ? [] : ['--trusted-host', h]));
   const indexArgs = ownIndex ? [...indexes.flatMap((u, i) => [i === 0 ? '--index-url' : '--extra-index-url', u]), ...trusted] : [];
-  const unsetCredentials = [...new Set(named.flatMap((u, i) => (access[i]?.variables.length === 0 ? credentialVariables(lock, u) : [])))];
+  const unsetCredentials = ownIndex ? [...new Set(named.flatMap((u) => unsetCredentialVariables(lock, u, settings.lockIndexVariable)))] : [];
   return { lock, packages, target, inputs, indexArgs, indexCredentials, lockIndexes: ownIndex ? named : [], unsetCredentials, appSkippedBy: [...skippedBy] };
 }
 
@@ -449,7 +449,9 @@ async function installLocked(ctx: BuildContext, exec: Executor, log: Logger, pyt
       await runPip(ctx, exec, log, python, env, [...common, '--no-deps', ...indexArgs, ...args], 'Installed the app and its local packages', false);
     }
   } catch (err) {
-    if (err instanceof BuildpackError && err.cause.type === 'pip-install-failed' && plan.unsetCredentials.length > 0) {
+    // pip reports an index's 401 as a package it cannot find: only then may missing credentials be the cause
+    const notFound = (lines: string[]): boolean => lines.some((l) => /No matching distribution|Could not find a version/.test(l));
+    if (err instanceof BuildpackError && err.cause.type === 'pip-install-failed' && plan.unsetCredentials.length > 0 && notFound(err.cause.errorLines)) {
       throw new BuildpackError({ ...err.cause, lockCredentials: { tool: LOCK_TOOL_NAME[lock.tool], variables: plan.unsetCredentials } }, err.source);
     }
     throw err;

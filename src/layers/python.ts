@@ -219,7 +219,7 @@ export async function installPython(
     Object.assign(env, (await layer.buildEnv(pythonLayerEnv())).apply('build', env));
     if (toolsRef) Object.assign(env, (await toolsRef.buildEnv()).apply('build', env));
   } catch (err) {
-    await abandon(); // the caller gets no PythonInstall to abandon: the compile must not outlive this failure
+    await abandon().catch(() => undefined); // the caller gets no PythonInstall to abandon: the compile must not outlive this failure, nor hide it
     throw err;
   }
   return { version: archive.version, sha256: archive.sha256, layerPath: layer.path, python, buildTools, finish, abandon };

@@ -60,16 +60,16 @@ export function indexAccess(lock: Pick<Lockfile, 'tool' | 'file' | 'indexNames'>
 const plain = (url: string): IndexAccess => ({ url, variables: [], secrets: [] });
 
 /**
- * The variables that would give `url` credentials when none of them is set: for an index Poetry or uv has a name
- * for (the spelling older Poetry reads, with a dotted name). Empty otherwise: Pipfile.lock's variables are
- * required, pylock.toml names no index.
+ * The variables that would give `url` credentials, when none of them is set and the URL carries none of its own:
+ * for an index Poetry or uv has a name for (the spelling older Poetry reads, with a dotted name). Empty otherwise:
+ * Pipfile.lock's variables are required, pylock.toml names no index.
  */
-export function credentialVariables(lock: Pick<Lockfile, 'tool' | 'indexNames'>, url: string): string[] {
+export function unsetCredentialVariables(lock: Pick<Lockfile, 'tool' | 'indexNames'>, url: string, variable: Lookup): string[] {
   const name = lock.indexNames.get(indexKey(url));
-  if (name === undefined) return [];
-  if (lock.tool === 'poetry') return (poetryVariables(name).at(-1) as [string, string]).slice();
-  if (lock.tool === 'uv') return uvVariables(name).slice();
-  return [];
+  if (name === undefined || /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*@/.test(url)) return [];
+  const pairs = lock.tool === 'poetry' ? poetryVariables(name) : lock.tool === 'uv' ? [uvVariables(name)] : [];
+  if (pairs.flat().some((v) => variable(v) !== undefined)) return [];
+  return (pairs.at(-1) ?? []).slice();
 }
 
 /** The variable pairs Poetry reads for source `name`: 2.4's spelling (dots kept), then 1.x-2.3's (dots split). */

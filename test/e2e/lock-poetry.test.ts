@@ -100,7 +100,7 @@ describe('e2e: locked installs (issue 14): poetry.lock', function () {
         expect(denied.success).to.equal(false);
         // pip shows the index's 401 only as no matching distribution: the message names the variables to set
         expect(plainLog(denied.output)).to.contain('No matching distribution found for blinker==1.9.0');
-        expect(plainLog(denied.output)).to.contain('set POETRY_HTTP_BASIC_LOCAL_USERNAME, POETRY_HTTP_BASIC_LOCAL_PASSWORD for the build, as Poetry reads them');
+        expect(plainLog(denied.output)).to.contain('set POETRY_HTTP_BASIC_LOCAL_USERNAME and POETRY_HTTP_BASIC_LOCAL_PASSWORD for the build, as Poetry reads them');
       } finally {
         await owned.close();
       }

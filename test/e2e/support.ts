@@ -247,9 +247,12 @@ export async function workersSettled(p: LaunchedProcess, timeoutMs = 60_000): Pr
     if (Date.now() > deadline) throw new Error(`gunicorn workers still booting after ${timeoutMs} ms\n${p.output()}`);
     await sleep(100);
   }
-  const expected = fallbackConfigWorkers(p.pid) ?? 0;
   for (;;) {
-    const workers = childrenOf(p.pid);
+    // the master: the launched process, or the first gunicorn below it (a start script that does not exec)
+    const master = gunicornMaster(p.pid);
+    if (master === undefined) throw new Error(`no gunicorn process under pid ${p.pid} (it has exited?)\n${p.output()}`);
+    const expected = fallbackConfigWorkers(master) ?? 0;
+    const workers = childrenOf(master);
     const starting = workers.filter(catchesSigchld);
     if (workers.length >= expected && starting.length === 0) return;
     if (Date.now() > deadline) {
@@ -257,6 +260,18 @@ export async function workersSettled(p: LaunchedProcess, timeoutMs = 60_000): Pr
     }
     await sleep(50);
   }
+}
+
+/** `pid` if its command line runs gunicorn, else the first such process below it (breadth first); undefined when none. */
+function gunicornMaster(pid: number): number | undefined {
+  const queue = [pid];
+  for (let seen = 0; queue.length > 0 && seen < 50; seen++) {
+    const p = queue.shift() as number;
+    // `…/bin/gunicorn …`, `python -m gunicorn …`, or the title setproctitle gives the master
+    if (procStrings(p, 'cmdline').some((a) => /(^|\/)gunicorn$|^gunicorn: master/.test(a))) return p;
+    queue.push(...childrenOf(p));
+  }
+  return undefined;
 }
 
 /**
@@ -267,7 +282,7 @@ export async function workersSettled(p: LaunchedProcess, timeoutMs = 60_000): Pr
 function fallbackConfigWorkers(pid: number): number | undefined {
   if (!procStrings(pid, 'cmdline').some((a) => a.endsWith('/gunicorn-config/gunicorn.conf.py'))) return undefined;
   const env = new Map(procStrings(pid, 'environ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  if (/(^|\s)(-w|--workers)\b/.test(env.get('GUNICORN_CMD_ARGS') ?? '')) return undefined;
+  if (/(^|\s)(-w|--workers)/.test(env.get('GUNICORN_CMD_ARGS') ?? '')) return undefined;
   const raw = (env.get('WEB_CONCURRENCY') ?? '').trim();
   if (raw === '') return 2;
   return /^[1-9]\d{0,2}$/.test(raw) ? Number(raw) : undefined;

@@ -288,11 +288,17 @@ describe('lock: the locked install in pip-deps', () => {
   it("pip failing on a lock's named index with no credentials set: the message names the variables the lock's tool reads (a 401 looks like a missing package)", async () => {
     const url = 'https://pypi.corp.example/simple/';
     const poetry = fakeLock({ tool: 'poetry', file: 'poetry.lock', indexes: [url], indexNames: new Map([[indexKey(url), 'corp.repo']]), packages: [FLASK] });
+    // an index URL that carries its own credentials gets no hint: the variables would not be used
+    const own = `https://u:p@pypi.corp.example/simple/`;
+    const { cause: ownCreds } = await fails(fakeLock({ tool: 'poetry', file: 'poetry.lock', indexes: [own], indexNames: new Map([[indexKey(own), 'corp.repo']]), packages: [FLASK] }), [exit(1, 'ERROR: No matching distribution found for flask==3.1.3\n')]);
+    expect(ownCreds).to.not.have.property('lockCredentials');
     const { cause } = await fails(poetry, [exit(1, 'ERROR: No matching distribution found for flask==3.1.3\n')]);
     expect(cause).to.deep.include({ type: 'pip-install-failed', lockCredentials: { tool: 'Poetry', variables: ['POETRY_HTTP_BASIC_CORP_REPO_USERNAME', 'POETRY_HTTP_BASIC_CORP_REPO_PASSWORD'] } });
-    // with the credentials set, the usual advice
-    const { cause: withCreds } = await fails(poetry, [exit(1, 'ERROR: No matching distribution found for flask==3.1.3\n')], { processEnv: { POETRY_HTTP_BASIC_CORP_REPO_PASSWORD: 'x' } });
+    // with one of the variables set (either spelling), or for another failure than a missing package, the usual advice
+    const { cause: withCreds } = await fails(poetry, [exit(1, 'ERROR: No matching distribution found for flask==3.1.3\n')], { processEnv: { 'POETRY_HTTP_BASIC_CORP.REPO_PASSWORD': 'x' } });
     expect(withCreds).to.not.have.property('lockCredentials');
+    const { cause: build } = await fails(poetry, [exit(1, 'ERROR: Failed building wheel for flask\n')]);
+    expect(build).to.deep.include({ type: 'pip-install-failed' }).and.not.have.property('lockCredentials');
   });
 
   it('a Pipfile.lock source variable the build env lacks stops the build before pip, naming it', async () => {

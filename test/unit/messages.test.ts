@@ -108,6 +108,19 @@ const EVERY_WARNING: Table<BuildWarning> = {
   'asgi-app-without-server': { type: 'asgi-app-without-server', file: 'app.py', callable: 'app', found: 'app = FastAPI(...)', hasGunicorn: false },
 };
 
+/** Causes whose message has a part only some of them show: each such part is read once too. */
+const VARIANTS: Array<[string, Cause]> = [
+  [
+    "pip-install-failed (from a lock's named index, none of its credential variables set)",
+    {
+      ...EVERY_CAUSE['pip-install-failed'],
+      errorLines: ['ERROR: No matching distribution found for flask==3.1.3'],
+      unreachable: undefined,
+      lockCredentials: { tool: 'Poetry', variables: ['POETRY_HTTP_BASIC_CORP_USERNAME', 'POETRY_HTTP_BASIC_CORP_PASSWORD'] },
+    },
+  ],
+];
+
 /** Causes no user input explains; every other cause must be a user error with steps to fix it. */
 const INTERNAL = new Set(['internal', 'pip-command-io', 'unknown-executable', 'api-mismatch', 'missing-lifecycle-variable']);
 
@@ -116,6 +129,7 @@ const GOLDEN = path.join(import.meta.dirname, 'messages.golden.txt');
 function rendered(): Array<[string, Message]> {
   return [
     ...Object.values(EVERY_CAUSE).map((c): [string, Message] => [c.type, renderCause(c)]),
+    ...VARIANTS.map(([name, c]): [string, Message] => [name, renderCause(c)]),
     ...Object.values(EVERY_CNB_CAUSE).map((c): [string, Message] => [c.type, renderCnbCause(c)]),
   ];
 }
