@@ -9,7 +9,7 @@ import { maskSecrets } from '../secrets.js';
 import type { Settings } from '../settings.js';
 import { hasHashPyc } from '../python/bytecode.js';
 import { finishBuildTools, type BuildTools } from './build-tools.js';
-import { pipErrorLines, unreachableIndex } from './pip-deps.js';
+import { pipErrorLines, unreachableIndex } from './pip-run.js';
 
 /** As in src/layers/pip-deps.ts: reproducible .pyc files, and no bytecode written into the python layer. */
 const PIP_RUN_ENV = { SOURCE_DATE_EPOCH: '315532800', PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1' };

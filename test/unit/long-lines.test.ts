@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { OutputTail } from '../../src/exec.js';
 import { Logger } from '../../src/logger.js';
-import { pipErrorLines, planInstall, unreachableIndex } from '../../src/layers/pip-deps.js';
+import { planInstall } from '../../src/layers/pip-deps.js';
+import { pipErrorLines, unreachableIndex } from '../../src/layers/pip-run.js';
 import { logicalLines, parseLine, requirementPath } from '../../src/python/requirements.js';
 
 const KB = 1024;
