@@ -229,6 +229,11 @@ export type BuildWarning =
    * app.py defines an ASGI app (`found`, as read) and has no `__main__` block, so `python app.py` exits at once,
    * and uvicorn, which would serve it, is not installed.
    */
-  | { type: 'asgi-app-without-server'; file: string; callable: string; found: string; hasGunicorn: boolean };
+  | { type: 'asgi-app-without-server'; file: string; callable: string; found: string; hasGunicorn: boolean }
+  /**
+   * The lock names an index with a password or token written into its URL (`url`, masked): committed with the
+   * app, and readable by everyone who can read it. The build uses it; the tool's variables would keep it out.
+   */
+  | { type: 'lock-index-credentials-written'; file: string; tool: LockTool; url: string };
 
 export type Cause = SettingsCause | VersionCause | DownloadCause | ArchiveCause | PipCause | StartCause | S2iCause | LockCause | DjangoCause | InternalCause;

@@ -850,6 +850,21 @@ export function renderWarning(w: BuildWarning): { title: string; body: string } 
             'Or set GUNICORN_APP_MODULE to the module wsgi_app names (for example myproject.wsgi:application).',
           ),
       };
+    case 'lock-index-credentials-written': {
+      const instead: Record<LockTool, string> = {
+        pipenv: `In the Pipfile, write the source URL with variables, https://\${PYPI_USER}:\${PYPI_PASSWORD}@host/simple, run pipenv lock, and set the variables for the build (Pipenv fills them in the same way).`,
+        poetry: 'Take them out of the [[tool.poetry.source]] URL in pyproject.toml, run poetry lock, and set POETRY_HTTP_BASIC_<SOURCE>_USERNAME and _PASSWORD for the build instead.',
+        uv: 'Take them out of the index URL and set UV_INDEX_<NAME>_USERNAME and _PASSWORD for the build instead.',
+        pylock: 'Lock again from an index URL without them, and give pip the credentials for the build in PIP_INDEX_URL instead.',
+      };
+      return {
+        title: `${shown(w.file)} holds index credentials`,
+        body:
+          `${shown(w.file)} names the package index ${shown(w.url)} with a password or token written into its URL. It is committed with the app, and the app's files are in the image too: anyone who can read either can read it.\n` +
+          'The build uses it, and keeps it out of the log and of the layers it writes. The build continues.\n\n' +
+          steps(instead[w.tool], 'Then change that password or token: it has been in your repository.'),
+      };
+    }
     case 'django-runserver':
       return {
         title: "Django's development server serves the app",

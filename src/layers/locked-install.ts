@@ -12,7 +12,7 @@ import type { Cause } from '../causes.js';
 import { pypiPurl, type SbomComponent } from '../cyclonedx.js';
 import type { Executor } from '../deps.js';
 import { BuildpackError } from '../failure.js';
-import { indexAccess, LOCK_TOOL_NAME, unsetCredentialVariables } from '../lock/index-credentials.js';
+import { indexAccess, LOCK_TOOL_NAME, unsetCredentialVariables, writtenCredentials } from '../lock/index-credentials.js';
 import { markerEnvironment } from '../lock/markers.js';
 import type { LockedPackage, Lockfile } from '../lock/model.js';
 import { linksPage, localArgument, pipInputs, type PipInputs } from '../lock/pip-inputs.js';
@@ -38,6 +38,8 @@ export interface LockedPlan {
   lockIndexes: string[];
   /** The variables that would give the lock's named indexes credentials, when none was set: for pip's failure message. */
   unsetCredentials: string[];
+  /** The lock's index URLs (masked) that carry a password or token written into them: each is warned about. */
+  writtenCredentials: string[];
   /** The app's own package, left out by DISABLE_SETUP_PY_PROCESSING / DISABLE_PYPROJECT_TOML_PROCESSING: the settings named. */
   appSkippedBy: string[];
 }
@@ -88,7 +90,8 @@ export function planLockedInstall(ctx: BuildContext, lock: Lockfile, python: Ins
   const trusted = [...new Set(indexes.flatMap((u) => (/^http:/i.test(u) ? [hostOf(u)] : [])))].flatMap((h) => (h === undefined ? [] : ['--trusted-host', h]));
   const indexArgs = ownIndex ? [...indexes.flatMap((u, i) => [i === 0 ? '--index-url' : '--extra-index-url', u]), ...trusted] : [];
   const unsetCredentials = ownIndex ? [...new Set(named.flatMap((u) => unsetCredentialVariables(lock, u, settings.lockIndexVariable)))] : [];
-  return { lock, packages, target, inputs, indexArgs, indexCredentials, lockIndexes: ownIndex ? named : [], unsetCredentials, appSkippedBy: [...skippedBy] };
+  const written = ownIndex ? named.filter((u) => writtenCredentials(lock, u)).map(maskSecrets) : [];
+  return { lock, packages, target, inputs, indexArgs, indexCredentials, lockIndexes: ownIndex ? named : [], unsetCredentials, writtenCredentials: written, appSkippedBy: [...skippedBy] };
 }
 
 /** `host` or `host:port` of a URL, as --trusted-host takes it; undefined for a URL that does not parse. */

@@ -39,6 +39,7 @@ import { describeTarget } from '../lock/wheel-tags.js';
 import { LOCK_TOOL_NAME } from '../lock/index-credentials.js';
 import { installLocked, lockedSbomComponents, planLockedInstall, type LockedPlan } from './locked-install.js';
 import { runPip } from './pip-run.js';
+import { warn } from '../messages.js';
 
 export { nothingToInstall, planInstall, pipArgs, type InstallPlan, type ProjectProcessing, type SkippedProject } from '../python/install-plan.js';
 
@@ -219,6 +220,7 @@ export async function installDependencies(
   if (input.kind === 'lock') {
     locked = planLockedInstall(ctx, input.lock, python, settings);
     log.redact(locked.indexCredentials.secrets);
+    for (const url of locked.writtenCredentials) warn(log, { type: 'lock-index-credentials-written', file: input.lock.file, tool: input.lock.tool, url });
     if (locked.indexCredentials.variables.length > 0) {
       log.info(`The lock's package indexes take ${escapeControl(locked.indexCredentials.variables.join(', '))} from the build environment, as ${LOCK_TOOL_NAME[input.lock.tool]} does`);
     }

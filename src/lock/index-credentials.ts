@@ -20,6 +20,7 @@
  */
 import { BuildpackError } from '../failure.js';
 import { pythonQuote } from '../python-quote.js';
+import { hasSecrets } from '../secrets.js';
 import { indexKey, type Lockfile, type LockTool } from './model.js';
 
 /** The tool that reads each lock, as the log names it. */
@@ -116,6 +117,20 @@ function withBasicAuth(url: string, pairs: Array<[string, string]>, variable: Lo
  */
 function credentialSecrets(username: string, password: string): string[] {
   return [password !== '' ? password : username].filter((v) => v !== '');
+}
+
+/**
+ * Whether `url`, as the lock writes it, carries a password or a token of its own: a user-info with a password,
+ * or a credential query parameter (src/secrets.ts). Pipenv's `${NAME}` references are not: they are filled in
+ * at build. A user name alone is not a secret (uv and keyring setups write `oauth2accesstoken@`).
+ */
+export function writtenCredentials(lock: Pick<Lockfile, 'tool'>, url: string): boolean {
+  const literal = lock.tool === 'pipenv' ? url.replace(/'?\$\{[^}]*\}'?|\$[A-Za-z_][A-Za-z0-9_]*/g, '') : url;
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)@(.*)$/s.exec(literal);
+  if (m === null) return hasSecrets(literal);
+  const [, scheme, info, rest] = m as unknown as [string, string, string, string];
+  const colon = info.indexOf(':');
+  return (colon !== -1 && info.slice(colon + 1) !== '') || hasSecrets(`${scheme}${rest}`);
 }
 
 /**

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { indexAccess, poetryVariables, uvVariables, variablesNamedBy } from '../../src/lock/index-credentials.js';
+import { indexAccess, poetryVariables, uvVariables, variablesNamedBy, writtenCredentials } from '../../src/lock/index-credentials.js';
 import { readPipfileLock } from '../../src/lock/pipfile.js';
 import { readPoetryLock } from '../../src/lock/poetry.js';
 import { readUvLock } from '../../src/lock/uv.js';
@@ -118,6 +118,18 @@ describe('lock index credentials', () => {
         fs.rmSync(dir, { recursive: true, force: true });
       }
     });
+  });
+
+  it('credentials written into a lock URL: a password or a credential parameter; not a user name alone, nor Pipenv\'s variables', () => {
+    const lock = (tool: 'pipenv' | 'poetry' | 'pylock') => fakeLock({ tool, packages: [] });
+    expect(writtenCredentials(lock('poetry'), 'https://ci:s3cret@pypi.corp.example/simple/')).to.equal(true);
+    expect(writtenCredentials(lock('pylock'), 'https://pypi.corp.example/simple/?token=abc123')).to.equal(true);
+    expect(writtenCredentials(lock('pipenv'), `https://ci:pw-\${PART}@pypi.corp.example/simple`), 'a literal part of a password').to.equal(true);
+    expect(writtenCredentials(lock('poetry'), 'https://oauth2accesstoken@pypi.corp.example/simple/')).to.equal(false);
+    expect(writtenCredentials(lock('poetry'), 'https://ci:@pypi.corp.example/simple/')).to.equal(false);
+    expect(writtenCredentials(lock('pipenv'), `https://\${PYPI_USER}:\${PYPI_PASSWORD}@\${HOST}/simple`)).to.equal(false);
+    expect(writtenCredentials(lock('pipenv'), 'https://$USER:$TOKEN@pypi.corp.example/simple')).to.equal(false);
+    expect(writtenCredentials(lock('pylock'), 'https://pypi.org/simple')).to.equal(false);
   });
 
   it('pylock.toml names no index by name: its URLs are used as they are', () => {

@@ -245,6 +245,18 @@ describe('lock: the locked install in pip-deps', () => {
     });
   });
 
+  it('a password written into a lock URL: the build goes on with it and warns, naming the file and the URL masked; none for Pipenv variables', async () => {
+    const written = 'https://ci:wr1tten-pw@pypi.corp.example/simple';
+    const f = await build(fakeLock({ tool: 'poetry', file: 'poetry.lock', indexes: [written], packages: [FLASK] }), [ok('', installs([['flask', '3.1.3']]))]);
+    expect(f.log.stderr).to.contain('[Warning: poetry.lock holds index credentials]');
+    expect(f.log.stderr).to.contain('names the package index https://****@pypi.corp.example/simple with a password or token written into its URL');
+    expect(f.log.stderr).to.contain('POETRY_HTTP_BASIC_<SOURCE>_USERNAME');
+    expect(f.log.stdout + f.log.stderr).to.not.contain('wr1tten-pw');
+    const url = `https://\${PYPI_USER}:\${PYPI_PASSWORD}@pypi.internal/simple`;
+    const g = await build(fakeLock({ tool: 'pipenv', file: 'Pipfile.lock', indexes: [url], packages: [FLASK] }), [ok('', installs([['flask', '3.1.3']]))], { processEnv: { PYPI_USER: 'u', PYPI_PASSWORD: 'p' } });
+    expect(g.log.stderr).to.not.contain('holds index credentials');
+  });
+
   it('index credentials in the lock reach pip, but neither the log nor the layer metadata nor the SBOM', async () => {
     const secretIndex = 'https://ci:s3cr3t-t0ken@pypi.internal/simple';
     const lock = fakeLock({ indexes: [secretIndex], packages: [{ ...FLASK, source: { kind: 'index', url: secretIndex }, artifacts: [wheel('flask-3.1.3-py3-none-any.whl', 'f', `${secretIndex.replace('/simple', '')}/files/flask-3.1.3-py3-none-any.whl`)] }] });

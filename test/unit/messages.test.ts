@@ -105,6 +105,7 @@ const EVERY_WARNING: Table<BuildWarning> = {
   's2i-run-interpreter-missing': { type: 's2i-run-interpreter-missing', interpreter: '/bin/zsh' },
   'gunicorn-too-old-for-wsgi-app': { type: 'gunicorn-too-old-for-wsgi-app', config: 'gunicorn.conf.py', version: '20.0.4' },
   'django-runserver': { type: 'django-runserver', gunicorn: false, managePy: 'manage.py' },
+  'lock-index-credentials-written': { type: 'lock-index-credentials-written', file: 'poetry.lock', tool: 'poetry', url: 'https://****@pypi.corp.example/simple' },
   'asgi-app-without-server': { type: 'asgi-app-without-server', file: 'app.py', callable: 'app', found: 'app = FastAPI(...)', hasGunicorn: false },
 };
 
