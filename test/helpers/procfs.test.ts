@@ -30,9 +30,12 @@ describe('helpers: reading processes from /proc', () => {
     const shell = start('/bin/sh', ['-c', 'sleep 60 & sleep 60 & echo ready; wait'], { MARK: 'a=b' });
     await firstLine(shell);
     const pid = shell.pid as number;
-    const kids = childrenOf(pid);
-    expect(kids).to.have.length(2);
-    for (const k of kids) expect(procStrings(k, 'cmdline')).to.deep.equal(['sleep', '60']);
+    // a forked child shows the shell's command line until it has exec'd sleep: wait for both (5 s at most)
+    const sleeping = (): string[][] => childrenOf(pid).map((k) => procStrings(k, 'cmdline'));
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+      if (sleeping().filter((c) => c.join(' ') === 'sleep 60').length === 2) break;
+    }
+    expect(sleeping()).to.deep.equal([['sleep', '60'], ['sleep', '60']]);
     expect(procStrings(pid, 'environ')).to.include('MARK=a=b');
     expect(procStrings(2 ** 22 + 1, 'cmdline'), 'no such process').to.deep.equal([]);
   });
