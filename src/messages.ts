@@ -219,7 +219,7 @@ export function renderCause(c: Cause): Message {
             ...(c.lockCredentials === undefined
               ? []
               : [
-                  `If the lock's index needs credentials (pip shows an index that answers 401 as no matching distribution), set ${c.lockCredentials.variables.map((v) => shown(v)).join(' and ')} for the build, as ${c.lockCredentials.tool} reads them, or give them in a .netrc.`,
+                  `If the lock's index needs credentials (pip shows an index that answers 401 as no matching distribution), set ${andList(c.lockCredentials.variables.map((v) => shown(v)))} for the build, as ${c.lockCredentials.tool} reads them, or give them in a .netrc.`,
                 ]),
             'Nothing from this install was kept; build again after the fix.',
           ),
@@ -438,20 +438,19 @@ export function renderCause(c: Cause): Message {
       );
     case 'lock-index-variable-unset': {
       const names = c.variables.map((v) => shown(v));
-      const list = (xs: string[]): string => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
       const source = c.source === undefined ? 'A source' : `The source "${shown(c.source)}"`;
       const them = names.length === 1 ? 'it' : 'them';
       return user(
-        `${shown(c.file)} needs ${list(names)}`,
-        `${source} in ${shown(c.file)} has ${list(names.map((n) => `$${n}`))} in its URL. Pipenv fills ${them} in from the environment when it installs (they are often credentials), but the build environment does not set ${them}.\n\n` +
+        `${shown(c.file)} needs ${andList(names)}`,
+        `${source} in ${shown(c.file)} has ${andList(names.map((n) => `$${n}`))} in its URL. Pipenv fills ${them} in from the environment when it installs (they are often credentials), but the build environment does not set ${them}.\n\n` +
           steps(
-            `Set ${list(names)} for the build: \`pack build --env ${names[0]}=...\`, or the platform's build environment (a kpack Image's spec.build.env, a Tekton param). Keep credentials out of the app's files (.s2i/environment, project.toml): they are committed with it.`,
+            `Set ${andList(names)} for the build: \`pack build --env ${names[0]}=...\`, or the platform's build environment (a kpack Image's spec.build.env, a Tekton param). Keep credentials out of the app's files (.s2i/environment, project.toml): they are committed with it.`,
             "Or set PIP_INDEX_URL to the index to use instead of the lock's.",
           ),
       );
     }
     case 'lock-index-url-invalid': {
-      const names = c.variables.map((v) => `$${shown(v)}`).join(', ');
+      const names = andList(c.variables.map((v) => `$${shown(v)}`));
       const source = c.source === undefined ? 'A source' : `The source "${shown(c.source)}"`;
       return user(
         `${shown(c.file)} has a source URL the build environment breaks`,
@@ -787,6 +786,11 @@ function pipReported(lines: string[]): string {
 
 function megabytes(bytes: number): string {
   return `${Math.round(bytes / 1024 / 1024)} MB`;
+}
+
+/** "A", "A and B", "A, B and C". */
+function andList(items: string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
 /** "neither A nor B exists", or "none of A, B, C exists". */

@@ -67,7 +67,7 @@ const plain = (url: string): IndexAccess => ({ url, variables: [], secrets: [] }
  */
 export function unsetCredentialVariables(lock: Pick<Lockfile, 'tool' | 'indexNames'>, url: string, variable: Lookup): string[] {
   const name = lock.indexNames.get(indexKey(url));
-  if (name === undefined || /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*@/.test(url)) return [];
+  if (name === undefined || splitUrl(url)?.userinfo !== undefined) return [];
   const pairs = lock.tool === 'poetry' ? poetryVariables(name) : lock.tool === 'uv' ? [uvVariables(name)] : [];
   if (pairs.flat().some((v) => variable(v) !== undefined)) return [];
   return (pairs.at(-1) ?? []).slice();
@@ -125,12 +125,11 @@ function credentialSecrets(username: string, password: string): string[] {
  * at build. A user name alone is not a secret (uv and keyring setups write `oauth2accesstoken@`).
  */
 export function writtenCredentials(lock: Pick<Lockfile, 'tool'>, url: string): boolean {
-  const literal = lock.tool === 'pipenv' ? url.replace(/'?\$\{[^}]*\}'?|\$[A-Za-z_][A-Za-z0-9_]*/g, '') : url;
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)@(.*)$/s.exec(literal);
-  if (m === null) return hasSecrets(literal);
-  const [, scheme, info, rest] = m as unknown as [string, string, string, string];
-  const colon = info.indexOf(':');
-  return (colon !== -1 && info.slice(colon + 1) !== '') || hasSecrets(`${scheme}${rest}`);
+  const literal = lock.tool === 'pipenv' ? url.replace(PIPENV_REFERENCE, '') : url;
+  const parts = splitUrl(literal);
+  if (parts?.userinfo === undefined) return hasSecrets(literal);
+  const colon = parts.userinfo.indexOf(':');
+  return (colon !== -1 && parts.userinfo.slice(colon + 1) !== '') || hasSecrets(`${parts.scheme}${parts.rest}`);
 }
 
 /**
@@ -142,7 +141,7 @@ export function variablesNamedBy(lock: Pick<Lockfile, 'tool' | 'indexes'>): stri
   if (lock.tool !== 'pipenv') return [];
   const names = new Set<string>();
   for (const url of lock.indexes) {
-    for (const m of url.matchAll(/'?\$\{([^}]+)\}'?|\$([A-Za-z0-9_]+)/g)) {
+    for (const m of url.matchAll(PIPENV_REFERENCE)) {
       const name = (m[1] ?? m[2]) as string;
       if (SETTABLE.test(name)) names.add(name);
     }
@@ -150,10 +149,22 @@ export function variablesNamedBy(lock: Pick<Lockfile, 'tool' | 'indexes'>): stri
   return [...names];
 }
 
+/**
+ * `scheme://`, the user-info (without its `@`; undefined when there is none) and the rest of a URL as written;
+ * undefined without a scheme. The user-info ends at the last `@` before the path (RFC 3986 §3.2).
+ */
+function splitUrl(url: string): { scheme: string; userinfo: string | undefined; rest: string } | undefined {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)(?:([^/?#]*)@)?(.*)$/s.exec(url);
+  return m === null ? undefined : { scheme: m[1] as string, userinfo: m[2], rest: m[3] as string };
+}
+
 /** `$NAME` or `${NAME}` as os.path.expandvars reads them (ASCII word characters; braces take anything but `}`). */
 const EXPANDVARS = /\$(?:([A-Za-z0-9_]+)|\{([^}]*)\})/g;
-/** Pipenv's user-info references: `${NAME}` (optionally in single quotes) or `$NAME`. */
-const USERINFO_VARS = /'?\$\{([^}]+)\}'?|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+/**
+ * A variable as Pipenv reads it in a user-info (expand_url_credentials): `${NAME}`, optionally in single quotes,
+ * or `$NAME`. Also what the build looks for to list a lock's variables, and strips to see what is written.
+ */
+const PIPENV_REFERENCE = /'?\$\{([^}]+)\}'?|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 /** A name a shell or a platform can set: one that is not set is an error; any other `$…` is left as text, as Pipenv does. */
 const SETTABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -174,22 +185,20 @@ function expandPipenvUrl(url: string, variable: Lookup, file: string, source: st
       if (value !== '') into?.push(value);
       return value;
     });
-  // scheme://[userinfo@]rest: the user-info ends at the last @ before the path (RFC 3986 §3.2)
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*@)?(.*)$/s.exec(url);
+  const parts = splitUrl(url);
   let expanded: string;
-  if (m === null) {
+  if (parts === undefined) {
     expanded = expand(url, EXPANDVARS, secrets);
   } else {
-    const [, scheme, userinfo, rest] = m as unknown as [string, string, string | undefined, string];
+    const { scheme, userinfo, rest } = parts;
     const slash = rest.search(/[/?#]/);
     const host = slash === -1 ? rest : rest.slice(0, slash);
     const tail = slash === -1 ? '' : rest.slice(slash);
     let info = '';
     if (userinfo !== undefined) {
-      const raw = userinfo.slice(0, -1);
-      const out = expand(raw, USERINFO_VARS, undefined);
-      if (out === raw) {
-        info = userinfo;
+      const out = expand(userinfo, PIPENV_REFERENCE, undefined);
+      if (out === userinfo) {
+        info = `${userinfo}@`;
       } else {
         const colon = out.indexOf(':');
         const [user, password] = colon === -1 ? [out, ''] : [out.slice(0, colon), out.slice(colon + 1)];
